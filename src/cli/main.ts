@@ -1,0 +1,36 @@
+/**
+ * crosslink's command dispatcher: maps the first argument to a command module.
+ * Commands are thin; each returns its exit code.
+ */
+import { commands } from "./commands.js";
+
+const USAGE = `crosslink — GitOps for Linkerd multicluster
+
+Usage: crosslink <command> [options]
+
+Commands:
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join("\n")}
+
+Run 'crosslink <command> --help' for a command's options.`;
+
+/** Runs crosslink with the given arguments (without `node` and the script) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(USAGE + "\n");
+    return name ? 0 : 1;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`crosslink: unknown command '${name}'\n\n${USAGE}\n`);
+    return 1;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    process.stderr.write(`crosslink ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
