@@ -1,0 +1,66 @@
+/**
+ * Cluster access: one `ClusterClient` per topology cluster, from the
+ * kubeconfig (`--kubeconfig`, then `KUBECONFIG`, then ~/.kube/config), by the
+ * cluster's `context`. A context that is missing is a located diagnostic.
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import type { Diagnostic } from "../diagnostics.js";
+import type { Topology } from "../topology/types.js";
+import { HttpClusterClient, type RetryPolicy } from "./http-client.js";
+
+/** The clients of a topology's clusters, and the problems found building them. */
+export interface ClusterAccess {
+  clients: Map<string, HttpClusterClient>;
+  diagnostics: Diagnostic[];
+  /** Closes every client's sockets. */
+  close(): void;
+}
+
+/** Loads a kubeconfig: the given file, else KUBECONFIG, else the default path. */
+export function loadKubeConfig(file?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** Builds one client per cluster of the topology from a kubeconfig. */
+export function clusterAccess(topology: Topology, kc: KubeConfig, retry?: RetryPolicy): ClusterAccess {
+  const clients = new Map<string, HttpClusterClient>();
+  const diagnostics: Diagnostic[] = [];
+  topology.clusters.forEach((cluster, i) => {
+    const client = clientForContext(kc, cluster.context, cluster.name, retry);
+    if (client) {
+      clients.set(cluster.name, client);
+      return;
+    }
+    const pos =
+      topology.positions(`/spec/clusters/${i}/context`) ?? topology.positions(`/spec/clusters/${i}/name`) ?? { file: "", line: 1, col: 1 };
+    diagnostics.push({
+      severity: "error",
+      code: "XL501",
+      message: `cluster '${cluster.name}': kubeconfig has no context '${cluster.context}'`,
+      hint: `known contexts: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"}; set 'context:' or pass --kubeconfig`,
+      ...pos,
+      pointer: `/spec/clusters/${i}/context`,
+    });
+  });
+  return { clients, diagnostics, close: () => clients.forEach((c) => c.close()) };
+}
+
+/** A client for one context of a kubeconfig, or undefined when the context does not exist. */
+export function clientForContext(kc: KubeConfig, context: string, name: string, retry?: RetryPolicy): HttpClusterClient | undefined {
+  const ctx = kc.getContextObject(context);
+  if (!ctx) return undefined;
+  const cluster = kc.getCluster(ctx.cluster);
+  if (!cluster) return undefined;
+  const scoped = new KubeConfig();
+  scoped.loadFromOptions({
+    clusters: kc.clusters,
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: context,
+  });
+  const caPem = cluster.caData ? Buffer.from(cluster.caData, "base64").toString("utf8") : undefined;
+  return new HttpClusterClient(name, scoped, cluster.server, caPem, retry);
+}

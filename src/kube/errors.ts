@@ -1,0 +1,45 @@
+/** Typed errors of the Kubernetes edge, with literal codes and the object first in the message. */
+
+/** Codes of errors raised while talking to a cluster. */
+export type KubeErrorCode =
+  | "KUBE_CONTEXT_MISSING"
+  | "KUBE_UNREACHABLE"
+  | "KUBE_HTTP"
+  | "KUBE_NOT_FOUND"
+  | "KUBE_CONFLICT"
+  | "KUBE_APPLY_CONFLICT"
+  | "KUBE_FORBIDDEN"
+  | "KUBE_INVALID"
+  | "KUBE_TIMEOUT";
+
+/** An error from one cluster's API server (or from reaching it). */
+export class KubeError extends Error {
+  constructor(
+    readonly code: KubeErrorCode,
+    message: string,
+    readonly cluster: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "KubeError";
+  }
+}
+
+/**
+ * Whether an error is worth retrying: throttling (429), server errors (5xx),
+ * optimistic-concurrency conflicts, timeouts and connection failures. A
+ * server-side apply field-manager conflict is final: retrying cannot help.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (!(err instanceof KubeError)) return false;
+  switch (err.code) {
+    case "KUBE_UNREACHABLE":
+    case "KUBE_TIMEOUT":
+    case "KUBE_CONFLICT":
+      return true;
+    case "KUBE_HTTP":
+      return err.status === 429 || (err.status ?? 0) >= 500;
+    default:
+      return false;
+  }
+}

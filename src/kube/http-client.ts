@@ -1,0 +1,224 @@
+/**
+ * `ClusterClient` over HTTPS: @kubernetes/client-node loads the kubeconfig
+ * and applies its auth (certificates, tokens, exec plugins) to node:https
+ * options; this module makes the few REST calls crosslink needs, with
+ * keep-alive, pagination, retries with backoff and request counting.
+ */
+import https from "node:https";
+import { KubeConfig } from "@kubernetes/client-node";
+import { KubeError, isRetryable } from "./errors.js";
+import { resourcePath } from "./kinds.js";
+import { describeRef, type KubeObject, type ObjectRef } from "./object.js";
+import type { ClusterClient, IssuedToken, ListOptions, RequestCounters, WriteOptions } from "./port.js";
+
+/** The field manager crosslink writes with. */
+export const FIELD_MANAGER = "crosslink";
+
+/** Retry policy of one request. */
+export interface RetryPolicy {
+  attempts: number;
+  baseDelayMs: number;
+  timeoutMs: number;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, timeoutMs: 15_000 };
+
+interface Response {
+  status: number;
+  body: unknown;
+}
+
+/** A client for one kubeconfig context. */
+export class HttpClusterClient implements ClusterClient {
+  readonly counters: RequestCounters = { requests: 0, writes: 0, byVerb: {} };
+  private readonly agent: https.Agent;
+  private baseOptions?: https.RequestOptions;
+
+  constructor(
+    readonly cluster: string,
+    private readonly kubeConfig: KubeConfig,
+    readonly server: string,
+    readonly caPem: string | undefined,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+  }
+
+  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    const res = await this.request("GET", resourcePath(ref.apiVersion, ref.kind, ref.namespace, ref.name), undefined, {
+      allow404: true,
+      what: describeRef(ref),
+    });
+    return res.status === 404 ? undefined : (res.body as KubeObject);
+  }
+
+  async list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<KubeObject[]> {
+    const items: KubeObject[] = [];
+    let cont: string | undefined;
+    do {
+      const q = new URLSearchParams({ limit: "500" });
+      if (opts.labelSelector) q.set("labelSelector", opts.labelSelector);
+      if (opts.fieldSelector) q.set("fieldSelector", opts.fieldSelector);
+      if (cont) q.set("continue", cont);
+      const path = `${resourcePath(apiVersion, kind, opts.namespace)}?${q}`;
+      const res = await this.request("GET", path, undefined, { what: `list ${kind}` });
+      const body = res.body as { items?: KubeObject[]; metadata?: { continue?: string } };
+      for (const item of body.items ?? []) items.push({ ...item, apiVersion, kind });
+      cont = body.metadata?.continue || undefined;
+    } while (cont);
+    return items;
+  }
+
+  async apply(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const q = writeQuery(opts);
+    if (opts.force) q.set("force", "true");
+    const path = `${resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name)}?${q}`;
+    const res = await this.request("PATCH", path, obj, {
+      contentType: "application/apply-patch+yaml",
+      write: !opts.dryRun,
+      what: describeRef({ ...obj, name: obj.metadata.name, namespace: obj.metadata.namespace }),
+    });
+    return res.body as KubeObject;
+  }
+
+  async delete(ref: ObjectRef, opts: WriteOptions = {}): Promise<boolean> {
+    const q = new URLSearchParams({ propagationPolicy: "Background" });
+    if (opts.dryRun) q.set("dryRun", "All");
+    const path = `${resourcePath(ref.apiVersion, ref.kind, ref.namespace, ref.name)}?${q}`;
+    const res = await this.request("DELETE", path, undefined, { allow404: true, write: !opts.dryRun, what: describeRef(ref) });
+    return res.status !== 404;
+  }
+
+  async patch(ref: ObjectRef, patch: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    const path = `${resourcePath(ref.apiVersion, ref.kind, ref.namespace, ref.name)}?${writeQuery(opts)}`;
+    const builtIn = !ref.apiVersion.includes(".") || ref.apiVersion.startsWith("apps/");
+    const res = await this.request("PATCH", path, patch, {
+      contentType: builtIn ? "application/strategic-merge-patch+json" : "application/merge-patch+json",
+      write: !opts.dryRun,
+      what: describeRef(ref),
+    });
+    return res.body as KubeObject;
+  }
+
+  async createToken(namespace: string, serviceAccount: string, expirationSeconds: number): Promise<IssuedToken> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(serviceAccount)}/token`;
+    const body = { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds } };
+    const res = await this.request("POST", path, body, {
+      contentType: "application/json",
+      write: true,
+      what: `ServiceAccount ${namespace}/${serviceAccount} token`,
+    });
+    const status = (res.body as { status?: { token?: string; expirationTimestamp?: string } }).status ?? {};
+    if (!status.token) throw new KubeError("KUBE_HTTP", `ServiceAccount ${namespace}/${serviceAccount}: no token issued`, this.cluster);
+    return { token: status.token, expirationTimestamp: status.expirationTimestamp ?? "" };
+  }
+
+  async servedVersions(group: string): Promise<string[]> {
+    const res = await this.request("GET", `/apis/${group}`, undefined, { allow404: true, what: `API group ${group}` });
+    if (res.status === 404) return [];
+    const body = res.body as { versions?: { version: string }[]; preferredVersion?: { version: string } };
+    return (body.versions ?? []).map((v) => v.version);
+  }
+
+  /** Closes idle keep-alive sockets. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    body: unknown,
+    o: { allow404?: boolean; contentType?: string; write?: boolean; what: string },
+  ): Promise<Response> {
+    let attempt = 0;
+    for (;;) {
+      try {
+        return await this.once(method, path, body, o);
+      } catch (err) {
+        attempt++;
+        if (attempt >= this.retry.attempts || !isRetryable(err)) throw err;
+        const delay = this.retry.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random());
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private async options(): Promise<https.RequestOptions> {
+    if (!this.baseOptions) {
+      const opts: https.RequestOptions = {};
+      await this.kubeConfig.applyToHTTPSOptions(opts);
+      this.baseOptions = opts;
+    }
+    return this.baseOptions;
+  }
+
+  private async once(
+    method: string,
+    path: string,
+    body: unknown,
+    o: { allow404?: boolean; contentType?: string; write?: boolean; what: string },
+  ): Promise<Response> {
+    const base = await this.options();
+    const url = new URL(path, this.server);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    this.counters.requests++;
+    this.counters.byVerb[method] = (this.counters.byVerb[method] ?? 0) + 1;
+    if (o.write) this.counters.writes++;
+    return new Promise<Response>((resolve, reject) => {
+      const headers: Record<string, string | number> = { ...(base.headers as Record<string, string>), Accept: "application/json" };
+      if (payload) {
+        headers["Content-Type"] = o.contentType ?? "application/json";
+        headers["Content-Length"] = payload.length;
+      }
+      const req = https.request(
+        url,
+        { ...base, method, headers, agent: this.agent, timeout: this.retry.timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", (e) => reject(new KubeError("KUBE_UNREACHABLE", `${o.what}: ${e.message}`, this.cluster)));
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            const status = res.statusCode ?? 0;
+            let parsed: unknown = undefined;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              parsed = text;
+            }
+            if (status >= 200 && status < 300) return resolve({ status, body: parsed });
+            if (status === 404 && o.allow404) return resolve({ status, body: parsed });
+            reject(this.httpError(status, parsed, o.what));
+          });
+        },
+      );
+      req.on("timeout", () => req.destroy(new KubeError("KUBE_TIMEOUT", `${o.what}: no answer from ${this.server} in ${this.retry.timeoutMs}ms`, this.cluster)));
+      req.on("error", (e) =>
+        reject(e instanceof KubeError ? e : new KubeError("KUBE_UNREACHABLE", `${o.what}: ${this.server} unreachable: ${e.message}`, this.cluster)),
+      );
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  private httpError(status: number, body: unknown, what: string): KubeError {
+    const msg = typeof body === "object" && body && "message" in body ? String((body as { message: unknown }).message) : String(body ?? "");
+    const reason = typeof body === "object" && body && "reason" in body ? String((body as { reason: unknown }).reason) : "";
+    const text = `${what}: ${status} ${msg}`.trim();
+    if (status === 404) return new KubeError("KUBE_NOT_FOUND", text, this.cluster, status);
+    if (status === 403 || status === 401) return new KubeError("KUBE_FORBIDDEN", text, this.cluster, status);
+    if (status === 422 || status === 400) return new KubeError("KUBE_INVALID", text, this.cluster, status);
+    if (status === 409) {
+      const applyConflict = reason === "Conflict" && /conflict/i.test(msg) && /manager/i.test(msg);
+      return new KubeError(applyConflict ? "KUBE_APPLY_CONFLICT" : "KUBE_CONFLICT", text, this.cluster, status);
+    }
+    return new KubeError("KUBE_HTTP", text, this.cluster, status);
+  }
+}
+
+function writeQuery(opts: WriteOptions): URLSearchParams {
+  const q = new URLSearchParams({ fieldManager: opts.fieldManager ?? FIELD_MANAGER });
+  if (opts.dryRun) q.set("dryRun", "All");
+  return q;
+}
