@@ -1,0 +1,68 @@
+/** `crosslink apply`: shows the plan, applies it, prints what changed per cluster. Exit 0 only when every cluster converged. */
+import { createInterface } from "node:readline/promises";
+import { applyPlan } from "../engine/apply.js";
+import { planTopology } from "../engine/reconcile.js";
+import { hasErrors } from "../engine/plan/types.js";
+import { renderChangeSetHuman } from "../report/human.js";
+import { changeSetJson, planJson } from "../report/json.js";
+import { inSync } from "../report/summary.js";
+import type { Command } from "./command.js";
+import { EXIT, accessOrReport, loadOrReport, parseEngineArgs, planOptions } from "./common.js";
+import { formatPlan } from "./diff.js";
+
+const HELP = `Usage: crosslink apply [-f FILE] [--kubeconfig FILE] [--dry-run=server] [--yes] [--allow-mass-prune] [--output human|json]
+
+Shows the plan, asks for confirmation (unless --yes or not a terminal), applies it with
+server-side apply (field manager crosslink) and prints what changed per cluster.
+--dry-run=server sends every write with dryRun=All: the API servers validate, nothing is stored.
+Exit status: 0 when every cluster converged, 1 otherwise.
+`;
+
+/** The apply command. */
+export const applyCommand: Command = {
+  summary: "apply the plan to every cluster (server-side apply)",
+  async run(args) {
+    const { values } = parseEngineArgs(args, { "dry-run": { type: "string" }, yes: { type: "boolean", short: "y", default: false } });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    if (values["dry-run"] !== undefined && values["dry-run"] !== "server") {
+      process.stderr.write(`crosslink apply: --dry-run supports only 'server'\n`);
+      return EXIT.error;
+    }
+    const dryRun = values["dry-run"] === "server";
+    const topology = await loadOrReport(values.file);
+    if (!topology) return EXIT.error;
+    const access = accessOrReport(topology, values.kubeconfig);
+    try {
+      const opts = planOptions(values);
+      const { plan } = await planTopology(topology, access.clients, opts);
+      const json = values.output === "json";
+      if (!json) process.stdout.write(formatPlan(plan, "human") + "\n");
+      if (inSync(plan)) {
+        if (json) process.stdout.write(JSON.stringify({ plan: planJson(plan), changes: null }, null, 2) + "\n");
+        return access.diagnostics.length || hasErrors(plan) ? EXIT.error : EXIT.ok;
+      }
+      if (!values.yes && !dryRun && process.stdin.isTTY && !(await confirm())) {
+        process.stdout.write("Apply cancelled.\n");
+        return EXIT.error;
+      }
+      const changes = await applyPlan(plan, access.clients, { ...opts, dryRun, concurrency: 8, tokenWaitMs: 30_000 });
+      process.stdout.write(json ? JSON.stringify({ plan: planJson(plan), changes: changeSetJson(changes) }, null, 2) + "\n" : renderChangeSetHuman(changes));
+      const converged = changes.clusters.every((c) => c.converged);
+      return converged && !access.diagnostics.length && !hasErrors(plan) ? EXIT.ok : EXIT.error;
+    } finally {
+      access.close();
+    }
+  },
+};
+
+async function confirm(): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question("Apply these changes? [y/N] ")).trim());
+  } finally {
+    rl.close();
+  }
+}

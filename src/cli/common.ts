@@ -1,0 +1,43 @@
+/** What the engine commands (diff, apply, render) share: options, topology loading, cluster access. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { formatDiagnostics, hasErrors } from "../diagnostics.js";
+import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../kube/access.js";
+import { FIELD_MANAGER } from "../kube/http-client.js";
+import { loadTopologyFile } from "../topology/index.js";
+import type { Topology } from "../topology/types.js";
+
+/** Options every engine command takes. */
+export const ENGINE_OPTIONS = {
+  file: { type: "string", short: "f", default: "multicluster.yaml" },
+  kubeconfig: { type: "string" },
+  output: { type: "string", short: "o", default: "human" },
+  "allow-mass-prune": { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const satisfies ParseArgsConfig["options"];
+
+/** Exit codes: in sync, error, changes pending. */
+export const EXIT = { ok: 0, error: 1, changes: 2 } as const;
+
+/** Parses a command's arguments with the engine options plus its own. */
+export function parseEngineArgs<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], extra: O) {
+  return parseArgs({ args, options: { ...ENGINE_OPTIONS, ...extra }, allowPositionals: false, strict: true });
+}
+
+/** Loads and validates the topology; prints diagnostics (to stderr) and returns undefined when it is invalid. */
+export async function loadOrReport(file: string): Promise<Topology | undefined> {
+  const { topology, diagnostics } = await loadTopologyFile(file);
+  if (diagnostics.length) process.stderr.write(formatDiagnostics(diagnostics) + "\n");
+  return hasErrors(diagnostics) ? undefined : topology;
+}
+
+/** Builds cluster clients; prints the located errors of missing contexts. */
+export function accessOrReport(topology: Topology, kubeconfig: string | undefined): ClusterAccess {
+  const access = clusterAccess(topology, loadKubeConfig(kubeconfig));
+  if (access.diagnostics.length) process.stderr.write(formatDiagnostics(access.diagnostics) + "\n");
+  return access;
+}
+
+/** Options of planning, from parsed flags. */
+export function planOptions(values: { "allow-mass-prune"?: boolean }) {
+  return { now: () => new Date(), fieldManager: FIELD_MANAGER, allowMassPrune: values["allow-mass-prune"] ?? false };
+}

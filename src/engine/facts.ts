@@ -1,0 +1,68 @@
+/**
+ * What observe learns about one cluster: the facts render needs and the live
+ * objects plan compares with. Plain data, so render and plan stay pure.
+ */
+import type { KubeObject } from "../kube/object.js";
+
+/** The Linkerd control plane's configuration, from `linkerd-config`. */
+export interface LinkerdConfigFacts {
+  trustDomain: string;
+  clusterDomain: string;
+  /** identityTrustAnchorsPEM. */
+  anchorsPem: string;
+  version?: string;
+  /** The ConfigMap as read, for trust management. */
+  configMap: KubeObject;
+}
+
+/** The multicluster gateway, from the `linkerd-gateway` Service. */
+export interface GatewayFacts {
+  addresses: string[];
+  port?: number;
+  probePort?: number;
+  identity?: string;
+  probePath?: string;
+  /** Already a Go duration (`3s`). */
+  probePeriod?: string;
+}
+
+/** Newest served version of each API crosslink writes, when served. */
+export interface ServedApis {
+  link?: string[];
+  gatewayHttpRoute?: string[];
+  policyHttpRoute?: string[];
+  smi?: string[];
+}
+
+/** Everything observed in one reachable cluster. */
+export interface ClusterFacts {
+  cluster: string;
+  /** API server URL and CA, from the kubeconfig (for credentials other clusters use). */
+  server: string;
+  caPem?: string;
+  linkerd?: LinkerdConfigFacts;
+  /** `linkerd-identity-trust-roots` ca-bundle.crt, and the ConfigMap. */
+  trustRoots?: { pem: string; configMap: KubeObject };
+  /** The issuer certificate (never the key). */
+  issuerCertPem?: string;
+  gateway?: GatewayFacts;
+  served: ServedApis;
+  /** Objects of managed kinds carrying this topology's owner labels. */
+  owned: KubeObject[];
+  /** Services by `namespace/name`: those in namespaces the topology exports or splits in, plus every export-labelled one. */
+  services: Map<string, KubeObject>;
+  /** Services the service mirror created (`mirror.linkerd.io/mirrored-service=true`). */
+  mirrors: KubeObject[];
+  /** Names of every Link in the cluster, whoever owns it. */
+  linkNames: string[];
+}
+
+/** The outcome of observing one cluster. */
+export type ClusterObservation =
+  | { cluster: string; ok: true; facts: ClusterFacts }
+  | { cluster: string; ok: false; error: string };
+
+/** Key of a namespaced object in the `services` map. */
+export function nsName(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}

@@ -1,0 +1,158 @@
+/**
+ * observe (I/O): for each cluster in parallel (bounded), read the facts render
+ * needs and the live objects crosslink owns. One LIST per managed kind by
+ * owner label; Services only in the namespaces the topology names plus the
+ * export-labelled and mirrored ones. An unreachable cluster becomes a
+ * per-cluster error, never a crash.
+ */
+import yaml from "js-yaml";
+import type { ClusterClient } from "../kube/port.js";
+import type { KubeObject } from "../kube/object.js";
+import { MANAGED_KINDS } from "../kube/kinds.js";
+import type { Cluster, Topology } from "../topology/types.js";
+import { errorMessage, mapLimit } from "../util/concurrency.js";
+import type { ClusterFacts, ClusterObservation, GatewayFacts, LinkerdConfigFacts, ServedApis } from "./facts.js";
+import { nsName } from "./facts.js";
+import { EXPORTED_LABEL, FEDERATED_LABEL, MIRRORED_SERVICE_LABEL, ownerSelector } from "./names.js";
+
+/** How many clusters are observed at once. */
+export const OBSERVE_CONCURRENCY = 8;
+
+/** Observes every cluster of the topology that has a client. */
+export async function observeAll(topology: Topology, clients: ReadonlyMap<string, ClusterClient>): Promise<ClusterObservation[]> {
+  return mapLimit(topology.clusters, OBSERVE_CONCURRENCY, async (cluster) => {
+    const client = clients.get(cluster.name);
+    if (!client) return { cluster: cluster.name, ok: false as const, error: `no kubeconfig context '${cluster.context}'` };
+    try {
+      return { cluster: cluster.name, ok: true as const, facts: await observeCluster(topology, cluster, client) };
+    } catch (err) {
+      return { cluster: cluster.name, ok: false as const, error: errorMessage(err) };
+    }
+  });
+}
+
+/** Reads one cluster. Throws when the cluster cannot be read; observeAll turns that into a per-cluster error. */
+export async function observeCluster(topology: Topology, cluster: Cluster, client: ClusterClient): Promise<ClusterFacts> {
+  const [linkVersions, gatewayRoutes, policyRoutes, smi] = await Promise.all([
+    client.servedVersions("multicluster.linkerd.io"),
+    client.servedVersions("gateway.networking.k8s.io"),
+    client.servedVersions("policy.linkerd.io"),
+    client.servedVersions("split.smi-spec.io"),
+  ]);
+  const served: ServedApis = { link: linkVersions, gatewayHttpRoute: gatewayRoutes, policyHttpRoute: policyRoutes, smi };
+  const selector = ownerSelector(topology.name);
+  const listable = MANAGED_KINDS.filter((k) => k.version || servedVersionOf(k.group, served));
+
+  const namespaces = new Set<string>();
+  for (const e of topology.exports) if (e.cluster === cluster.name) namespaces.add(e.namespace);
+  for (const s of topology.splits) if (s.cluster === cluster.name) namespaces.add(s.namespace);
+
+  const [config, roots, issuer, gateway, ownedLists, exported, federated, mirrors, links, nsServices] = await Promise.all([
+    client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name: "linkerd-config" }),
+    client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name: "linkerd-identity-trust-roots" }),
+    client.get({ apiVersion: "v1", kind: "Secret", namespace: cluster.linkerdNamespace, name: "linkerd-identity-issuer" }),
+    client.get({ apiVersion: "v1", kind: "Service", namespace: cluster.multiclusterNamespace, name: "linkerd-gateway" }),
+    Promise.all(
+      listable.map((k) => {
+        const version = k.version ?? servedVersionOf(k.group, served);
+        const apiVersion = k.group ? `${k.group}/${version}` : version!;
+        return client.list(apiVersion, k.kind, { labelSelector: selector });
+      }),
+    ),
+    client.list("v1", "Service", { labelSelector: EXPORTED_LABEL }),
+    client.list("v1", "Service", { labelSelector: FEDERATED_LABEL }),
+    client.list("v1", "Service", { labelSelector: `${MIRRORED_SERVICE_LABEL}=true` }),
+    linkVersions.length ? client.list(`multicluster.linkerd.io/${linkVersions[0]}`, "Link") : Promise.resolve([]),
+    Promise.all([...namespaces].sort().map((ns) => client.list("v1", "Service", { namespace: ns }))),
+  ]);
+
+  const services = new Map<string, KubeObject>();
+  for (const svc of [...nsServices.flat(), ...exported, ...federated]) {
+    services.set(nsName(svc.metadata.namespace ?? "", svc.metadata.name), svc);
+  }
+  const facts: ClusterFacts = {
+    cluster: cluster.name,
+    server: client.server,
+    served,
+    owned: ownedLists.flat(),
+    services,
+    mirrors,
+    linkNames: links.map((l) => l.metadata.name),
+  };
+  if (client.caPem) facts.caPem = client.caPem;
+  const linkerd = config && parseLinkerdConfig(config);
+  if (linkerd) facts.linkerd = linkerd;
+  const rootsPem = (roots?.data as Record<string, string> | undefined)?.["ca-bundle.crt"];
+  if (roots && rootsPem) facts.trustRoots = { pem: rootsPem, configMap: roots };
+  const issuerPem = issuer && issuerCertificate(issuer);
+  if (issuerPem) facts.issuerCertPem = issuerPem;
+  if (gateway) facts.gateway = gatewayFacts(gateway);
+  return facts;
+}
+
+/** The newest served version of a group crosslink writes, by the served-API facts. */
+export function servedVersionOf(group: string, served: ServedApis): string | undefined {
+  const list =
+    group === "multicluster.linkerd.io"
+      ? served.link
+      : group === "gateway.networking.k8s.io"
+        ? served.gatewayHttpRoute
+        : group === "policy.linkerd.io"
+          ? served.policyHttpRoute
+          : group === "split.smi-spec.io"
+            ? served.smi
+            : undefined;
+  return list?.[0];
+}
+
+/** Parses `linkerd-config`'s `values` (YAML) into the facts render needs; undefined when unreadable. */
+export function parseLinkerdConfig(cm: KubeObject): LinkerdConfigFacts | undefined {
+  const text = (cm.data as Record<string, string> | undefined)?.values;
+  if (!text) return undefined;
+  let values: Record<string, unknown>;
+  try {
+    values = (yaml.load(text) ?? {}) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const global = (values.global ?? {}) as Record<string, unknown>; // Linkerd 2.9 kept these under `global`
+  const pick = (k: string) => (values[k] ?? global[k]) as string | undefined;
+  const facts: LinkerdConfigFacts = {
+    trustDomain: pick("identityTrustDomain") ?? "cluster.local",
+    clusterDomain: pick("clusterDomain") ?? "cluster.local",
+    anchorsPem: pick("identityTrustAnchorsPEM") ?? "",
+    configMap: cm,
+  };
+  const version = pick("linkerdVersion");
+  if (version) facts.version = version;
+  return facts;
+}
+
+function issuerCertificate(secret: KubeObject): string | undefined {
+  const data = (secret.data ?? {}) as Record<string, string>;
+  const b64 = data["crt.pem"] ?? data["tls.crt"];
+  return b64 ? Buffer.from(b64, "base64").toString("utf8") : undefined;
+}
+
+/** Reads the gateway Service the way `link-gen` does. */
+export function gatewayFacts(svc: KubeObject): GatewayFacts {
+  const spec = (svc.spec ?? {}) as { type?: string; ports?: { name?: string; port: number; nodePort?: number }[] };
+  const status = (svc.status ?? {}) as { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
+  const ann = svc.metadata.annotations ?? {};
+  const portOf = (name: string) => {
+    const p = spec.ports?.find((x) => x.name === name);
+    return p ? (spec.type === "NodePort" && p.nodePort ? p.nodePort : p.port) : undefined;
+  };
+  const facts: GatewayFacts = {
+    addresses: (status.loadBalancer?.ingress ?? []).map((i) => i.ip || i.hostname || "").filter(Boolean),
+  };
+  const port = portOf("mc-gateway");
+  const probePort = portOf("mc-probe");
+  if (port) facts.port = port;
+  if (probePort) facts.probePort = probePort;
+  if (ann["mirror.linkerd.io/gateway-identity"]) facts.identity = ann["mirror.linkerd.io/gateway-identity"];
+  if (ann["mirror.linkerd.io/probe-path"]) facts.probePath = ann["mirror.linkerd.io/probe-path"];
+  const period = ann["mirror.linkerd.io/probe-period"];
+  if (period) facts.probePeriod = /^\d+$/.test(period) ? `${period}s` : period;
+  return facts;
+}

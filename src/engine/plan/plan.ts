@@ -1,0 +1,138 @@
+/**
+ * plan (pure): desired vs live → a Plan. Pairs objects by key; create, update
+ * (with the changed fields), replace (immutable fields), delete (owned objects
+ * nothing wants any more, and mirror Services an unlink leaves behind), and
+ * credentials; deterministic order: by the kind table's rank, deletes in
+ * reverse. Nothing here talks to a cluster.
+ */
+import { objectKey, refOf, type KubeObject } from "../../kube/object.js";
+import type { Topology } from "../../topology/types.js";
+import type { ClusterFacts, ClusterObservation } from "../facts.js";
+import { nsName } from "../facts.js";
+import { CLUSTER_NAME_LABEL } from "../names.js";
+import type { DesiredCluster, Finding } from "../render/types.js";
+import { diffObject, touchesImmutable } from "./diff.js";
+import { actionRank, type Action, type ClusterPlan, type Plan } from "./types.js";
+
+/** Options of planning. */
+export interface PlanOptions {
+  /** Field manager whose managed fields count as crosslink's. */
+  fieldManager: string;
+  /** Allow a plan that deletes more than half of what crosslink owns in a cluster. */
+  allowMassPrune: boolean;
+}
+
+/** Builds the plan of every cluster, in topology order. */
+export function plan(topology: Topology, observations: readonly ClusterObservation[], desired: ReadonlyMap<string, DesiredCluster>, opts: PlanOptions): Plan {
+  const clusterNames = new Set(topology.clusters.map((c) => c.name));
+  const clusters = observations.map((obs): ClusterPlan => {
+    if (!obs.ok) {
+      return { cluster: obs.cluster, error: obs.error, actions: [], findings: [], unchanged: 0, ownedCount: 0 };
+    }
+    return planCluster(obs.facts, desired.get(obs.cluster)!, clusterNames, opts);
+  });
+  return { topology: topology.name, clusters };
+}
+
+function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: ReadonlySet<string>, opts: PlanOptions): ClusterPlan {
+  const live = new Map(facts.owned.map((o) => [objectKey(refOf(o)), o]));
+  const wanted = new Map(want.objects.map((o) => [objectKey(refOf(o)), o]));
+  const applies: Action[] = [];
+  let unchanged = 0;
+
+  for (const [key, object] of wanted) {
+    const current = live.get(key);
+    const changes = diffObject(object, current, opts.fieldManager);
+    if (!current) applies.push({ type: "create", object, changes, reason: "not in the cluster" });
+    else if (!changes.length) unchanged++;
+    else if (touchesImmutable(object.kind, changes)) applies.push({ type: "replace", object, ref: refOf(current), changes, reason: "immutable field changed" });
+    else applies.push({ type: "update", object, ref: refOf(current), changes, force: false, reason: "drifted from the topology" });
+  }
+  for (const patch of want.patches) {
+    const current = liveForPatch(facts, patch.object);
+    if (!current) continue;
+    const changes = diffObject(patch.object, current, opts.fieldManager);
+    if (!changes.length) unchanged++;
+    else applies.push({ type: "update", object: patch.object, ref: refOf(current), changes, force: patch.force, reason: patch.reason });
+  }
+  for (const issue of want.credentials) applies.push({ type: "credentials", issue, reason: issue.reason });
+
+  const deletes: Action[] = [];
+  for (const [key, object] of live) {
+    if (wanted.has(key) || want.keep.has(key)) continue;
+    deletes.push({ type: "delete", ref: refOf(object), reason: "no longer in the topology" });
+  }
+  const ownedDeletes = deletes.length;
+  deletes.push(...orphanMirrors(facts, wanted, want.keep, deletes, clusterNames));
+
+  const findings: Finding[] = [...want.findings];
+  let blocked: string | undefined;
+  if (!opts.allowMassPrune && facts.owned.length > 0 && ownedDeletes * 2 > facts.owned.length) {
+    blocked = `would delete ${ownedDeletes} of the ${facts.owned.length} objects crosslink owns in ${facts.cluster}`;
+    findings.push({
+      severity: "error",
+      code: "XL641",
+      cluster: facts.cluster,
+      message: `${blocked}; refusing a mass prune`,
+      hint: "check the topology; pass --allow-mass-prune if this is intended",
+    });
+  }
+  applies.sort((a, b) => actionRank(a) - actionRank(b) || sortKey(a).localeCompare(sortKey(b)));
+  deletes.sort((a, b) => actionRank(b) - actionRank(a) || sortKey(a).localeCompare(sortKey(b)));
+  const plan: ClusterPlan = {
+    cluster: facts.cluster,
+    actions: [...applies, ...deletes],
+    findings: sortFindings(findings),
+    unchanged,
+    ownedCount: facts.owned.length,
+  };
+  if (blocked) plan.blocked = blocked;
+  return plan;
+}
+
+/**
+ * Mirror Services the service mirror leaves behind when a Link goes
+ * (`linkerd multicluster unlink` lists them): those labelled with a topology
+ * cluster's name whose Link is being deleted now, or is already gone and not
+ * wanted. Mirrors of Links crosslink does not manage are never touched.
+ */
+function orphanMirrors(
+  facts: ClusterFacts,
+  wanted: ReadonlyMap<string, KubeObject>,
+  keep: ReadonlySet<string>,
+  deletes: readonly Action[],
+  clusterNames: ReadonlySet<string>,
+): Action[] {
+  const isLink = (key: string, name: string) => key.startsWith("multicluster.linkerd.io/Link/") && key.endsWith(`/${name}`);
+  const out: Action[] = [];
+  for (const svc of facts.mirrors) {
+    const target = svc.metadata.labels?.[CLUSTER_NAME_LABEL];
+    if (!target || !clusterNames.has(target) || target === facts.cluster) continue;
+    if ([...wanted.keys(), ...keep].some((k) => isLink(k, target))) continue;
+    const deleting = deletes.some((a) => a.type === "delete" && a.ref.kind === "Link" && a.ref.name === target);
+    if (facts.linkNames.includes(target) && !deleting) continue;
+    out.push({ type: "delete", ref: refOf(svc), reason: `mirror of ${target}, whose Link is gone` });
+  }
+  return out;
+}
+
+function liveForPatch(facts: ClusterFacts, obj: KubeObject): KubeObject | undefined {
+  if (obj.kind === "Service") return facts.services.get(nsName(obj.metadata.namespace ?? "", obj.metadata.name));
+  if (obj.kind === "ConfigMap") {
+    if (obj.metadata.name === "linkerd-config") return facts.linkerd?.configMap;
+    if (obj.metadata.name === "linkerd-identity-trust-roots") return facts.trustRoots?.configMap;
+  }
+  return undefined;
+}
+
+function sortKey(a: Action): string {
+  if (a.type === "credentials") return `Secret/${a.issue.from}/${a.issue.to}`;
+  return objectKey(a.type === "create" ? refOf(a.object) : a.ref);
+}
+
+const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 };
+
+/** Orders findings: errors first, then by code and message. */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.code.localeCompare(b.code) || a.message.localeCompare(b.message));
+}

@@ -1,0 +1,70 @@
+/**
+ * Exports: the label Linkerd's Link selectors look for, applied to the user's
+ * Service as a partial object, so crosslink owns only that label (server-side
+ * apply managed fields). A Service whose crosslink-owned export label is no
+ * longer wanted gets an empty partial, which drops crosslink's label and
+ * nothing else.
+ */
+import type { KubeObject } from "../../kube/object.js";
+import type { Export, Topology } from "../../topology/types.js";
+import type { ClusterFacts } from "../facts.js";
+import { nsName } from "../facts.js";
+import { EXPORTED_LABEL, FEDERATED_LABEL } from "../names.js";
+import { managedLeafPaths } from "../plan/managed-fields.js";
+import type { DesiredPatch, Finding } from "./types.js";
+
+/** The label an export mode sets. */
+export function exportLabel(mode: Export["mode"]): [string, string] {
+  switch (mode) {
+    case "gateway":
+      return [EXPORTED_LABEL, "true"];
+    case "remote-discovery":
+      return [EXPORTED_LABEL, "remote-discovery"];
+    case "federated":
+      return [FEDERATED_LABEL, "member"];
+  }
+}
+
+function servicePatch(namespace: string, name: string, labels: Record<string, string>): KubeObject {
+  const metadata: KubeObject["metadata"] = { name, namespace };
+  if (Object.keys(labels).length) metadata.labels = labels;
+  return { apiVersion: "v1", kind: "Service", metadata };
+}
+
+/** The export-label patches of one cluster, and findings for Services that do not exist. */
+export function renderExports(topology: Topology, facts: ClusterFacts): { patches: DesiredPatch[]; findings: Finding[] } {
+  const patches: DesiredPatch[] = [];
+  const findings: Finding[] = [];
+  const wanted = new Set<string>();
+  for (const e of topology.exports) {
+    if (e.cluster !== facts.cluster) continue;
+    const [key, value] = exportLabel(e.mode);
+    for (const svc of e.services) {
+      const id = nsName(e.namespace, svc);
+      if (!facts.services.has(id)) {
+        findings.push({
+          severity: "warning",
+          code: "XL611",
+          cluster: facts.cluster,
+          message: `export ${facts.cluster}/${id}: Service not found; nothing to label until it exists`,
+          hint: "deploy the Service, or remove it from spec.exports",
+        });
+        continue;
+      }
+      wanted.add(id);
+      patches.push({ object: servicePatch(e.namespace, svc, { [key]: value }), force: false, reason: `export (${e.mode})` });
+    }
+  }
+  for (const [id, svc] of facts.services) {
+    if (wanted.has(id)) continue;
+    const owned = managedLeafPaths(svc, "crosslink");
+    if (owned.some((p) => p[0] === "metadata" && p[1] === "labels" && (p[2] === EXPORTED_LABEL || p[2] === FEDERATED_LABEL))) {
+      patches.push({
+        object: servicePatch(svc.metadata.namespace ?? "", svc.metadata.name, {}),
+        force: false,
+        reason: "no longer exported",
+      });
+    }
+  }
+  return { patches, findings };
+}

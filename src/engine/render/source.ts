@@ -1,0 +1,178 @@
+/**
+ * The source side of a link, in `from`: the `Link` as `linkerd multicluster
+ * link-gen` writes it, and for `controller: managed` the mirror controller the
+ * 2.18 chart's `controllers` value would render (ServiceAccount, RBAC,
+ * Deployment, probe Service).
+ */
+import type { KubeObject } from "../../kube/object.js";
+import type { Cluster, Link } from "../../topology/types.js";
+import type { ClusterFacts } from "../facts.js";
+import { CLUSTER_NAME_LABEL, EXPORTED_LABEL, FEDERATED_LABEL, MIRRORED_GATEWAY_LABEL, linkNames } from "../names.js";
+import { owned } from "./meta.js";
+import type { Finding } from "./types.js";
+
+/** The Link for `from → to`, or the findings that prevent rendering it. */
+export function renderLink(
+  topology: string,
+  link: Link,
+  from: Cluster,
+  to: Cluster,
+  fromFacts: ClusterFacts,
+  toFacts: ClusterFacts,
+): { object?: KubeObject; findings: Finding[] } {
+  const findings: Finding[] = [];
+  const n = linkNames(link.from, link.to);
+  const version = fromFacts.served.link?.[0];
+  if (!version) {
+    findings.push({
+      severity: "error",
+      code: "XL601",
+      cluster: from.name,
+      message: `link ${link.from}→${link.to}: the Link CRD (multicluster.linkerd.io) is not served in ${from.name}`,
+      hint: "install the Linkerd multicluster extension in the source cluster",
+    });
+  }
+  const gw = toFacts.gateway;
+  const addresses = to.gateway?.addresses?.length ? to.gateway.addresses : (gw?.addresses ?? []);
+  const port = to.gateway?.port ?? gw?.port;
+  if (!gw) {
+    findings.push({
+      severity: "error",
+      code: "XL602",
+      cluster: from.name,
+      message: `link ${link.from}→${link.to}: ${to.name} has no Service ${to.multiclusterNamespace}/linkerd-gateway`,
+      hint: "install the multicluster extension with its gateway in the target cluster",
+    });
+  } else if (!addresses.length) {
+    findings.push({
+      severity: "error",
+      code: "XL603",
+      cluster: from.name,
+      message: `link ${link.from}→${link.to}: the gateway of ${to.name} has no load-balancer address`,
+      hint: `set spec.clusters[${to.name}].gateway.addresses in the topology`,
+    });
+  } else if (!port || !gw.identity || !gw.probePath) {
+    findings.push({
+      severity: "error",
+      code: "XL604",
+      cluster: from.name,
+      message: `link ${link.from}→${link.to}: the gateway Service of ${to.name} lacks ${[!port && "port mc-gateway", !gw.identity && "annotation mirror.linkerd.io/gateway-identity", !gw.probePath && "annotation mirror.linkerd.io/probe-path"].filter(Boolean).join(", ")}`,
+    });
+  }
+  if (findings.length || !gw || !version) return { findings };
+
+  const spec: Record<string, unknown> = {
+    targetClusterName: link.to,
+    targetClusterDomain: toFacts.linkerd?.clusterDomain ?? to.clusterDomain,
+    targetClusterLinkerdNamespace: to.linkerdNamespace,
+    clusterCredentialsSecret: n.credentials,
+    gatewayAddress: addresses.join(","),
+    gatewayPort: String(port),
+    gatewayIdentity: gw.identity,
+    probeSpec: {
+      path: gw.probePath,
+      port: String(gw.probePort ?? 4191),
+      period: gw.probePeriod ?? "3s",
+    },
+    selector: { matchLabels: { [EXPORTED_LABEL]: "true" } },
+    remoteDiscoverySelector: { matchLabels: { [EXPORTED_LABEL]: "remote-discovery" } },
+  };
+  if (version !== "v1alpha1") spec.federatedServiceSelector = { matchLabels: { [FEDERATED_LABEL]: "member" } };
+  if (version !== "v1alpha1" && version !== "v1alpha2") {
+    if (link.excludedLabels.length) spec.excludedLabels = link.excludedLabels;
+    if (link.excludedAnnotations.length) spec.excludedAnnotations = link.excludedAnnotations;
+  } else if (link.excludedLabels.length || link.excludedAnnotations.length) {
+    findings.push({
+      severity: "warning",
+      code: "XL605",
+      cluster: from.name,
+      message: `link ${link.from}→${link.to}: ${from.name} serves Link ${version} only; excludedLabels/excludedAnnotations need v1alpha3 and are left out`,
+    });
+  }
+  // `linkerd multicluster check` warns unless created-by names the cluster's Linkerd CLI version.
+  const createdBy = fromFacts.linkerd?.version ? `linkerd/cli ${fromFacts.linkerd.version}` : "crosslink";
+  const object = owned(topology, `multicluster.linkerd.io/${version}`, "Link", n.link, from.multiclusterNamespace, { spec }, {
+    link: n.linkLabel,
+    annotations: { "linkerd.io/created-by": createdBy },
+  });
+  return { object, findings };
+}
+
+/** The managed mirror controller of `from → to` (Linkerd 2.18 chart `controllers` entry). */
+export function renderController(topology: string, link: Link, from: Cluster, fromFacts: ClusterFacts): KubeObject[] {
+  const n = linkNames(link.from, link.to);
+  const ns = from.multiclusterNamespace;
+  const extra = { link: n.linkLabel, labels: { component: "controller", [CLUSTER_NAME_LABEL]: link.to } };
+  const rbac = "rbac.authorization.k8s.io/v1";
+  const image = `cr.l5d.io/linkerd/controller:${fromFacts.linkerd?.version ?? "stable"}`;
+  const podLabels = { component: "controller", [CLUSTER_NAME_LABEL]: link.to };
+  return [
+    owned(topology, "v1", "ServiceAccount", n.controller, ns, {}, extra),
+    owned(topology, rbac, "ClusterRole", n.controllerClusterRole, undefined, {
+      rules: [
+        { apiGroups: [""], resources: ["endpoints", "services"], verbs: ["list", "get", "watch", "create", "delete", "update"] },
+        { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "get", "watch"] },
+      ],
+    }, extra),
+    owned(topology, rbac, "ClusterRoleBinding", n.controllerClusterRole, undefined, {
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: n.controllerClusterRole },
+      subjects: [{ kind: "ServiceAccount", name: n.controller, namespace: ns }],
+    }, extra),
+    owned(topology, rbac, "Role", n.controllerRole, ns, {
+      rules: [
+        { apiGroups: [""], resources: ["secrets"], resourceNames: [n.credentials], verbs: ["list", "get", "watch"] },
+        { apiGroups: ["multicluster.linkerd.io"], resources: ["links"], verbs: ["list", "get", "watch"] },
+        { apiGroups: ["multicluster.linkerd.io"], resources: ["links/status"], verbs: ["update", "patch"] },
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create", "get", "update", "patch"] },
+      ],
+    }, extra),
+    owned(topology, rbac, "RoleBinding", n.controllerRole, ns, {
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: n.controllerRole },
+      subjects: [{ kind: "ServiceAccount", name: n.controller, namespace: ns }],
+    }, extra),
+    owned(topology, "apps/v1", "Deployment", n.controller, ns, {
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: podLabels },
+        template: {
+          metadata: {
+            labels: podLabels,
+            annotations: { "linkerd.io/inject": "enabled", "config.alpha.linkerd.io/proxy-wait-before-exit-seconds": "0" },
+          },
+          spec: {
+            serviceAccountName: n.controller,
+            securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+              {
+                name: "controller",
+                image,
+                args: [
+                  "service-mirror",
+                  "-log-level=info",
+                  "-log-format=plain",
+                  "-event-requeue-limit=3",
+                  `-namespace=${ns}`,
+                  "-enable-pprof=false",
+                  `-probe-service=${n.probeService}`,
+                  link.to,
+                ],
+                ports: [{ containerPort: 9999, name: "ctrl-admin" }],
+                securityContext: {
+                  runAsUser: 2103,
+                  runAsGroup: 2103,
+                  runAsNonRoot: true,
+                  readOnlyRootFilesystem: true,
+                  allowPrivilegeEscalation: false,
+                  capabilities: { drop: ["ALL"] },
+                },
+              },
+            ],
+          },
+        },
+      },
+    }, extra),
+    owned(topology, "v1", "Service", n.probeService, ns, {
+      spec: { ports: [{ name: "mc-probe", port: 4191, protocol: "TCP" }] },
+    }, { link: n.linkLabel, labels: { [MIRRORED_GATEWAY_LABEL]: "true", [CLUSTER_NAME_LABEL]: link.to } }),
+  ];
+}
