@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -149,7 +150,25 @@ func apiServerArgs(p pkiFiles, etcdURL string, port int) []string {
 	}
 }
 
+// startEtcd starts the embedded etcd, retrying with fresh ports when one was
+// taken between freePort and etcd's own bind (clusters start in parallel).
 func startEtcd(dataDir string) (*embed.Etcd, string, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		e, u, err := startEtcdOnce(dataDir)
+		if err == nil {
+			return e, u, nil
+		}
+		lastErr = err
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+		_ = os.RemoveAll(dataDir)
+	}
+	return nil, "", lastErr
+}
+
+func startEtcdOnce(dataDir string) (*embed.Etcd, string, error) {
 	clientPort, err := freePort()
 	if err != nil {
 		return nil, "", err

@@ -1,0 +1,19 @@
+/** Builds topology diagnostics with a typed code. */
+import type { Diagnostic, Severity } from "../diagnostics.js";
+import type { Code } from "./codes.js";
+import type { LineCol } from "./parse.js";
+
+/** A topology diagnostic: `code` at `pos` of `file`, with a message and a hint (error unless told). */
+export function diag(
+  code: Code,
+  file: string,
+  pos: LineCol,
+  message: string,
+  hint: string,
+  severity: Severity = "error",
+  pointer?: string,
+): Diagnostic {
+  const d: Diagnostic = { severity, code, message, hint, file, line: pos.line, col: pos.col };
+  if (pointer !== undefined) d.pointer = pointer;
+  return d;
+}

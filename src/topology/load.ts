@@ -1,0 +1,99 @@
+/**
+ * The topology loader: bytes → YAML with positions → schema → draft → rules and
+ * anchors → `Topology`. The pure core is `loadTopology` (all I/O injected);
+ * `loadTopologyFile` is the thin file-system edge. Neither throws for bad input.
+ */
+import { readFile as fsReadFile } from "node:fs/promises";
+import path from "node:path";
+import { hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics.js";
+import { loadAnchors, type ReadFile } from "./anchors.js";
+import { diag } from "./diag.js";
+import { toDraft } from "./draft.js";
+import { normalise } from "./normalise.js";
+import { parseYaml, type ParseLimits } from "./parse.js";
+import { runRules } from "./rules/index.js";
+import { validateSchema } from "./schema.js";
+import type { Topology } from "./types.js";
+
+/** Input of `loadTopology`. */
+export interface LoadInput {
+  /** Name of the file as it should appear in diagnostics (e.g. `multicluster.yaml`). */
+  file: string;
+  /** The file's contents. */
+  text: string | Uint8Array;
+  /** Reads anchor files; default: none available (every `file` anchor is reported missing). */
+  readFile?: ReadFile;
+  /** Directory anchor `file` paths are relative to; default: the directory of `file`. */
+  baseDir?: string;
+  /** The clock for expiry rules (ms since the epoch or a Date); default: now. */
+  now?: number | Date;
+  /** Bounds on parsing work. */
+  limits?: ParseLimits;
+}
+
+/** What loading produced: the topology when there are no errors, and every diagnostic, sorted. */
+export interface LoadResult {
+  topology?: Topology;
+  diagnostics: Diagnostic[];
+}
+
+const noFiles: ReadFile = (p) => Promise.reject(Object.assign(new Error(`no file reader given for ${p}`), { code: "ENOENT" }));
+
+/** Loads a topology from text: parses, validates and normalises it; never throws for bad input. */
+export async function loadTopology(input: LoadInput): Promise<LoadResult> {
+  const { file } = input;
+  let diagnostics: Diagnostic[] = [];
+  try {
+    const parsed = parseYaml(file, input.text, input.limits);
+    diagnostics.push(...parsed.diagnostics);
+    if (hasErrors(diagnostics) || parsed.data === undefined) return { diagnostics: sortDiagnostics(diagnostics) };
+    const { data, map } = parsed;
+    diagnostics.push(...validateSchema(file, data, map));
+    const draft = toDraft(data);
+    diagnostics.push(...runRules(file, draft, map));
+    const now = input.now === undefined ? Date.now() : typeof input.now === "number" ? input.now : input.now.getTime();
+    const anchors = await loadAnchors(draft, map, {
+      file,
+      baseDir: input.baseDir ?? path.dirname(file),
+      readFile: input.readFile ?? noFiles,
+      now,
+    });
+    diagnostics.push(...anchors.diagnostics);
+    diagnostics = sortDiagnostics(diagnostics);
+    if (hasErrors(diagnostics)) return { diagnostics };
+    return { topology: normalise(draft, anchors.anchors, map, file), diagnostics };
+  } catch (err) {
+    diagnostics.push(
+      diag("XL199", file, { line: 1, col: 1 }, `internal error while validating: ${err instanceof Error ? err.message : String(err)}`, "this is a crosslink bug; please report it with the file that caused it"),
+    );
+    return { diagnostics: sortDiagnostics(diagnostics) };
+  }
+}
+
+/** Options of `loadTopologyFile`. */
+export interface LoadFileOptions {
+  /** Name shown in diagnostics; default: `file` as given. */
+  displayName?: string;
+  /** Reads anchor files; default: the local file system. */
+  readFile?: ReadFile;
+  now?: number | Date;
+  limits?: ParseLimits;
+}
+
+/** Loads a topology file from disk (anchor files relative to it); an unreadable file is an XL100 diagnostic. */
+export async function loadTopologyFile(file: string, opts: LoadFileOptions = {}): Promise<LoadResult> {
+  const shown = opts.displayName ?? file;
+  const readFile = opts.readFile ?? ((p: string) => fsReadFile(p));
+  let text: string | Uint8Array;
+  try {
+    text = await readFile(file);
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : err instanceof Error ? err.message : String(err);
+    return { diagnostics: [diag("XL100", shown, { line: 1, col: 1 }, `cannot read ${file}: ${why}`, "give the topology file's path, e.g. `crosslink validate multicluster.yaml`")] };
+  }
+  const input: LoadInput = { file: shown, text, readFile, baseDir: path.dirname(path.resolve(file)) };
+  if (opts.now !== undefined) input.now = opts.now;
+  if (opts.limits !== undefined) input.limits = opts.limits;
+  return loadTopology(input);
+}

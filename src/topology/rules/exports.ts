@@ -1,0 +1,62 @@
+/** Rules on exports: the cluster resolves, a service is exported once, mirror names fit, someone links to it. */
+import type { ExportMode } from "../types.js";
+import { checkClusterRef, mirrorName, type Rule, type RuleContext } from "./context.js";
+
+/** Longest Kubernetes object name that is a DNS label. */
+export const MAX_NAME = 63;
+
+/** Where a service is exported: the export's index, the service's index in it and the mode. */
+export interface ExportSite {
+  exportIndex: number;
+  serviceIndex: number;
+  mode: ExportMode;
+}
+
+/** Key of the export index: cluster, namespace and service. */
+export function exportKey(cluster: string, namespace: string, service: string): string {
+  return `${cluster}\u0000${namespace}\u0000${service}`;
+}
+
+/** Indexes the first export site of every (cluster, namespace, service). */
+export function indexExports(ctx: RuleContext): Map<string, ExportSite> {
+  const index = new Map<string, ExportSite>();
+  for (const e of ctx.draft.exports) {
+    if (e.cluster === undefined || e.namespace === undefined) continue;
+    for (const s of e.services) {
+      const key = exportKey(e.cluster, e.namespace, s.name);
+      if (!index.has(key)) index.set(key, { exportIndex: e.index, serviceIndex: s.index, mode: e.mode });
+    }
+  }
+  return index;
+}
+
+/** Reports unresolved export clusters, services exported twice, mirror names too long and exports nobody mirrors. */
+export const exportRules: Rule = (ctx) => {
+  const first = new Map<string, string>();
+  const linkedTo = new Set<string>();
+  for (const l of ctx.draft.links) if (l.to !== undefined && l.from !== l.to) linkedTo.add(l.to);
+  for (const e of ctx.draft.exports) {
+    const base = `/spec/exports/${e.index}`;
+    const ok = checkClusterRef(ctx, e.cluster, `${base}/cluster`, "exporting cluster");
+    if (ok && e.cluster !== undefined && !linkedTo.has(e.cluster) && e.services.length > 0) {
+      ctx.report("XL215", `${base}/cluster`, `services are exported from \`${e.cluster}\` but no link targets it, so nothing mirrors them`, `add a link with \`to: ${e.cluster}\`, or drop the export`, "warning");
+    }
+    for (const s of e.services) {
+      const ptr = `${base}/services/${s.index}`;
+      if (e.cluster !== undefined && e.namespace !== undefined) {
+        const key = exportKey(e.cluster, e.namespace, s.name);
+        const prev = first.get(key);
+        if (prev !== undefined) {
+          ctx.report("XL205", ptr, `service \`${e.namespace}/${s.name}\` of cluster \`${e.cluster}\` is already exported (at ${prev})`, "export a service once; one export mode per service");
+          continue;
+        }
+        first.set(key, `spec.exports[${e.index}].services[${s.index}]`);
+      }
+      if (e.cluster === undefined) continue;
+      const mirror = mirrorName(s.name, e.cluster, e.mode === "federated");
+      if (mirror.length > MAX_NAME) {
+        ctx.report("XL211", ptr, `mirror service name \`${mirror}\` is ${mirror.length} characters, more than ${MAX_NAME}`, "shorten the service or cluster name; Kubernetes rejects longer Service names");
+      }
+    }
+  }
+};
