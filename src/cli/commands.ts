@@ -1,14 +1,21 @@
-/** The table of crosslink's subcommands, by name. */
+/**
+ * The table of crosslink's subcommands, by name. Each command module is
+ * imported only when it runs, so `validate` does not pay for loading the
+ * Kubernetes client.
+ */
 import type { Command } from "./command.js";
-import { applyCommand } from "./apply.js";
-import { diffCommand } from "./diff.js";
-import { renderCommand } from "./render.js";
-import { validateCommand } from "./validate.js";
+
+/** A table entry: the one-line summary for usage, and the command's loader. */
+export interface CommandEntry {
+  summary: string;
+  load(): Promise<Command>;
+}
 
 /** Every subcommand crosslink knows; `main` dispatches on this table. */
-export const commands: Record<string, Command> = {
-  validate: validateCommand,
-  diff: diffCommand,
-  apply: applyCommand,
-  render: renderCommand,
+export const commands: Record<string, CommandEntry> = {
+  validate: { summary: "check multicluster.yaml and print every problem", load: async () => (await import("./validate.js")).validateCommand },
+  diff: { summary: "show the plan: what apply would change in each cluster", load: async () => (await import("./diff.js")).diffCommand },
+  apply: { summary: "apply the plan to every cluster (server-side apply)", load: async () => (await import("./apply.js")).applyCommand },
+  render: { summary: "write the desired manifests per cluster to a directory", load: async () => (await import("./render.js")).renderCommand },
+  plan: { summary: "review a change: what going from one git revision to another does to the mesh", load: async () => (await import("./plan.js")).planCommand },
 };

@@ -28,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    return await command.run(rest);
+    return await (await command.load()).run(rest);
   } catch (err) {
     process.stderr.write(`crosslink ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
