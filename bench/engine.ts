@@ -1,0 +1,161 @@
+/**
+ * Engine benchmark: 10 local clusters, 2,000 exported services (200 per
+ * cluster), links both ways around a ring, one split per cluster. Prints the
+ * API requests, writes, wall time and peak memory of crosslink's first apply,
+ * a no-op apply and a one-weight change, beside `kubectl apply --server-side`
+ * of the rendered manifests on the same clusters (no-op, then first apply
+ * after a prune).
+ *
+ * Usage: node dist/bench/engine.js [--clusters N] [--services N]
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs, promisify } from "node:util";
+import yaml from "js-yaml";
+import { applyPlan } from "../src/engine/apply.js";
+import { planTopology } from "../src/engine/reconcile.js";
+import { startClusters } from "../src/harness/driver.js";
+import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../src/kube/access.js";
+import { FIELD_MANAGER } from "../src/kube/http-client.js";
+import { desiredManifests } from "../src/cli/render.js";
+import { mapLimit } from "../src/util/concurrency.js";
+import { loadTopology } from "../src/topology/index.js";
+import type { Topology } from "../src/topology/types.js";
+
+const run = promisify(execFile);
+const { values } = parseArgs({ options: { clusters: { type: "string", default: "10" }, services: { type: "string", default: "2000" } } });
+const N = Number(values.clusters);
+const S = Number(values.services);
+const perCluster = Math.ceil(S / N);
+const names = Array.from({ length: N }, (_, i) => `c${i}`);
+
+/** The bench topology; `weight` is the local share of cluster c0's split (the others stay at 50). */
+function topologyYaml(weight: number, empty = false): string {
+  const doc = {
+    apiVersion: "crosslink.dev/v1alpha1",
+    kind: "Topology",
+    metadata: { name: "bench" },
+    spec: {
+      trustAnchors: [{ name: "root", file: "anchor.crt" }],
+      clusters: names.map((name) => ({ name })),
+      links: empty ? [] : names.flatMap((n, i) => [{ from: n, to: names[(i + 1) % N] }, { from: names[(i + 1) % N], to: n }]),
+      exports: empty ? [] : names.map((cluster) => ({ cluster, namespace: "bench", services: Array.from({ length: perCluster }, (_, j) => `svc-${j}`) })),
+      splits: empty
+        ? []
+        : names.map((cluster, i) => ({
+            cluster,
+            namespace: "bench",
+            service: "svc-0",
+            backends: [
+              { service: "svc-0", weight: i === 0 ? weight : 50 },
+              { service: "svc-0", cluster: names[(i + 1) % N], weight: i === 0 ? 100 - weight : 50 },
+            ],
+          })),
+    },
+  };
+  return yaml.dump(doc);
+}
+
+async function topology(anchor: string, weight: number, empty = false): Promise<Topology> {
+  const { topology, diagnostics } = await loadTopology({ file: "bench.yaml", text: topologyYaml(weight, empty), readFile: async () => anchor });
+  if (!topology) throw new Error(JSON.stringify(diagnostics.slice(0, 3)));
+  return topology;
+}
+
+function totals(acc: ClusterAccess) {
+  let requests = 0;
+  let writes = 0;
+  for (const c of acc.clients.values()) {
+    requests += c.counters.requests;
+    writes += c.counters.writes;
+  }
+  return { requests, writes };
+}
+
+async function measure(label: string, acc: ClusterAccess, t: Topology, allowMassPrune = false) {
+  const before = totals(acc);
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const start = performance.now();
+  const now = () => new Date();
+  const { plan } = await planTopology(t, acc.clients, { now, fieldManager: FIELD_MANAGER, allowMassPrune });
+  const changes = await applyPlan(plan, acc.clients, { dryRun: false, fieldManager: FIELD_MANAGER, concurrency: 8, now, tokenWaitMs: 30_000 });
+  const ms = performance.now() - start;
+  clearInterval(sampler);
+  const after = totals(acc);
+  const converged = changes.clusters.every((c) => c.converged);
+  const actions = plan.clusters.reduce((n, c) => n + c.actions.length, 0);
+  row(label, after.requests - before.requests, after.writes - before.writes, ms, peak, `${actions} actions${converged ? "" : ", NOT converged"}`);
+}
+
+async function kubectlApply(label: string, kubeconfig: string, dir: string) {
+  const start = performance.now();
+  const results = await mapLimit(names, 4, async (name) => {
+    const { stderr } = await run(
+      "/usr/bin/time",
+      ["-f", "maxrss_kb=%M", "kubectl", "--kubeconfig", kubeconfig, "--context", name, "apply", "--server-side", "--force-conflicts",
+        "--field-manager=crosslink", "-f", path.join(dir, `${name}.yaml`), "-v=6", "--cache-dir", path.join(dir, ".kube-cache", name)],
+      { maxBuffer: 256 * 1024 * 1024 },
+    );
+    const requests = stderr.split("\n").filter((l) => /\b(GET|PATCH|POST|PUT|DELETE) https?:\/\//.test(l));
+    const writes = requests.filter((l) => !/\bGET /.test(l)).length;
+    const rss = Number(/maxrss_kb=(\d+)/.exec(stderr)?.[1] ?? 0) * 1024;
+    return { requests: requests.length, writes, rss };
+  });
+  const ms = performance.now() - start;
+  const sum = (k: "requests" | "writes") => results.reduce((n, r) => n + r[k], 0);
+  row(label, sum("requests"), sum("writes"), ms, Math.max(...results.map((r) => r.rss)), `${N} kubectl processes, 4 at a time; memory: largest one`);
+}
+
+function row(label: string, requests: number, writes: number, ms: number, rss: number, note: string) {
+  console.log(`${label.padEnd(38)} ${String(requests).padStart(8)} ${String(writes).padStart(7)} ${(ms / 1000).toFixed(2).padStart(8)}s ${(rss / 2 ** 20).toFixed(0).padStart(6)} MiB  ${note}`);
+}
+
+async function seedServices(acc: ClusterAccess) {
+  await mapLimit([...acc.clients.values()], 4, async (client) => {
+    await client.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } }, { fieldManager: "bench-setup" });
+    await mapLimit(Array.from({ length: perCluster }, (_, j) => j), 16, (j) =>
+      client.apply(
+        { apiVersion: "v1", kind: "Service", metadata: { name: `svc-${j}`, namespace: "bench", labels: { app: `svc-${j}` } }, spec: { ports: [{ name: "http", port: 8080 }], selector: { app: `svc-${j}` } } },
+        { fieldManager: "bench-setup" },
+      ),
+    );
+  });
+}
+
+async function main() {
+  const t0 = performance.now();
+  const clusters = await startClusters(names, { log: () => {} });
+  console.log(`${N} clusters started and seeded in ${(clusters.ms / 1000).toFixed(1)}s`);
+  const acc = clusterAccess(await topology(clusters.trustAnchorPem, 50), loadKubeConfig(clusters.kubeconfigPath));
+  try {
+    await seedServices(acc);
+    console.log(`${perCluster * N} Services created in ${((performance.now() - t0) / 1000).toFixed(1)}s since start\n`);
+    for (const c of acc.clients.values()) {
+      c.counters.requests = 0;
+      c.counters.writes = 0;
+    }
+    console.log(`${"run".padEnd(38)} ${"requests".padStart(8)} ${"writes".padStart(7)} ${"wall".padStart(9)} ${"peak RSS".padStart(10)}`);
+    await measure("crosslink apply (first)", acc, await topology(clusters.trustAnchorPem, 50));
+    await measure("crosslink apply (no-op)", acc, await topology(clusters.trustAnchorPem, 50));
+    await measure("crosslink apply (one weight change)", acc, await topology(clusters.trustAnchorPem, 60));
+    const current = await topology(clusters.trustAnchorPem, 60);
+
+    const dir = await mkdtemp(path.join(tmpdir(), "xl-bench-"));
+    const { desired } = await planTopology(current, acc.clients, { now: () => new Date(), fieldManager: FIELD_MANAGER, allowMassPrune: false });
+    for (const [name, d] of desired) {
+      await writeFile(path.join(dir, `${name}.yaml`), desiredManifests(d, true).map((o) => yaml.dump(o, { noRefs: true })).join("---\n"));
+    }
+    await kubectlApply("kubectl apply --server-side (no-op)", clusters.kubeconfigPath, dir);
+    await measure("crosslink prune (remove everything)", acc, await topology(clusters.trustAnchorPem, 60, true), true);
+    await kubectlApply("kubectl apply --server-side (first)", clusters.kubeconfigPath, dir);
+    await measure("crosslink apply (after kubectl)", acc, current);
+  } finally {
+    acc.close();
+    await clusters.stop();
+  }
+}
+
+await main();
