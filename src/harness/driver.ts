@@ -44,7 +44,7 @@ export interface StartOptions {
   trustAnchor?: CertKeyPair;
   /** Fixed API server ports, one per name (default: free ones picked per start). */
   ports?: number[];
-  /** Bound on each cluster's start, ms (default 90000). */
+  /** Bound on each cluster's start, ms (default 150000; the harness itself gives up after 120 s). */
   readyTimeoutMs?: number;
   /** Progress output (default: console.error); pass () => {} for silence. */
   log?: (msg: string) => void;
@@ -357,7 +357,7 @@ export async function startClusters(names: string[], opts: StartOptions = {}): P
   const dir = path.resolve(opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), "crosslink-clusters-"))));
   await mkdir(dir, { recursive: true });
   const detached = opts.detached ?? false;
-  const timeoutMs = opts.readyTimeoutMs ?? 90_000;
+  const timeoutMs = opts.readyTimeoutMs ?? 150_000;
 
   const started: Started[] = [];
   let stopped = false;

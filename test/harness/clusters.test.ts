@@ -47,16 +47,16 @@ function withToken(kc: KubeConfig, token: string): KubeConfig {
 }
 
 before(async () => {
-  env = await startClusters(["east", "west"], { readyTimeoutMs: 60_000 });
+  env = await startClusters(["east", "west"]);
   east = env.kubeConfig("east");
   west = env.kubeConfig("west");
-}, { timeout: 120_000 });
+}, { timeout: 180_000 });
 
 after(async () => {
   await env?.stop();
 }, { timeout: 30_000 });
 
-describe("kube-harness clusters", { timeout: 60_000 }, () => {
+describe("kube-harness clusters", { timeout: 120_000 }, () => {
   it("merged kubeconfig works for kubectl, one context per cluster", async () => {
     for (const name of ["east", "west"]) {
       const { stdout } = await run(KUBECTL, ["--kubeconfig", env.kubeconfigPath, "--context", name, "get", "ns", "-o", "name"]);

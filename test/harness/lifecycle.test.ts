@@ -41,7 +41,7 @@ describe("harness build", () => {
   });
 });
 
-describe("driver lifecycle", { timeout: 120_000 }, () => {
+describe("driver lifecycle", { timeout: 240_000 }, () => {
   it("starts three seeded clusters in under 30 s and stop() leaves no process", async () => {
     const env = await startClusters(["east", "west", "central"], quiet);
     let stopped = false;

@@ -67,6 +67,11 @@ func run(dir, name string, port int, exitOnEOF bool, start time.Time) error {
 			return err
 		}
 		port = p
+	} else if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		// Fail now: the API server itself retries a taken port for ~10s.
+		return fmt.Errorf("API server port: %w", err)
+	} else {
+		_ = l.Close()
 	}
 	pki, err := writePKI(filepath.Join(dir, "pki"))
 	if err != nil {
