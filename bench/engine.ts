@@ -64,18 +64,9 @@ async function topology(anchor: string, weight: number, empty = false): Promise<
   return topology;
 }
 
-function totals(acc: ClusterAccess) {
-  let requests = 0;
-  let writes = 0;
-  for (const c of acc.clients.values()) {
-    requests += c.counters.requests;
-    writes += c.counters.writes;
-  }
-  return { requests, writes };
-}
 
 async function measure(label: string, acc: ClusterAccess, t: Topology, allowMassPrune = false) {
-  const before = totals(acc);
+  const before = acc.totals();
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const start = performance.now();
@@ -84,7 +75,7 @@ async function measure(label: string, acc: ClusterAccess, t: Topology, allowMass
   const changes = await applyPlan(plan, acc.clients, { dryRun: false, fieldManager: FIELD_MANAGER, concurrency: 8, now, tokenWaitMs: 30_000 });
   const ms = performance.now() - start;
   clearInterval(sampler);
-  const after = totals(acc);
+  const after = acc.totals();
   const converged = changes.clusters.every((c) => c.converged);
   const actions = plan.clusters.reduce((n, c) => n + c.actions.length, 0);
   row(label, after.requests - before.requests, after.writes - before.writes, ms, peak, `${actions} actions${converged ? "" : ", NOT converged"}`);

@@ -3,6 +3,7 @@
 // them; nothing here talks to a cluster.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { REMOTE_ACCESS_RULES } from "../engine/render/target.js";
 
 /** The CRDs the harness can install, by their metadata.name (files in test/harness/crds/). */
 export const CRD_NAMES = [
@@ -154,16 +155,6 @@ export function controlPlaneObjects(p: SeedParams): KubernetesObject[] {
   ];
 }
 
-/** The remote-access ClusterRole rules (2.14+, reference §3). */
-export const REMOTE_ACCESS_RULES = [
-  { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["list", "get", "watch"] },
-  { apiGroups: ["batch"], resources: ["jobs"], verbs: ["list", "get", "watch"] },
-  { apiGroups: [""], resources: ["pods", "endpoints", "services"], verbs: ["list", "get", "watch"] },
-  { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "get", "watch"] },
-  { apiGroups: ["policy.linkerd.io"], resources: ["servers"], verbs: ["list", "get", "watch"] },
-  { apiGroups: [""], resources: ["configmaps"], verbs: ["get"], resourceNames: ["linkerd-config"] },
-  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
-];
 
 /**
  * The remote-access credentials `install`/`allow` render for each name (reference §3):

@@ -12,6 +12,8 @@ import { HttpClusterClient, type RetryPolicy } from "./http-client.js";
 export interface ClusterAccess {
   clients: Map<string, HttpClusterClient>;
   diagnostics: Diagnostic[];
+  /** Requests and writes of every client, added up. */
+  totals(): { requests: number; writes: number };
   /** Closes every client's sockets. */
   close(): void;
 }
@@ -45,7 +47,16 @@ export function clusterAccess(topology: Topology, kc: KubeConfig, retry?: RetryP
       pointer: `/spec/clusters/${i}/context`,
     });
   });
-  return { clients, diagnostics, close: () => clients.forEach((c) => c.close()) };
+  const totals = () => {
+    let requests = 0;
+    let writes = 0;
+    for (const c of clients.values()) {
+      requests += c.counters.requests;
+      writes += c.counters.writes;
+    }
+    return { requests, writes };
+  };
+  return { clients, diagnostics, totals, close: () => clients.forEach((c) => c.close()) };
 }
 
 /** A client for one context of a kubeconfig, or undefined when the context does not exist. */

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -123,6 +123,20 @@ test("a second apply writes nothing and diff exits 0", async () => {
   const r = await cli("diff");
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /Plan: no changes\./);
+});
+
+test("render writes per-cluster manifests the API server accepts, without secret values", async () => {
+  const out = path.join(topoDir, "rendered");
+  const r = await cli("render", "--out", out);
+  assert.equal(r.code, 0, r.out);
+  const west = await readFile(path.join(out, "west.yaml"), "utf8");
+  assert.match(west, /kind: Link/);
+  assert.match(west, /kind: Deployment/);
+  assert.doesNotMatch(west, /kubeconfig:/, "secret data is left out by default");
+  for (const name of ["east", "west"]) {
+    const dry = await run("kubectl", ["--kubeconfig", clusters.kubeconfigPath, "--context", name, "apply", "--server-side", "--dry-run=server", "--field-manager=crosslink", "-f", path.join(out, `${name}.yaml`)]);
+    assert.match(dry.stdout, /serverside-applied \(server dry run\)/);
+  }
 });
 
 test("the generated credentials reach east: Services listable, Secrets refused", async () => {

@@ -41,20 +41,11 @@ export async function applyOnce(
   acc: ClusterAccess,
   opts: { allowMassPrune?: boolean; now?: () => Date } = {},
 ): Promise<PlanRun & { changes: ChangeSet; writes: number; requests: number }> {
-  const before = counts(acc);
+  const before = acc.totals();
   const now = opts.now ?? (() => new Date());
   const run = await planTopology(topology, acc.clients, { now, fieldManager: FIELD_MANAGER, allowMassPrune: opts.allowMassPrune ?? false });
   const changes = await applyPlan(run.plan, acc.clients, { dryRun: false, fieldManager: FIELD_MANAGER, concurrency: 8, now, tokenWaitMs: 20_000 });
-  const after = counts(acc);
+  const after = acc.totals();
   return { ...run, changes, writes: after.writes - before.writes, requests: after.requests - before.requests };
 }
 
-function counts(acc: ClusterAccess): { writes: number; requests: number } {
-  let writes = 0;
-  let requests = 0;
-  for (const c of acc.clients.values()) {
-    writes += c.counters.writes;
-    requests += c.counters.requests;
-  }
-  return { writes, requests };
-}

@@ -12,7 +12,8 @@ import { parse } from "yaml";
 import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
 import { pollUntil } from "../../src/harness/kube.js";
 import { isSignedBy } from "../../src/harness/pki.js";
-import { GATEWAY_NAME, MULTICLUSTER_NAMESPACE, REMOTE_ACCESS_RULES, REMOTE_ACCESS_SA } from "../../src/harness/seed-data.js";
+import { GATEWAY_NAME, MULTICLUSTER_NAMESPACE, REMOTE_ACCESS_SA } from "../../src/harness/seed-data.js";
+import { REMOTE_ACCESS_RULES } from "../../src/engine/render/target.js";
 
 const run = promisify(execFile);
 const KUBECTL = "/usr/bin/kubectl";
