@@ -17,5 +17,6 @@ export const commands: Record<string, CommandEntry> = {
   diff: { summary: "show the plan: what apply would change in each cluster", load: async () => (await import("./diff.js")).diffCommand },
   apply: { summary: "apply the plan to every cluster (server-side apply)", load: async () => (await import("./apply.js")).applyCommand },
   render: { summary: "write the desired manifests per cluster to a directory", load: async () => (await import("./render.js")).renderCommand },
-  plan: { summary: "review a change: what going from one git revision to another does to the mesh", load: async () => (await import("./plan.js")).planCommand },
+  run: { summary: "run the GitOps daemon: reconcile from git on a schedule and on webhooks", load: async () => (await import("./run.js")).runCommand },
+  status: { summary: "print the status of a running crosslink daemon", load: async () => (await import("./status.js")).statusCommand },
 };

@@ -89,6 +89,17 @@ export class HttpClusterClient implements ClusterClient {
     return res.status !== 404;
   }
 
+  async update(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const path = `${resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name)}?${writeQuery(opts)}`;
+    const res = await this.request("PUT", path, obj, {
+      contentType: "application/json",
+      write: !opts.dryRun,
+      noRetryConflict: true,
+      what: describeRef({ ...obj, name: obj.metadata.name, namespace: obj.metadata.namespace }),
+    });
+    return res.body as KubeObject;
+  }
+
   async patch(ref: ObjectRef, patch: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
     const path = `${resourcePath(ref.apiVersion, ref.kind, ref.namespace, ref.name)}?${writeQuery(opts)}`;
     const builtIn = !ref.apiVersion.includes(".") || ref.apiVersion.startsWith("apps/");
@@ -129,7 +140,7 @@ export class HttpClusterClient implements ClusterClient {
     method: string,
     path: string,
     body: unknown,
-    o: { allow404?: boolean; contentType?: string; write?: boolean; what: string },
+    o: { allow404?: boolean; contentType?: string; write?: boolean; noRetryConflict?: boolean; what: string },
   ): Promise<Response> {
     let attempt = 0;
     for (;;) {
@@ -138,6 +149,7 @@ export class HttpClusterClient implements ClusterClient {
       } catch (err) {
         attempt++;
         if (attempt >= this.retry.attempts || !isRetryable(err)) throw err;
+        if (o.noRetryConflict && err instanceof KubeError && err.code === "KUBE_CONFLICT") throw err;
         const delay = this.retry.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random());
         await new Promise((r) => setTimeout(r, delay));
       }

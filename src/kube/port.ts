@@ -50,6 +50,12 @@ export interface ClusterClient {
   apply(obj: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
   /** Deletes an object; false when it was already gone. */
   delete(ref: ObjectRef, opts?: WriteOptions): Promise<boolean>;
+  /**
+   * Replaces an object (PUT) carrying its `metadata.resourceVersion`: fails with
+   * KUBE_CONFLICT when the object changed since it was read (optimistic
+   * concurrency, for Lease renewals). Optional so other implementations stay valid.
+   */
+  update?(obj: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
   /** A strategic-merge (or merge for custom resources) patch. */
   patch(ref: ObjectRef, patch: unknown, opts?: WriteOptions): Promise<KubeObject>;
   /** Issues a bounded ServiceAccount token through the TokenRequest API. */

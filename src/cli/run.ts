@@ -1,0 +1,55 @@
+/** `crosslink run`: the GitOps daemon (schedule, webhook, drift repair, status, metrics, Lease). */
+import { ConfigError, parseRunConfig } from "../daemon/config.js";
+import { createDaemon } from "../daemon/daemon.js";
+import type { Command } from "./command.js";
+import { EXIT } from "./common.js";
+
+const HELP = `Usage: crosslink run --repo URL|DIR [--branch NAME | --tag NAME | --commit SHA] [--path FILE]
+                     [--schedule CRON] [--listen HOST:PORT] [--kubeconfig FILE] [--drift heal|report]
+                     [--drift-interval DURATION] [--suspend] [--suspend-file FILE] [--cache-dir DIR]
+                     [--webhook-secret-file FILE] [--trusted-keys FILE,...] [--leader-elect
+                     --lease-context CTX --lease-namespace NS --lease-name NAME --lease-duration 15s]
+                     [--identity NAME] [--log-level LEVEL] [--allow-mass-prune] [--shutdown-timeout 20s]
+
+Runs the reconcile loop: fetch → validate → diff → apply, on a cron schedule (default every
+minute), at once on POST /hooks/git (GitHub, GitLab or X-Crosslink-Signature HMAC), and when it
+becomes the Lease holder. Serves /healthz, /readyz, /metrics and /status on --listen
+(default 0.0.0.0:8080). Every flag can also be set as CROSSLINK_<FLAG> (e.g. CROSSLINK_REPO,
+CROSSLINK_DRIFT_INTERVAL). Secrets only from the environment or files: CROSSLINK_GIT_TOKEN(_FILE),
+CROSSLINK_GIT_USERNAME, CROSSLINK_GIT_PASSWORD(_FILE), CROSSLINK_WEBHOOK_SECRET or
+--webhook-secret-file. See docs/daemon.md.
+`;
+
+/** The run command. */
+export const runCommand: Command = {
+  summary: "run the GitOps daemon: reconcile from git on a schedule and on webhooks",
+  async run(args) {
+    let cfg;
+    try {
+      cfg = parseRunConfig(args);
+    } catch (err) {
+      if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+        process.stderr.write(`crosslink run: ${(err as Error).message}\n`);
+        return EXIT.error;
+      }
+      throw err;
+    }
+    if (cfg === "help") {
+      process.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    const daemon = await createDaemon(cfg);
+    await daemon.start();
+    await new Promise<void>((resolve) => {
+      const onSignal = () => {
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+        resolve();
+      };
+      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal);
+    });
+    await daemon.stop();
+    return EXIT.ok;
+  },
+};

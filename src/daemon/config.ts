@@ -1,0 +1,159 @@
+/**
+ * The daemon's settings from `crosslink run` flags, each also readable from
+ * the environment as CROSSLINK_<FLAG> (e.g. `--drift-interval` ↔
+ * CROSSLINK_DRIFT_INTERVAL) for containers. Flags win over the environment.
+ * Secrets (git credentials, the webhook secret) come only from the
+ * environment or mounted files and are never echoed.
+ */
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { validate as validateCron } from "node-cron";
+import { parseDuration } from "../topology/duration.js";
+import type { GitRef } from "../source/git.js";
+import { LOG_LEVELS } from "./log.js";
+
+/** Everything the daemon needs to start. */
+export interface DaemonConfig {
+  /** A git URL (http(s)://) or a local directory. */
+  repo: string;
+  ref: GitRef;
+  path: string;
+  schedule: string;
+  listen: { host: string; port: number };
+  kubeconfig?: string;
+  drift: "heal" | "report";
+  driftIntervalMs: number;
+  suspend: boolean;
+  suspendFile?: string;
+  cacheDir: string;
+  webhookSecretFile?: string;
+  trustedKeyFiles: string[];
+  leaderElect: boolean;
+  leaseContext?: string;
+  leaseNamespace: string;
+  leaseName: string;
+  leaseDurationMs: number;
+  identity: string;
+  logLevel: string;
+  allowMassPrune: boolean;
+  shutdownTimeoutMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+/** The flags of `crosslink run`. */
+export const RUN_OPTIONS = {
+  repo: { type: "string" },
+  branch: { type: "string" },
+  tag: { type: "string" },
+  commit: { type: "string" },
+  path: { type: "string" },
+  schedule: { type: "string" },
+  listen: { type: "string" },
+  kubeconfig: { type: "string" },
+  drift: { type: "string" },
+  "drift-interval": { type: "string" },
+  suspend: { type: "boolean" },
+  "suspend-file": { type: "string" },
+  "cache-dir": { type: "string" },
+  "webhook-secret-file": { type: "string" },
+  "trusted-keys": { type: "string" },
+  "leader-elect": { type: "boolean" },
+  "lease-context": { type: "string" },
+  "lease-namespace": { type: "string" },
+  "lease-name": { type: "string" },
+  "lease-duration": { type: "string" },
+  identity: { type: "string" },
+  "log-level": { type: "string" },
+  "allow-mass-prune": { type: "boolean" },
+  "shutdown-timeout": { type: "string" },
+  "backoff-max": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** A configuration problem; the message names the flag. */
+export class ConfigError extends Error {
+  readonly code = "CONFIG_INVALID";
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const envName = (flag: string) => `CROSSLINK_${flag.toUpperCase().replace(/-/g, "_")}`;
+
+/** Parses `crosslink run` arguments and the environment into a config (or `help`). */
+export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.env): DaemonConfig | "help" {
+  const { values } = parseArgs({ args, options: RUN_OPTIONS, allowPositionals: false, strict: true });
+  if (values.help) return "help";
+  const str = (flag: keyof typeof RUN_OPTIONS): string | undefined => {
+    const v = (values as Record<string, unknown>)[flag];
+    if (typeof v === "string") return v;
+    const e = env[envName(flag)];
+    return e === undefined || e === "" ? undefined : e;
+  };
+  const bool = (flag: keyof typeof RUN_OPTIONS): boolean => {
+    const v = (values as Record<string, unknown>)[flag];
+    if (typeof v === "boolean") return v;
+    return /^(1|true|yes|on)$/i.test(env[envName(flag)] ?? "");
+  };
+  const ms = (flag: keyof typeof RUN_OPTIONS, dflt: string): number => {
+    const text = str(flag) ?? dflt;
+    if (text === "0") return 0;
+    const s = parseDuration(text);
+    if (s === undefined) throw new ConfigError(`--${flag}: '${text}' is not a duration (e.g. 30s, 5m)`);
+    return s * 1000;
+  };
+
+  const repo = str("repo");
+  if (!repo) throw new ConfigError("--repo (or CROSSLINK_REPO) is required: a git URL or a local directory");
+  const refs = (["branch", "tag", "commit"] as const).filter((f) => str(f));
+  if (refs.length > 1) throw new ConfigError(`--branch, --tag and --commit are exclusive (got ${refs.map((r) => "--" + r).join(", ")})`);
+  const ref: GitRef = str("tag") ? { tag: str("tag")! } : str("commit") ? { commit: str("commit")! } : { branch: str("branch") ?? "main" };
+  if ("commit" in ref && !/^[0-9a-f]{40}$/.test(ref.commit)) throw new ConfigError(`--commit: '${ref.commit}' is not a full 40-hex commit id`);
+
+  const schedule = str("schedule") ?? "* * * * *";
+  if (!validateCron(schedule)) throw new ConfigError(`--schedule: '${schedule}' is not a cron expression`);
+  const listenText = str("listen") ?? "0.0.0.0:8080";
+  const m = /^(.*):(\d+)$/.exec(listenText);
+  if (!m) throw new ConfigError(`--listen: '${listenText}' is not HOST:PORT`);
+  const drift = str("drift") ?? "heal";
+  if (drift !== "heal" && drift !== "report") throw new ConfigError(`--drift: '${drift}' must be heal or report`);
+  const logLevel = str("log-level") ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(`--log-level: '${logLevel}' must be one of ${LOG_LEVELS.join(", ")}`);
+  const leaderElect = bool("leader-elect");
+  const leaseDurationMs = ms("lease-duration", "15s");
+  if (leaderElect && leaseDurationMs < 2000) throw new ConfigError("--lease-duration: at least 2s");
+
+  const cfg: DaemonConfig = {
+    repo,
+    ref,
+    path: str("path") ?? "multicluster.yaml",
+    schedule,
+    listen: { host: m[1]!.replace(/^\[(.*)\]$/, "$1") || "0.0.0.0", port: Number(m[2]) },
+    drift,
+    driftIntervalMs: ms("drift-interval", "0"),
+    suspend: bool("suspend"),
+    cacheDir: str("cache-dir") ?? path.join(os.tmpdir(), "crosslink-cache"),
+    trustedKeyFiles: (str("trusted-keys") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    leaderElect,
+    leaseNamespace: str("lease-namespace") ?? env.POD_NAMESPACE ?? "crosslink",
+    leaseName: str("lease-name") ?? "crosslink",
+    leaseDurationMs,
+    identity: str("identity") ?? env.POD_NAME ?? `${os.hostname()}-${process.pid}`,
+    logLevel,
+    allowMassPrune: bool("allow-mass-prune"),
+    shutdownTimeoutMs: ms("shutdown-timeout", "20s"),
+    backoffBaseMs: 10_000,
+    backoffMaxMs: ms("backoff-max", "5m"),
+  };
+  const opt = { kubeconfig: str("kubeconfig"), suspendFile: str("suspend-file"), webhookSecretFile: str("webhook-secret-file"), leaseContext: str("lease-context") };
+  for (const [k, v] of Object.entries(opt)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
+  return cfg;
+}
+
+/** Whether the repo setting names a remote git repository (else a local directory). */
+export function isRemote(repo: string): boolean {
+  return /^https?:\/\//i.test(repo);
+}

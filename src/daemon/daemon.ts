@@ -1,0 +1,179 @@
+/**
+ * The daemon: the reconcile loop driven by a cron schedule, webhooks and
+ * leadership changes, with the HTTP server, metrics and an optional Lease.
+ * `createDaemon` wires real edges from a `DaemonConfig`; every port can be
+ * replaced for tests.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { schedule, type ScheduledTask } from "node-cron";
+import { clientForContext, clusterAccess, loadKubeConfig } from "../kube/access.js";
+import { FIELD_MANAGER } from "../kube/http-client.js";
+import { credentialsFromEnv } from "../source/credentials.js";
+import { GitSource } from "../source/git.js";
+import { LocalSource } from "../source/local.js";
+import { readTrustedKeys } from "../source/signature.js";
+import type { Source } from "../source/types.js";
+import { systemClock, type Clock } from "./clock.js";
+import { isRemote, type DaemonConfig } from "./config.js";
+import { LeaseElector, SUSPEND_ANNOTATION, type LeaseClient } from "./lease.js";
+import { createLogger, type Logger } from "./log.js";
+import { ReconcileLoop, type ClientsFactory } from "./loop.js";
+import { DaemonMetrics } from "./metrics.js";
+import { startServer, type DaemonServer } from "./server.js";
+
+/** Replaceable edges of the daemon. */
+export interface DaemonPorts {
+  source?: Source;
+  clients?: ClientsFactory;
+  clock?: Clock;
+  log?: Logger;
+  leaseClient?: LeaseClient;
+  metrics?: DaemonMetrics;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  readonly loop: ReconcileLoop;
+  readonly metrics: DaemonMetrics;
+  readonly elector?: LeaseElector;
+  /** Base URL of the HTTP server, once started. */
+  url(): string;
+  start(): Promise<void>;
+  /** Stops scheduling, waits (bounded) for the running reconcile, releases the Lease, closes the server. */
+  stop(): Promise<void>;
+}
+
+/** Builds the source a config names. */
+export async function sourceFor(cfg: DaemonConfig): Promise<Source> {
+  if (!isRemote(cfg.repo)) return new LocalSource(cfg.repo, cfg.path);
+  const trustedKeys = cfg.trustedKeyFiles.length ? await readTrustedKeys(cfg.trustedKeyFiles.map((f) => readFileSync(f, "utf8"))) : undefined;
+  return new GitSource({
+    url: cfg.repo,
+    ref: cfg.ref,
+    path: cfg.path,
+    cacheDir: cfg.cacheDir,
+    credentials: credentialsFromEnv(),
+    ...(trustedKeys ? { trustedKeys } : {}),
+  });
+}
+
+/** Reads the webhook secret: CROSSLINK_WEBHOOK_SECRET, else the mounted file. */
+export function webhookSecret(cfg: DaemonConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.CROSSLINK_WEBHOOK_SECRET) return env.CROSSLINK_WEBHOOK_SECRET;
+  if (cfg.webhookSecretFile) {
+    try {
+      return readFileSync(cfg.webhookSecretFile, "utf8").trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Creates a daemon from a config, with real edges unless replaced. */
+export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): Promise<Daemon> {
+  const log = ports.log ?? createLogger(cfg.logLevel);
+  const clock = ports.clock ?? systemClock;
+  const metrics = ports.metrics ?? new DaemonMetrics();
+  const source = ports.source ?? (await sourceFor(cfg));
+  const kc = ports.clients && ports.leaseClient ? undefined : loadKubeConfig(cfg.kubeconfig);
+  const clients: ClientsFactory = ports.clients ?? ((t) => clusterAccess(t, kc!));
+
+  let elector: LeaseElector | undefined;
+  if (cfg.leaderElect) {
+    let leaseClient = ports.leaseClient;
+    if (!leaseClient) {
+      const context = cfg.leaseContext ?? kc!.getCurrentContext();
+      const c = clientForContext(kc!, context, context);
+      if (!c) throw new Error(`--lease-context: kubeconfig has no context '${context}'`);
+      leaseClient = c as LeaseClient;
+    }
+    elector = new LeaseElector(
+      leaseClient,
+      { namespace: cfg.leaseNamespace, name: cfg.leaseName, identity: cfg.identity, leaseDurationMs: cfg.leaseDurationMs, renewMs: Math.max(500, Math.floor(cfg.leaseDurationMs / 3)) },
+      clock,
+      log,
+    );
+  }
+
+  const loop = new ReconcileLoop(
+    {
+      source,
+      clients,
+      clock,
+      log,
+      metrics,
+      canWrite: () => !elector || elector.isLeader(),
+      suspended: async () => cfg.suspend || (cfg.suspendFile !== undefined && existsSync(cfg.suspendFile)) || elector?.annotations()[SUSPEND_ANNOTATION] === "true",
+    },
+    {
+      drift: cfg.drift,
+      driftIntervalMs: cfg.driftIntervalMs,
+      fieldManager: FIELD_MANAGER,
+      allowMassPrune: cfg.allowMassPrune,
+      concurrency: 8,
+      tokenWaitMs: 30_000,
+      backoff: { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs },
+      identity: cfg.identity,
+      role: elector ? "follower" : "single",
+    },
+  );
+
+  let server: DaemonServer | undefined;
+  let task: ScheduledTask | undefined;
+  const fire = (reason: string) => {
+    loop.trigger(reason).catch((err) => log.error({ err: String(err) }, "trigger failed"));
+  };
+  const follows = "branch" in cfg.ref ? { branch: cfg.ref.branch } : "tag" in cfg.ref ? { tag: cfg.ref.tag } : {};
+
+  return {
+    loop,
+    metrics,
+    ...(elector ? { elector } : {}),
+    url: () => server?.url ?? "",
+    async start() {
+      metrics.leader.set(elector ? 0 : 1);
+      server = await startServer(cfg.listen.host, cfg.listen.port, {
+        status: () => loop.status,
+        metrics,
+        webhookSecret: () => webhookSecret(cfg),
+        follows,
+        log,
+        onPush: () => {
+          fire("webhook");
+          if (elector && !elector.isLeader()) elector.requestReconcile().catch((err) => log.warn({ err: String(err) }, "cannot forward the webhook to the leader"));
+        },
+      });
+      log.info({ url: server.url, source: source.describe, schedule: cfg.schedule, drift: cfg.drift, leaderElect: cfg.leaderElect, identity: cfg.identity }, "crosslink daemon started");
+      if (elector) {
+        elector.onChange((leader) => {
+          metrics.leader.set(leader ? 1 : 0);
+          loop.status.role = leader ? "leader" : "follower";
+          if (leader) fire("leader");
+        });
+        elector.onRequest(() => fire("webhook-forwarded"));
+        await elector.start();
+      }
+      task = schedule(cfg.schedule, () => fire("schedule"), { name: "crosslink-reconcile", noOverlap: false });
+      fire("startup");
+    },
+    async stop() {
+      log.info({}, "stopping: no new reconciles");
+      await task?.stop();
+      await task?.destroy();
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        loop.stop().then(() => true),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), cfg.shutdownTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!finished) log.warn({ timeoutMs: cfg.shutdownTimeoutMs }, "abandoning the running reconcile");
+      await elector?.stop();
+      loop.close();
+      await server?.close();
+      log.info({ finished }, "stopped");
+    },
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * One writer: leader election through a `coordination.k8s.io/v1` Lease.
+ * Acquire by creating the Lease (server-side apply with a per-replica field
+ * manager, so a concurrent create conflicts) or, when the holder let it
+ * expire, by replacing it with the observed resourceVersion (a concurrent
+ * taker conflicts). Expiry is judged by the local clock since the record was
+ * last seen to change, as client-go does, so clock skew between replicas does
+ * not matter. The holder renews every `renewMs` and releases on shutdown.
+ * Followers can ask the holder for a reconcile through an annotation.
+ */
+import { KubeError } from "../kube/errors.js";
+import type { KubeObject } from "../kube/object.js";
+import type { ClusterClient } from "../kube/port.js";
+import type { Clock } from "./clock.js";
+import type { Logger } from "./log.js";
+
+/** Annotation on the Lease that suspends writes when "true". */
+export const SUSPEND_ANNOTATION = "crosslink.dev/suspend";
+/** Annotation a follower sets to ask the holder for a reconcile (a webhook reached the follower). */
+export const REQUEST_ANNOTATION = "crosslink.dev/reconcile-requested-at";
+
+/** The client calls the elector needs. */
+export type LeaseClient = Pick<ClusterClient, "get" | "apply" | "patch"> & Required<Pick<ClusterClient, "update">>;
+
+/** Settings of the election. */
+export interface LeaseOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewMs: number;
+}
+
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+/** Kubernetes MicroTime: RFC 3339 with microseconds. */
+function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/** A Lease-based elector. */
+export class LeaseElector {
+  private leader = false;
+  private leaderUntil = 0;
+  private observed?: { key: string; at: number };
+  private lease?: KubeObject;
+  private timer?: NodeJS.Timeout;
+  private lastRequest?: string;
+  private readonly changeListeners: ((leader: boolean) => void)[] = [];
+  private readonly requestListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly client: LeaseClient,
+    private readonly opts: LeaseOptions,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Whether this replica holds the Lease now (and its last renewal has not lapsed). */
+  isLeader(): boolean {
+    return this.leader && this.clock.now().getTime() < this.leaderUntil;
+  }
+
+  /** The Lease's annotations as last read. */
+  annotations(): Record<string, string> {
+    return this.lease?.metadata.annotations ?? {};
+  }
+
+  /** Calls `fn` when leadership changes. */
+  onChange(fn: (leader: boolean) => void): void {
+    this.changeListeners.push(fn);
+  }
+
+  /** Calls `fn` (on the holder) when a follower asks for a reconcile. */
+  onRequest(fn: () => void): void {
+    this.requestListeners.push(fn);
+  }
+
+  /** Starts trying to acquire and renewing, every renewMs. */
+  start(): Promise<boolean> {
+    const loop = async () => {
+      await this.tryOnce();
+      this.timer = setTimeout(loop, this.opts.renewMs);
+      this.timer.unref?.();
+    };
+    return this.tryOnce().then((l) => {
+      this.timer = setTimeout(loop, this.opts.renewMs);
+      this.timer.unref?.();
+      return l;
+    });
+  }
+
+  /** Stops renewing; releases the Lease when held, so a follower takes over at once. */
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.leader) return;
+    this.setLeader(false);
+    try {
+      const lease = await this.client.get(this.ref());
+      const spec = (lease?.spec ?? {}) as LeaseSpec;
+      if (lease && spec.holderIdentity === this.opts.identity) {
+        await this.client.update({ ...lease, spec: { ...spec, holderIdentity: "", renewTime: microTime(new Date(0)) } });
+        this.log.info({ lease: this.opts.name }, "lease released");
+      }
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "lease release failed");
+    }
+  }
+
+  /** Asks the holder for a reconcile (from a follower). */
+  async requestReconcile(): Promise<void> {
+    await this.client.patch(this.ref(), { metadata: { annotations: { [REQUEST_ANNOTATION]: this.clock.now().toISOString() } } }, { fieldManager: `crosslink-lease-${this.opts.identity}` });
+  }
+
+  /** One acquire-or-renew attempt; returns whether this replica leads afterwards. */
+  async tryOnce(): Promise<boolean> {
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const ok = await this.attempt();
+        if (ok !== "conflict") return ok;
+      }
+      return this.isLeader();
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err), lease: this.opts.name }, "lease: cannot reach the lease cluster");
+      if (this.leader && !this.isLeader()) this.setLeader(false);
+      return this.isLeader();
+    }
+  }
+
+  private ref() {
+    return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: this.opts.namespace, name: this.opts.name };
+  }
+
+  private async attempt(): Promise<boolean | "conflict"> {
+    const now = this.clock.now();
+    const lease = await this.client.get(this.ref());
+    this.lease = lease;
+    const durationSeconds = Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000));
+    if (!lease) {
+      const created = await this.write(() =>
+        this.client.apply(
+          {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: this.opts.name, namespace: this.opts.namespace },
+            spec: { holderIdentity: this.opts.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+          },
+          { fieldManager: `crosslink-lease-${this.opts.identity}` },
+        ),
+      );
+      return this.after(created, now);
+    }
+    const spec = (lease.spec ?? {}) as LeaseSpec;
+    const key = `${spec.holderIdentity ?? ""}|${spec.renewTime ?? ""}|${lease.metadata.resourceVersion ?? ""}`;
+    if (this.observed?.key !== key) this.observed = { key, at: now.getTime() };
+    const mine = spec.holderIdentity === this.opts.identity;
+    const free = !spec.holderIdentity;
+    const expired = now.getTime() - this.observed.at > (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+    if (!mine && !free && !expired) {
+      if (this.leader) this.setLeader(false);
+      return false;
+    }
+    if (mine) this.checkRequest(lease);
+    const next: KubeObject = {
+      ...lease,
+      spec: {
+        ...spec,
+        holderIdentity: this.opts.identity,
+        leaseDurationSeconds: durationSeconds,
+        renewTime: microTime(now),
+        ...(mine ? {} : { acquireTime: microTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
+      },
+    };
+    return this.after(await this.write(() => this.client.update(next)), now);
+  }
+
+  private async write(fn: () => Promise<KubeObject>): Promise<KubeObject | "conflict"> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof KubeError && (err.code === "KUBE_CONFLICT" || err.code === "KUBE_APPLY_CONFLICT")) return "conflict";
+      throw err;
+    }
+  }
+
+  private after(res: KubeObject | "conflict", at: Date): boolean | "conflict" {
+    if (res === "conflict") return "conflict";
+    this.lease = res;
+    this.leaderUntil = at.getTime() + this.opts.leaseDurationMs;
+    if (!this.leader) this.setLeader(true);
+    return true;
+  }
+
+  private checkRequest(lease: KubeObject): void {
+    const req = lease.metadata.annotations?.[REQUEST_ANNOTATION];
+    if (req && req !== this.lastRequest) {
+      const first = this.lastRequest === undefined;
+      this.lastRequest = req;
+      if (!first) for (const fn of this.requestListeners) fn();
+    }
+  }
+
+  private setLeader(leader: boolean): void {
+    this.leader = leader;
+    this.log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity, leader }, leader ? "lease acquired" : "lease lost");
+    for (const fn of this.changeListeners) fn(leader);
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * The daemon's core: one reconcile = sync the source → validate → observe →
+ * plan → apply, serialized (never two at once), with triggers arriving during
+ * a reconcile coalesced into one more run. Every port is injected (source,
+ * cluster clients, clock, leadership, suspension), so this is tested without
+ * a process, a server or a timer.
+ */
+import { performance } from "node:perf_hooks";
+import type { Diagnostic } from "../diagnostics.js";
+import { formatDiagnostics } from "../diagnostics.js";
+import { applyPlan, type ChangeSet } from "../engine/apply.js";
+import { hasChanges, type Plan } from "../engine/plan/types.js";
+import { planTopology } from "../engine/reconcile.js";
+import type { ClusterClient } from "../kube/port.js";
+import { countPlan } from "../report/summary.js";
+import { SourceError } from "../source/errors.js";
+import type { Source, SourceSnapshot } from "../source/types.js";
+import type { Topology } from "../topology/types.js";
+import { errorMessage } from "../util/concurrency.js";
+import { ClusterBackoff, type BackoffPolicy } from "./backoff.js";
+import type { Clock } from "./clock.js";
+import type { Logger } from "./log.js";
+import type { DaemonMetrics } from "./metrics.js";
+import { initialStatus, pushError, type ClusterStatus, type DaemonStatus } from "./status.js";
+import { validateSnapshot } from "./validate.js";
+
+/** Cluster clients for one topology, and how to release them. */
+export interface ClusterAccessLike {
+  clients: ReadonlyMap<string, ClusterClient>;
+  diagnostics: Diagnostic[];
+  close(): void;
+}
+
+/** Builds the cluster clients of a topology (the kube edge). */
+export type ClientsFactory = (topology: Topology) => ClusterAccessLike;
+
+/** The ports the loop runs through. */
+export interface LoopDeps {
+  source: Source;
+  clients: ClientsFactory;
+  clock: Clock;
+  log: Logger;
+  metrics: DaemonMetrics;
+  /** Whether this replica may write now: it holds the Lease, or there is no election. */
+  canWrite(): boolean;
+  /** Whether writes are suspended (flag, file or Lease annotation). */
+  suspended(): Promise<boolean>;
+}
+
+/** Settings of the loop. */
+export interface LoopOptions {
+  /** `heal`: drift is reverted; `report`: drift is planned and reported, only new revisions are applied. */
+  drift: "heal" | "report";
+  /** A tick whose revision has not moved re-observes only when this long has passed since the last reconcile (0: every tick). */
+  driftIntervalMs: number;
+  fieldManager: string;
+  allowMassPrune: boolean;
+  concurrency: number;
+  tokenWaitMs: number;
+  backoff: BackoffPolicy;
+  identity: string;
+  role: DaemonStatus["role"];
+}
+
+/** What one reconcile did, for tests and the benchmark. */
+export interface TickResult {
+  trigger: string;
+  revision?: string;
+  reconciled: boolean;
+  wrote: boolean;
+  plan?: Plan;
+  changes?: ChangeSet;
+  snapshot?: SourceSnapshot;
+  error?: string;
+}
+
+/** The serialized reconcile loop. */
+export class ReconcileLoop {
+  readonly status: DaemonStatus;
+  private running?: Promise<void>;
+  private pending?: string;
+  private stopping = false;
+  private lastGood?: { revision: string; topology: Topology; message?: string };
+  private appliedRevision?: string;
+  private lastReconcileAt?: number;
+  private access?: { topology: Topology; access: ClusterAccessLike };
+  private readonly backoff: ClusterBackoff;
+  private readonly listeners: ((r: TickResult) => void)[] = [];
+
+  constructor(
+    private readonly deps: LoopDeps,
+    private readonly opts: LoopOptions,
+  ) {
+    this.status = initialStatus(deps.source.describe, opts.identity, opts.drift, opts.role);
+    this.backoff = new ClusterBackoff(opts.backoff);
+  }
+
+  /** Calls `fn` after every reconcile. */
+  onTick(fn: (r: TickResult) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Whether a reconcile is running now. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /**
+   * Requests a reconcile. When one is running, the request is coalesced into
+   * a single follow-up run; the promise settles when the work it asked for is done.
+   */
+  trigger(reason: string): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    if (this.running) {
+      this.pending = this.pending ? `${this.pending}+${reason}` : reason;
+      return this.running;
+    }
+    const run = this.drain(reason).finally(() => {
+      if (this.running === run) this.running = undefined;
+    });
+    this.running = run;
+    return run;
+  }
+
+  /** Stops accepting triggers; resolves when the running reconcile (if any) ends. */
+  stop(): Promise<void> {
+    this.stopping = true;
+    this.pending = undefined;
+    return this.running ?? Promise.resolve();
+  }
+
+  /** Releases the cluster clients. */
+  close(): void {
+    this.access?.access.close();
+    this.access = undefined;
+  }
+
+  private async drain(reason: string): Promise<void> {
+    let next: string | undefined = reason;
+    while (next && !this.stopping) {
+      const result = await this.tick(next);
+      for (const l of this.listeners) l(result);
+      next = this.pending;
+      this.pending = undefined;
+    }
+  }
+
+  /** One reconcile; never throws. */
+  async tick(trigger: string): Promise<TickResult> {
+    const { log, metrics, clock } = this.deps;
+    const t0 = performance.now();
+    const result: TickResult = { trigger, reconciled: false, wrote: false };
+    try {
+      const snapshot = await this.sync();
+      if (snapshot) {
+        result.snapshot = snapshot;
+        await this.consider(snapshot);
+      }
+      const good = this.lastGood;
+      metrics.valid.set(good && good.revision === this.status.revision.head ? 1 : 0);
+      if (!good) return this.finish(result, t0, "skipped");
+      result.revision = good.revision;
+      const newRevision = good.revision !== this.appliedRevision;
+      const driftDue = this.lastReconcileAt === undefined || clock.now().getTime() - this.lastReconcileAt >= this.opts.driftIntervalMs;
+      if (!newRevision && !driftDue) return this.finish(result, t0, "skipped");
+      if (!this.deps.canWrite()) {
+        this.status.role = "follower";
+        return this.finish(result, t0, "skipped");
+      }
+      if (this.status.role === "follower") this.status.role = "leader";
+      return await this.reconcile(good, newRevision, result, t0);
+    } catch (err) {
+      result.error = errorMessage(err);
+      pushError(this.status, clock.now(), result.error);
+      log.error({ err: result.error, trigger }, "reconcile failed");
+      return this.finish(result, t0, "error");
+    }
+  }
+
+  private async sync(): Promise<SourceSnapshot | undefined> {
+    const { source, metrics, clock, log } = this.deps;
+    const start = performance.now();
+    const at = clock.now();
+    try {
+      const snapshot = await source.sync();
+      metrics.fetches.inc({ result: "ok" });
+      metrics.fetchDuration.observe({ result: "ok" }, (performance.now() - start) / 1000);
+      if (this.status.fetch.ok === false) log.info({ source: source.describe }, "source reachable again");
+      this.status.fetch = { lastAt: at.toISOString(), ok: true };
+      this.status.revision.head = snapshot.revision;
+      metrics.setRevision("head", snapshot.revision);
+      return snapshot;
+    } catch (err) {
+      const code = err instanceof SourceError ? err.code : "SOURCE_FETCH";
+      const message = errorMessage(err);
+      metrics.fetches.inc({ result: "error" });
+      metrics.fetchDuration.observe({ result: "error" }, (performance.now() - start) / 1000);
+      this.status.fetch = { lastAt: at.toISOString(), ok: false, error: message, code };
+      if (err instanceof SourceError && err.code === "SOURCE_SIGNATURE" && err.revision) {
+        this.reject(err.revision, "signature", message, []);
+        this.status.revision.head = err.revision;
+      }
+      pushError(this.status, at, message);
+      log.warn({ code, err: message }, "source sync failed; keeping the last good revision");
+      return undefined;
+    }
+  }
+
+  /** Validates a new revision; a valid one becomes the last good, an invalid one is recorded and ignored. */
+  private async consider(snapshot: SourceSnapshot): Promise<void> {
+    const known = snapshot.revision === this.lastGood?.revision || snapshot.revision === this.status.rejected?.revision;
+    if (!snapshot.changed && known) return;
+    const v = await validateSnapshot(snapshot, this.deps.clock.now());
+    if (v.topology) {
+      this.lastGood = { revision: v.revision, topology: v.topology, ...(snapshot.message !== undefined ? { message: snapshot.message } : {}) };
+      this.status.revision.lastGood = v.revision;
+      this.status.revision.message = snapshot.message;
+      this.status.rejected = undefined;
+      this.deps.metrics.setRevision("rejected", undefined);
+      this.deps.log.info({ revision: v.revision, warnings: v.diagnostics.length }, "revision valid");
+      return;
+    }
+    const errors = v.diagnostics.filter((d) => d.severity === "error");
+    this.reject(v.revision, "invalid", `${errors.length} error(s): ${formatDiagnostics(errors.slice(0, 3))}`, v.diagnostics);
+    this.deps.log.warn({ revision: v.revision, errors: errors.length, first: errors[0] && `${errors[0].file}:${errors[0].line}:${errors[0].col} ${errors[0].code}` }, "revision invalid; keeping the last good revision");
+  }
+
+  private reject(revision: string, reason: "invalid" | "signature", message: string, diagnostics: Diagnostic[]): void {
+    const prev = this.status.rejected;
+    const since = prev?.revision === revision ? prev.since : this.deps.clock.now().toISOString();
+    this.status.rejected = { revision, reason, message, diagnostics, since };
+    this.deps.metrics.setRevision("rejected", revision);
+  }
+
+  private clientsFor(topology: Topology): ClusterAccessLike {
+    if (this.access?.topology !== topology) {
+      this.access?.access.close();
+      const access = this.deps.clients(topology);
+      for (const d of access.diagnostics) pushError(this.status, this.deps.clock.now(), `${d.file}:${d.line}:${d.col}: ${d.code}: ${d.message}`);
+      this.access = { topology, access };
+    }
+    return this.access.access;
+  }
+
+  private async reconcile(good: { revision: string; topology: Topology }, newRevision: boolean, result: TickResult, t0: number): Promise<TickResult> {
+    const { clock, log, metrics } = this.deps;
+    const access = this.clientsFor(good.topology);
+    const nowMs = clock.now().getTime();
+    const clients = new Map<string, ClusterClient>();
+    const backedOff = new Set<string>();
+    for (const c of good.topology.clusters) {
+      const client = access.clients.get(c.name);
+      if (!client) continue;
+      if (this.backoff.active(c.name, nowMs)) backedOff.add(c.name);
+      else clients.set(c.name, client);
+    }
+    const opts = { now: () => clock.now(), fieldManager: this.opts.fieldManager, allowMassPrune: this.opts.allowMassPrune };
+    const { plan } = await planTopology(good.topology, clients, opts);
+    result.plan = plan;
+    result.reconciled = true;
+    this.lastReconcileAt = clock.now().getTime();
+
+    const suspended = await this.deps.suspended();
+    this.status.suspended = suspended;
+    metrics.suspended.set(suspended ? 1 : 0);
+    const mayWrite = !suspended && this.deps.canWrite() && (this.opts.drift === "heal" || newRevision);
+    let changes: ChangeSet | undefined;
+    if (mayWrite && hasChanges(plan)) {
+      log.info({ revision: good.revision, trigger: result.trigger, actions: plan.clusters.reduce((n, c) => n + c.actions.length, 0) }, "applying");
+      changes = await applyPlan(plan, clients, { dryRun: false, fieldManager: this.opts.fieldManager, concurrency: this.opts.concurrency, now: () => clock.now(), tokenWaitMs: this.opts.tokenWaitMs });
+      result.changes = changes;
+      result.wrote = true;
+    }
+    const clusters = this.clusterStates(plan, changes, backedOff);
+    this.status.clusters = clusters;
+    const clean = clusters.every((c) => c.state === "ok");
+    const converged = clean && (changes ? changes.clusters.every((c) => c.converged) : !hasChanges(plan));
+    if (converged) {
+      if (this.appliedRevision !== good.revision) log.info({ revision: good.revision }, "revision applied");
+      this.appliedRevision = good.revision;
+      this.status.revision.applied = good.revision;
+      this.status.revision.appliedAt = clock.now().toISOString();
+      metrics.setRevision("applied", good.revision);
+    } else if (hasChanges(plan) && !mayWrite) {
+      log.info({ revision: good.revision, suspended, drift: this.opts.drift, planned: countPlan(plan.clusters) }, "changes planned, not applied");
+    }
+    for (const cp of plan.clusters) metrics.drift.set({ cluster: cp.cluster }, cp.actions.length);
+    const status = clean && (!changes || changes.clusters.every((c) => c.converged)) ? "ok" : "partial";
+    this.status.lastReconcile = {
+      at: clock.now().toISOString(),
+      trigger: result.trigger,
+      durationMs: Math.round(performance.now() - t0),
+      wrote: result.wrote,
+      plan: countPlan(plan.clusters),
+      result: status,
+    };
+    return this.finish(result, t0, status);
+  }
+
+  private clusterStates(plan: Plan, changes: ChangeSet | undefined, backedOff: Set<string>): ClusterStatus[] {
+    const { clock, log, metrics } = this.deps;
+    const now = clock.now();
+    return plan.clusters.map((cp) => {
+      const cs = changes?.clusters.find((c) => c.cluster === cp.cluster);
+      const applied = cs?.results.filter((r) => r.status === "done").length ?? 0;
+      const failed = cs?.results.filter((r) => r.status === "failed").length ?? 0;
+      for (const r of cs?.results ?? []) metrics.appliedChanges.inc({ cluster: cp.cluster, action: r.action.type, status: r.status });
+      const base = { name: cp.cluster, planned: cp.actions.length, applied, failed };
+      if (backedOff.has(cp.cluster)) {
+        const b = this.backoff.get(cp.cluster);
+        metrics.reachable.set({ cluster: cp.cluster }, 0);
+        return { ...base, state: "backoff" as const, ...(b ? { error: b.lastError, backoffUntil: new Date(b.until).toISOString() } : {}) };
+      }
+      if (cp.error) {
+        const b = this.backoff.fail(cp.cluster, cp.error, now.getTime());
+        metrics.reachable.set({ cluster: cp.cluster }, 0);
+        pushError(this.status, now, cp.error, cp.cluster);
+        log.warn({ cluster: cp.cluster, err: cp.error, failures: b.failures, backoffUntil: new Date(b.until).toISOString() }, "cluster unreachable; backing off");
+        return { ...base, state: "unreachable" as const, error: cp.error, backoffUntil: new Date(b.until).toISOString() };
+      }
+      this.backoff.succeed(cp.cluster);
+      metrics.reachable.set({ cluster: cp.cluster }, 1);
+      const lastObservedAt = now.toISOString();
+      if (cp.blocked) return { ...base, state: "blocked" as const, error: cp.blocked, lastObservedAt };
+      const error = cs?.error ?? cs?.results.find((r) => r.error)?.error;
+      if (error) {
+        pushError(this.status, now, error, cp.cluster);
+        return { ...base, state: cs && !cs.converged ? ("pending" as const) : ("ok" as const), error, lastObservedAt };
+      }
+      return { ...base, state: cp.actions.length > applied ? ("pending" as const) : ("ok" as const), lastObservedAt };
+    });
+  }
+
+  private finish(result: TickResult, t0: number, outcome: "ok" | "partial" | "error" | "skipped"): TickResult {
+    const { metrics, clock } = this.deps;
+    const seconds = (performance.now() - t0) / 1000;
+    this.status.ready = true;
+    metrics.reconciles.inc({ result: outcome, trigger: result.trigger.split("+")[0] ?? "schedule" });
+    if (outcome !== "skipped") {
+      this.status.reconciles++;
+      metrics.reconcileDuration.observe({ result: outcome }, seconds);
+    }
+    if (outcome === "ok") {
+      this.status.lastSuccessAt = clock.now().toISOString();
+      metrics.lastSuccess.set(clock.now().getTime() / 1000);
+    }
+    return result;
+  }
+}

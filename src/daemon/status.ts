@@ -1,0 +1,91 @@
+/** The daemon's status document: what `/status` serves and `crosslink status` prints. */
+import type { Diagnostic } from "../diagnostics.js";
+import type { PlanCounts } from "../report/summary.js";
+
+/** One cluster's state as of the last reconcile. */
+export interface ClusterStatus {
+  name: string;
+  state: "ok" | "unreachable" | "backoff" | "blocked" | "pending";
+  /** Actions planned in the last reconcile. */
+  planned: number;
+  /** Actions applied (done) in the last reconcile. */
+  applied: number;
+  failed: number;
+  error?: string;
+  /** ISO time until which the cluster is not observed again. */
+  backoffUntil?: string;
+  lastObservedAt?: string;
+}
+
+/** A commit that was not put in force: invalid topology or a refused signature. */
+export interface RejectedRevision {
+  revision: string;
+  reason: "invalid" | "signature" | "unreadable";
+  message: string;
+  diagnostics: Diagnostic[];
+  /** ISO time it was first seen. */
+  since: string;
+}
+
+/** The whole status. */
+export interface DaemonStatus {
+  version: number;
+  source: string;
+  role: "leader" | "follower" | "single";
+  identity: string;
+  suspended: boolean;
+  drift: "heal" | "report";
+  ready: boolean;
+  revision: {
+    /** The commit the source last reported (head of the followed ref). */
+    head?: string;
+    /** The last valid revision: the one in force. */
+    lastGood?: string;
+    /** The last revision whose plan was applied with every cluster converged. */
+    applied?: string;
+    appliedAt?: string;
+    message?: string;
+  };
+  rejected?: RejectedRevision;
+  fetch: { lastAt?: string; ok?: boolean; error?: string; code?: string };
+  lastReconcile?: {
+    at: string;
+    trigger: string;
+    durationMs: number;
+    wrote: boolean;
+    plan: PlanCounts;
+    result: "ok" | "partial" | "error" | "skipped";
+  };
+  lastSuccessAt?: string;
+  clusters: ClusterStatus[];
+  /** The most recent errors, newest first (bounded). */
+  lastErrors: { at: string; message: string; cluster?: string }[];
+  reconciles: number;
+}
+
+/** The status format version. */
+export const STATUS_VERSION = 1;
+
+/** A fresh status. */
+export function initialStatus(source: string, identity: string, drift: "heal" | "report", role: DaemonStatus["role"]): DaemonStatus {
+  return {
+    version: STATUS_VERSION,
+    source,
+    role,
+    identity,
+    suspended: false,
+    drift,
+    ready: false,
+    revision: {},
+    fetch: {},
+    clusters: [],
+    lastErrors: [],
+    reconciles: 0,
+  };
+}
+
+/** Adds an error to the bounded list, newest first. */
+export function pushError(status: DaemonStatus, at: Date, message: string, cluster?: string): void {
+  status.lastErrors.unshift({ at: at.toISOString(), message, ...(cluster ? { cluster } : {}) });
+  status.lastErrors.length = Math.min(status.lastErrors.length, 20);
+}

@@ -1,0 +1,37 @@
+/** Typed errors of the source edge, with literal codes. */
+
+/** Codes of errors raised while reading a source. */
+export type SourceErrorCode =
+  | "SOURCE_FETCH"
+  | "SOURCE_AUTH"
+  | "SOURCE_REF_NOT_FOUND"
+  | "SOURCE_FILE_NOT_FOUND"
+  | "SOURCE_SIGNATURE"
+  | "SOURCE_CONFIG";
+
+/** An error from a source; the revision or URL comes first in the message. Never carries credentials. */
+export class SourceError extends Error {
+  constructor(
+    readonly code: SourceErrorCode,
+    message: string,
+    /** The revision concerned, when known (e.g. the commit whose signature failed). */
+    readonly revision?: string,
+  ) {
+    super(message);
+    this.name = "SourceError";
+  }
+}
+
+/** Removes credentials embedded in a URL (`https://user:pass@host` → `https://host`). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = "";
+      u.password = "";
+    }
+    return u.toString().replace(/\/$/, url.endsWith("/") ? "/" : "");
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, "//");
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The git source: isomorphic-git over HTTP(S) into a cache directory. Each
+ * sync asks the server for the followed ref's commit (one small discovery
+ * request); only when it moved does it fetch, shallow and single-branch.
+ * Files are read from the object store: no working tree is checked out.
+ */
+import fs from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import git from "isomorphic-git";
+import http from "isomorphic-git/http/node";
+import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git/http/node";
+import { hasCredentials, resolveAuth, type CredentialSource } from "./credentials.js";
+import { SourceError, redactUrl } from "./errors.js";
+import { verifyCommitSignature, type TrustedKeys } from "./signature.js";
+import type { Source, SourceSnapshot } from "./types.js";
+
+/** What a git source follows: a branch, a tag, or one pinned commit. */
+export type GitRef = { branch: string } | { tag: string } | { commit: string };
+
+/** Options of the git source. */
+export interface GitSourceOptions {
+  url: string;
+  ref: GitRef;
+  /** Topology file path inside the repository; default `multicluster.yaml`. */
+  path?: string;
+  /** Cache directory (created when missing). */
+  cacheDir: string;
+  credentials?: CredentialSource;
+  /** When set, the head commit must be signed by one of these keys. */
+  trustedKeys?: TrustedKeys;
+}
+
+/** A `Source` backed by a remote git repository. */
+export class GitSource implements Source {
+  readonly describe: string;
+  private current?: string;
+  private initialised = false;
+  private traffic = { requests: 0, bytes: 0 };
+  private readonly http: HttpClient;
+  private readonly dir: string;
+
+  constructor(private readonly opts: GitSourceOptions) {
+    this.describe = `${redactUrl(opts.url)}@${refLabel(opts.ref)}`;
+    this.dir = opts.cacheDir;
+    this.http = countingHttp(this.traffic);
+  }
+
+  async sync(): Promise<SourceSnapshot> {
+    const before = { ...this.traffic };
+    await this.init();
+    const oid = await this.resolveRemote();
+    const changed = oid !== this.current;
+    if (changed && !(await this.has(oid))) await this.fetch(oid);
+    const { commit, payload } = await this.readCommit(oid);
+    if (changed && this.opts.trustedKeys) await verifyCommitSignature(oid, commit.gpgsig, payload, this.opts.trustedKeys);
+    this.current = oid;
+    return {
+      revision: oid,
+      changed,
+      topologyPath: this.opts.path ?? "multicluster.yaml",
+      readFile: (p) => this.readBlob(oid, p),
+      message: commit.message.split("\n")[0] ?? "",
+      traffic: { requests: this.traffic.requests - before.requests, bytes: this.traffic.bytes - before.bytes },
+    };
+  }
+
+  private async init(): Promise<void> {
+    if (this.initialised) return;
+    await mkdir(this.dir, { recursive: true });
+    if (!fs.existsSync(path.join(this.dir, ".git"))) await git.init({ fs, dir: this.dir, defaultBranch: "crosslink" });
+    // The URL lives in memory only (it may carry credentials); the refspec lets fetch store what it got.
+    await git.setConfig({ fs, dir: this.dir, path: "remote.origin.fetch", value: "+refs/heads/*:refs/remotes/origin/*" });
+    this.initialised = true;
+  }
+
+  private auth() {
+    const creds = this.opts.credentials;
+    if (!creds || !hasCredentials(creds)) return {};
+    let tries = 0;
+    return {
+      onAuth: () => resolveAuth(creds),
+      onAuthFailure: () => {
+        tries++;
+        return tries > 1 ? { cancel: true } : resolveAuth(creds);
+      },
+    };
+  }
+
+  /** The commit the followed ref points at on the server (or the pinned commit). */
+  private async resolveRemote(): Promise<string> {
+    const ref = this.opts.ref;
+    if ("commit" in ref) return ref.commit;
+    const full = "branch" in ref ? `refs/heads/${ref.branch}` : `refs/tags/${ref.tag}`;
+    let refs: Awaited<ReturnType<typeof git.listServerRefs>>;
+    try {
+      refs = await git.listServerRefs({ http: this.http, url: this.opts.url, prefix: full, peelTags: true, protocolVersion: 1, ...this.auth() });
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    const hit = refs.find((r) => r.ref === full);
+    if (!hit) throw new SourceError("SOURCE_REF_NOT_FOUND", `${this.describe}: ${full} does not exist on the server`);
+    return hit.peeled ?? hit.oid;
+  }
+
+  private async fetch(oid: string): Promise<void> {
+    const ref = this.opts.ref;
+    try {
+      if ("commit" in ref) {
+        await git.fetch({ fs, http: this.http, dir: this.dir, remote: "origin", url: this.opts.url, singleBranch: false, tags: false, ...this.auth() });
+      } else {
+        const name = "branch" in ref ? ref.branch : ref.tag;
+        await git.fetch({ fs, http: this.http, dir: this.dir, remote: "origin", url: this.opts.url, ref: name, singleBranch: true, depth: 1, tags: "tag" in ref, ...this.auth() });
+      }
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    if (!(await this.has(oid))) throw new SourceError("SOURCE_REF_NOT_FOUND", `${this.describe}: commit ${oid} is not on the server`, oid);
+  }
+
+  private async has(oid: string): Promise<boolean> {
+    try {
+      await git.readCommit({ fs, dir: this.dir, oid });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async readCommit(oid: string) {
+    try {
+      return await git.readCommit({ fs, dir: this.dir, oid });
+    } catch (err) {
+      throw new SourceError("SOURCE_REF_NOT_FOUND", `commit ${oid}: cannot read: ${err instanceof Error ? err.message : String(err)}`, oid);
+    }
+  }
+
+  private async readBlob(oid: string, filepath: string): Promise<Uint8Array> {
+    const clean = path.posix.normalize(filepath.replace(/\\/g, "/")).replace(/^\.\//, "");
+    if (clean.startsWith("../") || clean === ".." || path.posix.isAbsolute(clean)) {
+      throw Object.assign(new Error(`${filepath}: outside the repository`), { code: "ENOENT" });
+    }
+    try {
+      return (await git.readBlob({ fs, dir: this.dir, oid, filepath: clean })).blob;
+    } catch {
+      throw Object.assign(new SourceError("SOURCE_FILE_NOT_FOUND", `${clean}: not in commit ${oid.slice(0, 12)}`, oid), { code: "ENOENT" });
+    }
+  }
+
+  private wrap(err: unknown): SourceError {
+    const e = err as { code?: string; message?: string; data?: { statusCode?: number } };
+    const msg = (e.message ?? String(err)).replace(/\/\/[^@/\s]*@/g, "//");
+    if (e.code === "HttpError" && (e.data?.statusCode === 401 || e.data?.statusCode === 403)) {
+      return new SourceError("SOURCE_AUTH", `${this.describe}: authentication failed (HTTP ${e.data.statusCode})`);
+    }
+    if (e.code === "UserCanceledError") return new SourceError("SOURCE_AUTH", `${this.describe}: authentication failed`);
+    return new SourceError("SOURCE_FETCH", `${this.describe}: ${msg}`);
+  }
+}
+
+function refLabel(ref: GitRef): string {
+  return "branch" in ref ? ref.branch : "tag" in ref ? `tag:${ref.tag}` : ref.commit.slice(0, 12);
+}
+
+/** isomorphic-git's node HTTP client, counting requests and response bytes. */
+function countingHttp(traffic: { requests: number; bytes: number }): HttpClient {
+  return {
+    async request(req: GitHttpRequest): Promise<GitHttpResponse> {
+      traffic.requests++;
+      const res = await http.request(req);
+      const body = res.body;
+      if (!body) return res;
+      async function* counted() {
+        for await (const chunk of body!) {
+          traffic.bytes += chunk.byteLength;
+          yield chunk;
+        }
+      }
+      return { ...res, body: counted() as AsyncIterableIterator<Uint8Array> };
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * The source port: where the desired topology comes from. The daemon asks a
+ * source to `sync()` once per tick and gets the revision it now points at and
+ * a way to read the files of that revision.
+ */
+
+/** Reads a file of the revision by its path relative to the repository root. */
+export type SnapshotReader = (repoPath: string) => Promise<Uint8Array>;
+
+/** What a source holds after a sync. */
+export interface SourceSnapshot {
+  /** The revision: a commit id for git, a content hash for a local directory. */
+  revision: string;
+  /** True when the revision differs from the one the previous sync returned. */
+  changed: boolean;
+  /** Path of the topology file inside the repository (anchor files resolve relative to it). */
+  topologyPath: string;
+  /** Reads a file of this revision. */
+  readFile: SnapshotReader;
+  /** A short description of the revision (commit subject, tag), for status. */
+  message?: string;
+  /** Network traffic of this sync, when the source knows it. */
+  traffic?: { requests: number; bytes: number };
+}
+
+/** A source of topology revisions. */
+export interface Source {
+  /** A human-readable description (the URL without credentials, or the directory). */
+  readonly describe: string;
+  /** Brings the source up to date; throws a `SourceError` when it cannot. */
+  sync(): Promise<SourceSnapshot>;
+}

@@ -1,0 +1,94 @@
+/** Shared helpers of the daemon tests: git repositories served by the loopback git server, bound to the harness anchor. */
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseDocument } from "yaml";
+
+/** The repository root (tests run from dist/test/daemon). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+/** Where the topology lives inside the test repositories (exercises --path). */
+export const TOPOLOGY_PATH = "mesh/multicluster.yaml";
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "test",
+  GIT_AUTHOR_EMAIL: "test@example.com",
+  GIT_COMMITTER_NAME: "test",
+  GIT_COMMITTER_EMAIL: "test@example.com",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_TERMINAL_PROMPT: "0",
+};
+
+/** Runs git; returns trimmed stdout. */
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", args, { cwd, env: GIT_ENV, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+}
+
+/** A bare repository `<root>/<name>.git` (HEAD → main) and a working clone at `<root>/<name>-work`. */
+export interface TestRepo {
+  bare: string;
+  work: string;
+  name: string;
+  /** Commits everything in the work tree and pushes main; returns the commit id. */
+  commit(message: string): string;
+  /** Writes the topology file (relative to the work tree root). */
+  writeTopology(text: string): void;
+  /** Reads the topology file. */
+  readTopology(): string;
+  /** Edits the topology with the yaml Document API and commits. */
+  edit(message: string, fn: (doc: ReturnType<typeof parseDocument>) => void): string;
+}
+
+/** Creates a repository with the given example at `mesh/`, its anchor replaced by `anchorPem`, and one commit. */
+export function createRepo(root: string, name: string, example: string, anchorPem: string): TestRepo & { first: string } {
+  const bare = path.join(root, `${name}.git`);
+  const work = path.join(root, `${name}-work`);
+  mkdirSync(root, { recursive: true });
+  git(root, "init", "-q", "--bare", bare);
+  git(bare, "symbolic-ref", "HEAD", "refs/heads/main");
+  git(root, "init", "-q", "-b", "main", work);
+  git(work, "remote", "add", "origin", bare);
+  cpSync(path.join(ROOT, "examples", example), path.join(work, "mesh"), { recursive: true });
+  const anchors = path.join(work, "mesh", "anchors");
+  mkdirSync(anchors, { recursive: true });
+  writeFileSync(path.join(anchors, "root.crt"), anchorPem);
+  const file = path.join(work, TOPOLOGY_PATH);
+  const repo: TestRepo = {
+    bare,
+    work,
+    name,
+    commit(message) {
+      git(work, "add", "-A");
+      git(work, "commit", "-q", "--allow-empty", "-m", message);
+      git(work, "push", "-q", "origin", "HEAD:main");
+      return git(work, "rev-parse", "HEAD");
+    },
+    writeTopology: (text) => writeFileSync(file, text),
+    readTopology: () => readFileSync(file, "utf8"),
+    edit(message, fn) {
+      const doc = parseDocument(readFileSync(file, "utf8"));
+      fn(doc);
+      writeFileSync(file, doc.toString());
+      return repo.commit(message);
+    },
+  };
+  return { ...repo, first: repo.commit("initial mesh") };
+}
+
+/** Waits until `fn` returns a truthy value; bounded in time; polls every `everyMs`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 30_000, everyMs = 100): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
