@@ -1,6 +1,6 @@
 # crosslink daemon image: multi-stage, Node LTS slim, non-root, read-only root filesystem friendly.
 # Build: docker build -t crosslink .   Run: see examples/deploy/ and docs/daemon.md.
-FROM node:22-bookworm-slim AS build
+FROM node:26-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
@@ -11,7 +11,7 @@ COPY bin ./bin
 RUN npx tsc -p tsconfig.json --outDir dist --rootDir . \
  && npm prune --omit=dev --ignore-scripts
 
-FROM node:22-bookworm-slim
+FROM node:26-slim
 ENV NODE_ENV=production \
     CROSSLINK_LISTEN=0.0.0.0:8080 \
     CROSSLINK_CACHE_DIR=/var/cache/crosslink

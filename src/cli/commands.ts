@@ -19,4 +19,5 @@ export const commands: Record<string, CommandEntry> = {
   render: { summary: "write the desired manifests per cluster to a directory", load: async () => (await import("./render.js")).renderCommand },
   run: { summary: "run the GitOps daemon: reconcile from git on a schedule and on webhooks", load: async () => (await import("./run.js")).runCommand },
   status: { summary: "print the status of a running crosslink daemon", load: async () => (await import("./status.js")).statusCommand },
+  plan: { summary: "review a change: what going from one git revision to another does to the mesh", load: async () => (await import("./plan.js")).planCommand },
 };

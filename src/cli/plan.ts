@@ -1,0 +1,106 @@
+/**
+ * `crosslink plan`: what a change between two git revisions does to the mesh,
+ * without touching any cluster (unless --live). Exit 0 no change, 2 changes, 1 errors.
+ */
+import { loadGitSides } from "../review/git-load.js";
+import { buildReview, renderReviewHuman, renderReviewJson, renderReviewMarkdown, reviewExitCode, type ObservedIssuer } from "../review/index.js";
+import { GitSourceError } from "../source/git-revision.js";
+import type { Command } from "./command.js";
+import { parseArgs } from "node:util";
+
+/** Exit codes, as `diff`'s (kept here so plan does not load the Kubernetes client unless --live). */
+const EXIT = { ok: 0, error: 1, changes: 2 } as const;
+
+const OPTIONS = {
+  file: { type: "string", short: "f", default: "multicluster.yaml" },
+  output: { type: "string", short: "o", default: "human" },
+  base: { type: "string" },
+  head: { type: "string", default: "HEAD" },
+  repo: { type: "string", default: "." },
+  live: { type: "boolean", default: false },
+  kubeconfig: { type: "string" },
+  "cache-dir": { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+const HELP = `Usage: crosslink plan --base REV [--head REV] [--repo DIR|URL] [-f PATH] [--output human|markdown|json] [--live [--kubeconfig FILE]]
+
+Shows what changing the topology from --base to --head does to the mesh:
+clusters, links, exports, split weights and trust anchors added, removed or
+changed, what each implies, head's validation diagnostics, and safety rules:
+  XL701 a removed link is still used by a split      XL702 a removed export is still used by a split
+  XL703 an observed issuer chains only to a removed anchor (--live)
+  XL704 every base anchor removed (offline)          XL705 over half the links or exports removed
+        (allowed by a 'crosslink: allow-mass-prune' trailer in the head commit message)
+REV: a branch, tag, sha, origin/main, HEAD~1. PATH is inside the repository.
+--live also shows the object-level plan against the clusters (as 'crosslink diff').
+Exit status: 0 no change, 2 changes, 1 errors (invalid head, failed safety rule, git error).
+`;
+
+/** Where the plan command writes (process streams by default; tests capture them). */
+export interface PlanIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: PlanIo = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
+
+/** The plan command. */
+export const planCommand: Command = {
+  summary: "review a change: what going from one git revision to another does to the mesh",
+  run: (args) => runPlan(args, processIo),
+};
+
+/** Runs `crosslink plan ARGS`, writing to `io`; returns the exit code. */
+export async function runPlan(args: string[], io: PlanIo): Promise<number> {
+  const { values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true });
+  if (!["human", "markdown", "json"].includes(values.output)) {
+    io.err(`crosslink plan: unknown output '${values.output}' (human, markdown or json)\n`);
+    return EXIT.error;
+  }
+  if (values.help) {
+    io.out(HELP);
+    return EXIT.ok;
+  }
+  if (!values.base) {
+    io.err("crosslink plan: --base REV is required\n");
+    return EXIT.error;
+  }
+  try {
+    const sides = await loadGitSides({ repo: values.repo, base: values.base, head: values.head, file: values.file, ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) });
+    let issuers: ObservedIssuer[] | undefined;
+    let live: { text: string; json: Record<string, unknown>; changes: boolean; errors: boolean } | undefined;
+    const headTopology = sides.head.load.valid ? sides.head.load.topology : undefined;
+    if (values.live && headTopology) {
+      // the engine and the Kubernetes client load only for --live
+      const [{ hasChanges, hasErrors: planHasErrors }, { planTopology }, { renderPlanHuman }, { planJson }, { renderPlanMarkdown }, { accessOrReport, planOptions }] = await Promise.all([
+        import("../engine/plan/types.js"),
+        import("../engine/reconcile.js"),
+        import("../report/human.js"),
+        import("../report/json.js"),
+        import("../report/markdown.js"),
+        import("./common.js"),
+      ]);
+      const access = accessOrReport(headTopology, values.kubeconfig);
+      try {
+        const run = await planTopology(headTopology, access.clients, { ...planOptions({}), allowMassPrune: sides.massPruneAllowed });
+        issuers = run.observations.map((o) => ({ cluster: o.cluster, ...(o.ok && o.facts.issuerCertPem ? { issuerCertPem: o.facts.issuerCertPem } : {}) }));
+        const text = values.output === "markdown" ? renderPlanMarkdown(run.plan, "Object-level plan (--live)") : values.output === "json" ? "" : `\nObject-level plan (--live):\n${renderPlanHuman(run.plan)}`;
+        live = { text, json: planJson(run.plan), changes: hasChanges(run.plan), errors: planHasErrors(run.plan) || access.diagnostics.length > 0 };
+      } finally {
+        access.close();
+      }
+    }
+    const review = buildReview({ file: values.file, base: sides.base, head: sides.head, massPruneAllowed: sides.massPruneAllowed, ...(issuers ? { issuers } : {}) });
+    if (values.output === "json") io.out(JSON.stringify(renderReviewJson(review, live?.json), null, 2) + "\n");
+    else if (values.output === "markdown") io.out(renderReviewMarkdown(review, live?.text) + "\n");
+    else io.out(renderReviewHuman(review) + (live?.text ?? ""));
+    return reviewExitCode(review, live);
+  } catch (err) {
+    if (err instanceof GitSourceError) {
+      io.err(`crosslink plan: error ${err.code}: ${err.message}\n  hint: ${err.hint}\n`);
+      return EXIT.error;
+    }
+    throw err;
+  }
+}

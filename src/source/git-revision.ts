@@ -1,0 +1,250 @@
+/**
+ * The git source: reads files of one revision of a repository with
+ * isomorphic-git, from a local clone (working tree or bare) or from a URL
+ * cloned into a cache directory. Nothing here touches the working tree, the
+ * index or any ref of a local repository. Failures are `GitSourceError`s with
+ * a literal code; URLs in messages never carry credentials.
+ */
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import git from "isomorphic-git";
+import http from "isomorphic-git/http/node";
+import type { ReadFile } from "../topology/index.js";
+
+/** The codes of git source failures. */
+export type GitErrorCode = "NOT_A_REPOSITORY" | "CLONE_FAILED" | "UNKNOWN_REVISION" | "FILE_MISSING";
+
+/** A git source failure: `code` is stable, `data` says which repository, revision or path. */
+export class GitSourceError extends Error {
+  /** Creates an error; the message names the object first. */
+  constructor(
+    readonly code: GitErrorCode,
+    message: string,
+    readonly hint: string,
+    readonly data: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "GitSourceError";
+  }
+}
+
+/** An opened repository: the git directory isomorphic-git reads, and what the user called it. */
+export interface GitRepo {
+  gitdir: string;
+  /** The repository as shown in messages (a directory, or a URL without credentials). */
+  display: string;
+  /** Whether it was cloned from a URL (then branches may live only under `origin/`). */
+  remote: boolean;
+}
+
+/** A resolved revision: its commit id, commit message and a reader of its files. */
+export interface Revision {
+  /** The revision as the user wrote it. */
+  rev: string;
+  oid: string;
+  message: string;
+  /** Reads a file of the revision by repository-relative path (`/` separated). Rejects with ENOENT when absent. */
+  read(filepath: string): Promise<Uint8Array>;
+}
+
+/** Options of `openRepo`. */
+export interface OpenOptions {
+  /** Where URL clones are cached; default `$XDG_CACHE_HOME/crosslink/git` or the temp directory. */
+  cacheDir?: string;
+}
+
+/** Whether `repo` names a remote repository rather than a directory. */
+export function isUrl(repo: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo);
+}
+
+/** A URL with any user name and password removed, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, "//");
+  }
+}
+
+/** Opens a local repository (its working tree, a `.git` file or a bare repository) or clones/fetches a URL into the cache. */
+export async function openRepo(repo: string, opts: OpenOptions = {}): Promise<GitRepo> {
+  if (isUrl(repo)) return cloneUrl(repo, opts);
+  const dir = path.resolve(repo);
+  const gitdir = findGitdir(dir);
+  if (!gitdir) {
+    throw new GitSourceError("NOT_A_REPOSITORY", `${repo}: not a git repository`, "give --repo a clone's directory or an https:// URL", { repo });
+  }
+  return { gitdir, display: repo, remote: false };
+}
+
+function findGitdir(dir: string): string | undefined {
+  const dotGit = path.join(dir, ".git");
+  try {
+    const st = fs.statSync(dotGit);
+    if (st.isDirectory()) return dotGit;
+    const m = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotGit, "utf8"));
+    if (m?.[1]) {
+      const linked = path.resolve(dir, m[1].trim());
+      // a linked worktree keeps its objects in the common directory
+      const common = path.join(linked, "commondir");
+      return fs.existsSync(common) ? path.resolve(linked, fs.readFileSync(common, "utf8").trim()) : linked;
+    }
+  } catch {
+    // not a working tree: maybe bare
+  }
+  if (fs.existsSync(path.join(dir, "HEAD")) && fs.existsSync(path.join(dir, "objects"))) return dir;
+  return undefined;
+}
+
+async function cloneUrl(url: string, opts: OpenOptions): Promise<GitRepo> {
+  const display = redactUrl(url);
+  const cache = opts.cacheDir ?? path.join(process.env.XDG_CACHE_HOME || path.join(os.tmpdir()), "crosslink", "git");
+  const gitdir = path.join(cache, createHash("sha256").update(url).digest("hex").slice(0, 24) + ".git");
+  try {
+    if (fs.existsSync(path.join(gitdir, "HEAD"))) {
+      await git.fetch({ fs, http, gitdir, tags: true, prune: true });
+    } else {
+      fs.mkdirSync(cache, { recursive: true });
+      const tmp = fs.mkdtempSync(path.join(cache, "clone-"));
+      await git.clone({ fs, http, dir: tmp, gitdir: path.join(tmp, "git"), url, noCheckout: true });
+      fs.renameSync(path.join(tmp, "git"), gitdir);
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split(url).join(display) : String(err);
+    throw new GitSourceError("CLONE_FAILED", `${display}: cannot clone: ${why}`, "check the URL and that the repository is readable from here", { repo: display });
+  }
+  return { gitdir, display, remote: true };
+}
+
+const SUFFIX = /(~\d*|\^\d*)$/;
+
+/** Resolves a revision (`main`, `origin/main`, a tag, a full or short sha, `HEAD~2`, `v1^`) to a commit id. */
+export async function resolveRevision(repo: GitRepo, rev: string): Promise<string> {
+  const unknown = () =>
+    new GitSourceError("UNKNOWN_REVISION", `${rev}: unknown revision in ${repo.display}`, "give a branch, tag or commit that exists there (fetch it first in a shallow CI checkout)", {
+      repo: repo.display,
+      rev,
+    });
+  let base = rev;
+  const steps: string[] = [];
+  for (let m = SUFFIX.exec(base); m && m.index > 0; m = SUFFIX.exec(base)) {
+    steps.unshift(m[1]!);
+    base = base.slice(0, m.index);
+  }
+  const found = await resolveName(repo, base);
+  if (!found) throw unknown();
+  let oid: string = found;
+  try {
+    oid = await peel(repo, oid);
+    for (const step of steps) {
+      const n = step.length > 1 ? Number(step.slice(1)) : 1;
+      if (step.startsWith("~")) {
+        for (let i = 0; i < n; i++) {
+          const parent: string | undefined = (await git.readCommit({ fs, gitdir: repo.gitdir, oid })).commit.parent[0];
+          if (!parent) throw unknown();
+          oid = parent;
+        }
+      } else if (n > 0) {
+        const parent: string | undefined = (await git.readCommit({ fs, gitdir: repo.gitdir, oid })).commit.parent[n - 1];
+        if (!parent) throw unknown();
+        oid = parent;
+      }
+    }
+  } catch (err) {
+    if (err instanceof GitSourceError) throw err;
+    throw unknown();
+  }
+  return oid;
+}
+
+async function resolveName(repo: GitRepo, name: string): Promise<string | undefined> {
+  const candidates = repo.remote ? [name, `origin/${name}`] : [name];
+  for (const ref of candidates) {
+    try {
+      return await git.resolveRef({ fs, gitdir: repo.gitdir, ref });
+    } catch {
+      // try the next spelling
+    }
+  }
+  if (/^[0-9a-f]{4,40}$/i.test(name)) {
+    try {
+      return await git.expandOid({ fs, gitdir: repo.gitdir, oid: name.toLowerCase() });
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Follows annotated tags to the commit they name. */
+async function peel(repo: GitRepo, oid: string): Promise<string> {
+  for (let i = 0; i < 10; i++) {
+    const obj = await git.readObject({ fs, gitdir: repo.gitdir, oid, format: "parsed" });
+    if (obj.type !== "tag") return oid;
+    oid = (obj.object as { object: string }).object;
+  }
+  return oid;
+}
+
+/** Opens one revision: resolves it and returns its commit message and a file reader. */
+export async function openRevision(repo: GitRepo, rev: string): Promise<Revision> {
+  const oid = await resolveRevision(repo, rev);
+  const { commit } = await git.readCommit({ fs, gitdir: repo.gitdir, oid });
+  const cache = {};
+  return {
+    rev,
+    oid,
+    message: commit.message,
+    async read(filepath) {
+      const clean = path.posix.normalize(filepath.replace(/\\/g, "/")).replace(/^\/+/, "");
+      try {
+        const { blob } = await git.readBlob({ fs, gitdir: repo.gitdir, oid, filepath: clean, cache });
+        return blob;
+      } catch {
+        throw Object.assign(new Error(`${clean}: no such file at ${rev}`), { code: "ENOENT" });
+      }
+    },
+  };
+}
+
+/** The virtual root under which a revision's files appear to the loader. */
+export const REVISION_ROOT = "/";
+
+/** A loader `ReadFile` over a revision: absolute paths are taken relative to the repository root. */
+export function revisionReadFile(revision: Revision): ReadFile {
+  return (p) => revision.read(path.posix.relative(REVISION_ROOT, p.replace(/\\/g, "/")));
+}
+
+/** Reads the topology file of a revision; a missing file is a `FILE_MISSING` error. */
+export async function readTopologyText(repo: GitRepo, revision: Revision, filepath: string): Promise<Uint8Array> {
+  try {
+    return await revision.read(filepath);
+  } catch {
+    throw new GitSourceError("FILE_MISSING", `${filepath}: no such file at ${revision.rev} (${revision.oid.slice(0, 12)}) in ${repo.display}`, "give the topology's path inside the repository with -f", {
+      repo: repo.display,
+      rev: revision.rev,
+      path: filepath,
+    });
+  }
+}
+
+/** The trailers of a commit message: `Key: value` lines of its last paragraph, keys lower-cased. */
+export function commitTrailers(message: string): Map<string, string[]> {
+  const paragraphs = message.trim().split(/\n\s*\n/);
+  const last = paragraphs.length > 1 ? paragraphs[paragraphs.length - 1]! : "";
+  const out = new Map<string, string[]>();
+  for (const line of last.split("\n")) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9-]*):\s*(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const key = m[1]!.toLowerCase();
+    out.set(key, [...(out.get(key) ?? []), m[2]!.trim()]);
+  }
+  return out;
+}
