@@ -20,7 +20,6 @@ Exit status: 0 when every cluster converged, 1 otherwise.
 
 /** The apply command. */
 export const applyCommand: Command = {
-  summary: "apply the plan to every cluster (server-side apply)",
   async run(args) {
     const { values } = parseEngineArgs(args, { "dry-run": { type: "string" }, yes: { type: "boolean", short: "y", default: false } });
     if (values.help) {

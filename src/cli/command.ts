@@ -1,5 +1,4 @@
-/** A crosslink subcommand: a one-line summary and a function from arguments to exit code. */
+/** A crosslink subcommand: a function from arguments to exit code (its summary lives in the command table). */
 export interface Command {
-  summary: string;
   run(args: string[]): Promise<number>;
 }

@@ -17,7 +17,6 @@ Exit status: 0 in sync, 2 changes pending, 1 error (invalid topology, unreachabl
 
 /** The diff command. */
 export const diffCommand: Command = {
-  summary: "show the plan: what apply would change in each cluster",
   async run(args) {
     const { values } = parseEngineArgs(args, {});
     if (values.help) {

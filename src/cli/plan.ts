@@ -47,7 +47,6 @@ const processIo: PlanIo = { out: (t) => void process.stdout.write(t), err: (t) =
 
 /** The plan command. */
 export const planCommand: Command = {
-  summary: "review a change: what going from one git revision to another does to the mesh",
   run: (args) => runPlan(args, processIo),
 };
 

@@ -28,7 +28,6 @@ export function desiredManifests(d: DesiredCluster, includeSecrets: boolean): Ku
 
 /** The render command. */
 export const renderCommand: Command = {
-  summary: "write the desired manifests per cluster to a directory",
   async run(args) {
     const { values } = parseEngineArgs(args, { out: { type: "string" }, "include-secrets": { type: "boolean", default: false } });
     if (values.help || !values.out) {

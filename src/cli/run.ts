@@ -22,7 +22,6 @@ CROSSLINK_GIT_USERNAME, CROSSLINK_GIT_PASSWORD(_FILE), CROSSLINK_WEBHOOK_SECRET 
 
 /** The run command. */
 export const runCommand: Command = {
-  summary: "run the GitOps daemon: reconcile from git on a schedule and on webhooks",
   async run(args) {
     let cfg;
     try {

@@ -16,7 +16,6 @@ revision or a cluster not in sync.
 
 /** The status command. */
 export const statusCommand: Command = {
-  summary: "print the status of a running crosslink daemon",
   async run(args) {
     const { values } = parseArgs({ args, options: { url: { type: "string" }, output: { type: "string", short: "o", default: "human" }, help: { type: "boolean", short: "h" } } });
     if (values.help) {

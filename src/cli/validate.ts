@@ -31,7 +31,6 @@ export function summarise(t: Topology): string {
 
 /** The `validate` command. */
 export const validateCommand: Command = {
-  summary: "check multicluster.yaml and print every problem",
   async run(args) {
     let parsed;
     try {
