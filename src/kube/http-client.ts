@@ -33,6 +33,7 @@ export class HttpClusterClient implements ClusterClient {
   readonly counters: RequestCounters = { requests: 0, writes: 0, byVerb: {} };
   private readonly agent: https.Agent;
   private baseOptions?: https.RequestOptions;
+  private optionsAt = 0;
 
   constructor(
     readonly cluster: string,
@@ -156,11 +157,13 @@ export class HttpClusterClient implements ClusterClient {
     }
   }
 
+  /** TLS and auth options from the kubeconfig, refreshed every minute (exec-plugin and file tokens expire). */
   private async options(): Promise<https.RequestOptions> {
-    if (!this.baseOptions) {
+    if (!this.baseOptions || Date.now() - this.optionsAt > 60_000) {
       const opts: https.RequestOptions = {};
       await this.kubeConfig.applyToHTTPSOptions(opts);
       this.baseOptions = opts;
+      this.optionsAt = Date.now();
     }
     return this.baseOptions;
   }

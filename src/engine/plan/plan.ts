@@ -103,14 +103,15 @@ function orphanMirrors(
   deletes: readonly Action[],
   clusterNames: ReadonlySet<string>,
 ): Action[] {
-  const isLink = (key: string, name: string) => key.startsWith("multicluster.linkerd.io/Link/") && key.endsWith(`/${name}`);
+  const linkName = (key: string) => (key.startsWith("multicluster.linkerd.io/Link/") ? key.slice(key.lastIndexOf("/") + 1) : undefined);
+  const stayingLinks = new Set([...wanted.keys(), ...keep].map(linkName).filter((n) => n !== undefined));
+  const deletedLinks = new Set(deletes.flatMap((a) => (a.type === "delete" && a.ref.kind === "Link" ? [a.ref.name] : [])));
+  const liveLinks = new Set(facts.linkNames);
   const out: Action[] = [];
   for (const svc of facts.mirrors) {
     const target = svc.metadata.labels?.[CLUSTER_NAME_LABEL];
-    if (!target || !clusterNames.has(target) || target === facts.cluster) continue;
-    if ([...wanted.keys(), ...keep].some((k) => isLink(k, target))) continue;
-    const deleting = deletes.some((a) => a.type === "delete" && a.ref.kind === "Link" && a.ref.name === target);
-    if (facts.linkNames.includes(target) && !deleting) continue;
+    if (!target || !clusterNames.has(target) || target === facts.cluster || stayingLinks.has(target)) continue;
+    if (liveLinks.has(target) && !deletedLinks.has(target)) continue;
     out.push({ type: "delete", ref: refOf(svc), reason: `mirror of ${target}, whose Link is gone` });
   }
   return out;
