@@ -46,6 +46,8 @@ export interface StartOptions {
   ports?: number[];
   /** Bound on each cluster's start, ms (default 150000; the harness itself gives up after 120 s). */
   readyTimeoutMs?: number;
+  /** Extra kube-apiserver flags for every cluster, e.g. `--max-requests-inflight=1` (they win over the harness's defaults). */
+  apiServerArgs?: string[];
   /** Progress output (default: console.error); pass () => {} for silence. */
   log?: (msg: string) => void;
 }
@@ -245,6 +247,7 @@ async function startOne(
   port: number,
   detached: boolean,
   timeoutMs: number,
+  apiServerArgs: readonly string[],
 ): Promise<Started> {
   const cdir = path.join(dir, name);
   // A fresh control plane each time: new PKI, empty etcd.
@@ -252,7 +255,7 @@ async function startOne(
   await mkdir(cdir, { recursive: true, mode: 0o700 });
   const log = path.join(cdir, "harness.log");
   const fd = openSync(log, "a");
-  const args = ["--dir", cdir, "--name", name, "--port", String(port)];
+  const args = ["--dir", cdir, "--name", name, "--port", String(port), ...apiServerArgs.map((a) => `--apiserver-arg=${a}`)];
   let child: ChildProcess;
   try {
     child = detached
@@ -387,7 +390,7 @@ export async function startClusters(names: string[], opts: StartOptions = {}): P
         // server bound it, try again with a new one.
         for (let attempt = 0; ; attempt++) {
           try {
-            const s = await startOne(binary, n, dir, attempt === 0 ? ports[i]! : (await freePorts(1))[0]!, detached, timeoutMs);
+            const s = await startOne(binary, n, dir, attempt === 0 ? ports[i]! : (await freePorts(1))[0]!, detached, timeoutMs, opts.apiServerArgs ?? []);
             started.push(s);
             return s;
           } catch (e) {

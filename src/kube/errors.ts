@@ -19,6 +19,8 @@ export class KubeError extends Error {
     message: string,
     readonly cluster: string,
     readonly status?: number,
+    /** What the server asked for in `Retry-After` (429/503), in milliseconds. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "KubeError";

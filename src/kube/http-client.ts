@@ -30,7 +30,7 @@ interface Response {
 
 /** A client for one kubeconfig context. */
 export class HttpClusterClient implements ClusterClient {
-  readonly counters: RequestCounters = { requests: 0, writes: 0, byVerb: {} };
+  readonly counters: RequestCounters = { requests: 0, writes: 0, retries: 0, byVerb: {} };
   private readonly agent: https.Agent;
   private baseOptions?: https.RequestOptions;
   private optionsAt = 0;
@@ -149,9 +149,15 @@ export class HttpClusterClient implements ClusterClient {
         return await this.once(method, path, body, o);
       } catch (err) {
         attempt++;
-        if (attempt >= this.retry.attempts || !isRetryable(err)) throw err;
+        // Throttling (429 with Retry-After) says "later", not "broken": it gets a few more attempts.
+        const throttled = err instanceof KubeError && err.retryAfterMs !== undefined;
+        const attempts = throttled ? this.retry.attempts + 4 : this.retry.attempts;
+        if (attempt >= attempts || !isRetryable(err)) throw err;
         if (o.noRetryConflict && err instanceof KubeError && err.code === "KUBE_CONFLICT") throw err;
-        const delay = this.retry.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random());
+        this.counters.retries++;
+        const backoff = this.retry.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random());
+        // Spread the retries of parallel requests over [Retry-After, 2 × Retry-After] so they do not collide again.
+        const delay = throttled ? Math.min((err as KubeError).retryAfterMs! * (1 + Math.random()), 10_000) : backoff;
         await new Promise((r) => setTimeout(r, delay));
       }
     }
@@ -204,7 +210,8 @@ export class HttpClusterClient implements ClusterClient {
             }
             if (status >= 200 && status < 300) return resolve({ status, body: parsed });
             if (status === 404 && o.allow404) return resolve({ status, body: parsed });
-            reject(this.httpError(status, parsed, o.what));
+            const retryAfter = Number(res.headers["retry-after"]);
+            reject(this.httpError(status, parsed, o.what, Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined));
           });
         },
       );
@@ -217,7 +224,7 @@ export class HttpClusterClient implements ClusterClient {
     });
   }
 
-  private httpError(status: number, body: unknown, what: string): KubeError {
+  private httpError(status: number, body: unknown, what: string, retryAfterMs?: number): KubeError {
     const msg = typeof body === "object" && body && "message" in body ? String((body as { message: unknown }).message) : String(body ?? "");
     const reason = typeof body === "object" && body && "reason" in body ? String((body as { reason: unknown }).reason) : "";
     const text = `${what}: ${status} ${msg}`.trim();
@@ -228,7 +235,7 @@ export class HttpClusterClient implements ClusterClient {
       const applyConflict = reason === "Conflict" && /conflict/i.test(msg) && /manager/i.test(msg);
       return new KubeError(applyConflict ? "KUBE_APPLY_CONFLICT" : "KUBE_CONFLICT", text, this.cluster, status);
     }
-    return new KubeError("KUBE_HTTP", text, this.cluster, status);
+    return new KubeError("KUBE_HTTP", text, this.cluster, status, retryAfterMs);
   }
 }
 

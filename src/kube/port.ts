@@ -32,6 +32,8 @@ export interface IssuedToken {
 export interface RequestCounters {
   requests: number;
   writes: number;
+  /** Requests sent again after a retryable failure (throttling, server error, timeout). */
+  retries: number;
   byVerb: Record<string, number>;
 }
 

@@ -32,6 +32,14 @@ import (
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 )
 
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return fmt.Sprint(*l) }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+var extraAPIServerArgs stringList
+
 type readyFile struct {
 	Name       string `json:"name"`
 	Server     string `json:"server"`
@@ -46,6 +54,7 @@ func main() {
 	name := flag.String("name", "cluster", "cluster name, used as the kubeconfig context name")
 	port := flag.Int("port", 0, "API server port on 127.0.0.1 (0: a free one)")
 	exitOnEOF := flag.Bool("exit-on-stdin-eof", false, "stop when standard input is closed")
+	flag.Var(&extraAPIServerArgs, "apiserver-arg", "an extra kube-apiserver flag, e.g. --apiserver-arg=--max-requests-inflight=1 (repeatable; wins over the defaults)")
 	flag.Parse()
 	if *dir == "" {
 		log.Fatal("--dir is required")
@@ -135,7 +144,7 @@ func run(dir, name string, port int, exitOnEOF bool, start time.Time) error {
 }
 
 func apiServerArgs(p pkiFiles, etcdURL string, port int) []string {
-	return []string{
+	return append([]string{
 		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -152,7 +161,7 @@ func apiServerArgs(p pkiFiles, etcdURL string, port int) []string {
 		"--enable-priority-and-fairness=false",
 		"--profiling=false",
 		"--v=0",
-	}
+	}, extraAPIServerArgs...)
 }
 
 // startEtcd starts the embedded etcd, retrying with fresh ports when one was
