@@ -4,33 +4,20 @@
  * and `service-account-token` mode uses the token controller's Secret.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { ROTATED_AT } from "../../src/engine/apply.js";
 import { summariseKubeconfig, tokenSecondsLeft } from "../../src/engine/render/credentials.js";
-import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
-import type { ClusterAccess } from "../../src/kube/access.js";
 import type { KubeObject } from "../../src/kube/object.js";
-import { access, applyOnce, exampleTopology } from "./support.js";
+import { applyOnce, exampleTopology, useClusters } from "./support.js";
 
-let clusters: StartedClusters;
-let acc: ClusterAccess;
+const fx = useClusters(["east", "west"], "east-west");
 
-before(async () => {
-  clusters = await startClusters(["east", "west"], { log: () => {} });
-  acc = access(await exampleTopology("east-west", clusters.trustAnchorPem), clusters.kubeconfigPath);
-});
-
-after(async () => {
-  acc?.close();
-  await clusters?.stop();
-});
-
-const secret = (ns: string) => acc.clients.get("west")!.get({ apiVersion: "v1", kind: "Secret", namespace: ns, name: "cluster-credentials-east" });
+const secret = (ns: string) => fx.acc.clients.get("west")!.get({ apiVersion: "v1", kind: "Secret", namespace: ns, name: "cluster-credentials-east" });
 const token = (s: KubeObject | undefined) => summariseKubeconfig(Buffer.from(String((s!.data as Record<string, string>).kubeconfig), "base64").toString("utf8")).token!;
 
 test("a bounded token is renewed once less than half its TTL is left", async () => {
-  const topology = await exampleTopology("east-west", clusters.trustAnchorPem, (d) => d.setIn(["spec", "links", 0, "credentials"], { mode: "token-request", ttl: "2h" }));
-  const first = await applyOnce(topology, acc);
+  const topology = await exampleTopology("east-west", fx.clusters.trustAnchorPem, (d) => d.setIn(["spec", "links", 0, "credentials"], { mode: "token-request", ttl: "2h" }));
+  const first = await applyOnce(topology, fx.acc);
   assert.ok(first.changes.clusters.every((c) => c.converged));
   const t1 = token(await secret("linkerd-multicluster"));
   const left = tokenSecondsLeft(t1, new Date())!;
@@ -38,11 +25,11 @@ test("a bounded token is renewed once less than half its TTL is left", async () 
   const ctlUid = (await secret("linkerd"))!.metadata.uid;
 
   // 50 minutes later: more than half left, nothing to do.
-  const early = await applyOnce(topology, acc, { now: () => new Date(Date.now() + 50 * 60_000) });
+  const early = await applyOnce(topology, fx.acc, { now: () => new Date(Date.now() + 50 * 60_000) });
   assert.equal(early.writes, 0);
 
   // 70 minutes later: under half left → one credentials action: token, both Secrets, controller rolled.
-  const late = await applyOnce(topology, acc, { now: () => new Date(Date.now() + 70 * 60_000) });
+  const late = await applyOnce(topology, fx.acc, { now: () => new Date(Date.now() + 70 * 60_000) });
   const actions = late.plan.clusters.flatMap((c) => c.actions);
   assert.deepEqual(actions.map((a) => a.type), ["credentials"]);
   assert.match(actions[0]!.reason, /under half its TTL/);
@@ -50,21 +37,21 @@ test("a bounded token is renewed once less than half its TTL is left", async () 
   assert.notEqual(t2, t1);
   assert.equal(token(await secret("linkerd")), t2);
   assert.notEqual((await secret("linkerd"))!.metadata.uid, ctlUid, "Linkerd-namespace Secret recreated (destination handles only add/delete)");
-  const dep = await acc.clients.get("west")!.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: "linkerd-multicluster", name: "controller-east" });
+  const dep = await fx.acc.clients.get("west")!.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: "linkerd-multicluster", name: "controller-east" });
   const ann = (dep!.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations;
   assert.ok(ann[ROTATED_AT], "controller pod template annotated so it restarts");
   // And the roll does not make the next plan noisy.
-  assert.equal((await applyOnce(topology, acc)).writes, 0);
+  assert.equal((await applyOnce(topology, fx.acc)).writes, 0);
 });
 
 test("service-account-token mode uses the token controller's Secret", async () => {
-  const topology = await exampleTopology("east-west", clusters.trustAnchorPem, (d) => d.setIn(["spec", "links", 0, "credentials"], { mode: "service-account-token" }));
-  const r = await applyOnce(topology, acc);
+  const topology = await exampleTopology("east-west", fx.clusters.trustAnchorPem, (d) => d.setIn(["spec", "links", 0, "credentials"], { mode: "service-account-token" }));
+  const r = await applyOnce(topology, fx.acc);
   assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes.clusters));
-  const tokenSecret = await acc.clients.get("east")!.get({ apiVersion: "v1", kind: "Secret", namespace: "linkerd-multicluster", name: "linkerd-service-mirror-remote-access-west-token" });
+  const tokenSecret = await fx.acc.clients.get("east")!.get({ apiVersion: "v1", kind: "Secret", namespace: "linkerd-multicluster", name: "linkerd-service-mirror-remote-access-west-token" });
   assert.equal(tokenSecret!.type, "kubernetes.io/service-account-token");
   const fromSecret = Buffer.from((tokenSecret!.data as Record<string, string>).token!, "base64").toString("utf8");
   assert.equal(token(await secret("linkerd-multicluster")), fromSecret);
   assert.equal(tokenSecondsLeft(fromSecret, new Date()), undefined, "a long-lived token has no expiry");
-  assert.equal((await applyOnce(topology, acc)).writes, 0);
+  assert.equal((await applyOnce(topology, fx.acc)).writes, 0);
 });

@@ -4,50 +4,37 @@
  * Linkerd HTTPRoute or an SMI TrafficSplit.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
-import type { ClusterAccess } from "../../src/kube/access.js";
-import { access, applyOnce, exampleTopology } from "./support.js";
+import { test } from "node:test";
+import { applyOnce, exampleTopology, useClusters } from "./support.js";
 
-let clusters: StartedClusters;
-let acc: ClusterAccess;
-
-before(async () => {
-  clusters = await startClusters(["workload1", "workload2"], { log: () => {} });
-  acc = access(await exampleTopology("podinfo-split", clusters.trustAnchorPem), clusters.kubeconfigPath);
-});
-
-after(async () => {
-  acc?.close();
-  await clusters?.stop();
-});
+const fx = useClusters(["workload1", "workload2"], "podinfo-split");
 
 const route = (apiVersion: string, kind = "HTTPRoute") =>
-  acc.clients.get("workload1")!.get({ apiVersion, kind, namespace: "test", name: "podinfo-split" });
+  fx.acc.clients.get("workload1")!.get({ apiVersion, kind, namespace: "test", name: "podinfo-split" });
 
 test("apply links both ways, exports podinfo and splits it 50/50 with a Gateway API HTTPRoute", async () => {
-  const topology = await exampleTopology("podinfo-split", clusters.trustAnchorPem);
-  const r = await applyOnce(topology, acc);
+  const topology = await exampleTopology("podinfo-split", fx.clusters.trustAnchorPem);
+  const r = await applyOnce(topology, fx.acc);
   assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes.clusters));
   for (const [from, to] of [["workload1", "workload2"], ["workload2", "workload1"]] as const) {
-    const link = await acc.clients.get(from)!.get({ apiVersion: "multicluster.linkerd.io/v1alpha3", kind: "Link", namespace: "linkerd-multicluster", name: to });
+    const link = await fx.acc.clients.get(from)!.get({ apiVersion: "multicluster.linkerd.io/v1alpha3", kind: "Link", namespace: "linkerd-multicluster", name: to });
     assert.ok(link, `Link ${to} in ${from}`);
   }
-  const svc = await acc.clients.get("workload2")!.get({ apiVersion: "v1", kind: "Service", namespace: "test", name: "podinfo" });
+  const svc = await fx.acc.clients.get("workload2")!.get({ apiVersion: "v1", kind: "Service", namespace: "test", name: "podinfo" });
   assert.equal(svc!.metadata.labels!["mirror.linkerd.io/exported"], "true");
   const hr = await route("gateway.networking.k8s.io/v1");
   const spec = hr!.spec as { parentRefs: Record<string, unknown>[]; rules: { backendRefs: Record<string, unknown>[] }[] };
   assert.deepEqual(spec.parentRefs.map((p) => [p.name, p.kind, p.group, p.port]), [["podinfo", "Service", "core", 9898]]);
   assert.deepEqual(spec.rules[0]!.backendRefs.map((b) => [b.name, b.port, b.weight]), [["podinfo", 9898, 50], ["podinfo-workload2", 9898, 50]]);
-  assert.equal((await applyOnce(topology, acc)).writes, 0);
+  assert.equal((await applyOnce(topology, fx.acc)).writes, 0);
 });
 
 test("changing one weight is one update and one write", async () => {
-  const topology = await exampleTopology("podinfo-split", clusters.trustAnchorPem, (d) => {
+  const topology = await exampleTopology("podinfo-split", fx.clusters.trustAnchorPem, (d) => {
     d.setIn(["spec", "splits", 0, "backends", 0, "weight"], 90);
     d.setIn(["spec", "splits", 0, "backends", 1, "weight"], 10);
   });
-  const r = await applyOnce(topology, acc);
+  const r = await applyOnce(topology, fx.acc);
   const actions = r.plan.clusters.flatMap((c) => c.actions);
   assert.equal(actions.length, 1, JSON.stringify(actions));
   assert.equal(actions[0]!.type, "update");
@@ -58,8 +45,8 @@ test("changing one weight is one update and one write", async () => {
 });
 
 test("api: smi renders an SMI TrafficSplit and prunes the HTTPRoute", async () => {
-  const topology = await exampleTopology("podinfo-split", clusters.trustAnchorPem, (d) => d.setIn(["spec", "splits", 0, "api"], "smi"));
-  const r = await applyOnce(topology, acc);
+  const topology = await exampleTopology("podinfo-split", fx.clusters.trustAnchorPem, (d) => d.setIn(["spec", "splits", 0, "api"], "smi"));
+  const r = await applyOnce(topology, fx.acc);
   assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes.clusters));
   const ts = await route("split.smi-spec.io/v1alpha2", "TrafficSplit");
   assert.deepEqual((ts!.spec as { service: string; backends: unknown[] }).backends, [
@@ -70,8 +57,8 @@ test("api: smi renders an SMI TrafficSplit and prunes the HTTPRoute", async () =
 });
 
 test("api: linkerd renders a policy.linkerd.io HTTPRoute", async () => {
-  const topology = await exampleTopology("podinfo-split", clusters.trustAnchorPem, (d) => d.setIn(["spec", "splits", 0, "api"], "linkerd"));
-  const r = await applyOnce(topology, acc);
+  const topology = await exampleTopology("podinfo-split", fx.clusters.trustAnchorPem, (d) => d.setIn(["spec", "splits", 0, "api"], "linkerd"));
+  const r = await applyOnce(topology, fx.acc);
   assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes.clusters));
   assert.ok(await route("policy.linkerd.io/v1beta3"));
   assert.equal(await route("split.smi-spec.io/v1alpha2", "TrafficSplit"), undefined);

@@ -2,7 +2,9 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { parseDocument } from "yaml";
+import { startClusters, type StartOptions, type StartedClusters } from "../../src/harness/driver.js";
 import { applyPlan, type ChangeSet } from "../../src/engine/apply.js";
 import { planTopology, type PlanRun } from "../../src/engine/reconcile.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
@@ -49,3 +51,26 @@ export async function applyOnce(
   return { ...run, changes, writes: after.writes - before.writes, requests: after.requests - before.requests };
 }
 
+
+/** Clusters started for a test file, and clients for an example topology on them. */
+export interface ClusterFixture {
+  clusters: StartedClusters;
+  acc: ClusterAccess;
+}
+
+/**
+ * Starts `names` before the file's tests (seeded, silent) with clients for
+ * `example`, and stops them after; the fields are set once `before` has run.
+ */
+export function useClusters(names: string[], example: string, opts: () => Promise<StartOptions> | StartOptions = () => ({})): ClusterFixture {
+  const fixture = {} as ClusterFixture;
+  before(async () => {
+    fixture.clusters = await startClusters(names, { log: () => {}, ...(await opts()) });
+    fixture.acc = access(await exampleTopology(example, fixture.clusters.trustAnchorPem), fixture.clusters.kubeconfigPath);
+  });
+  after(async () => {
+    fixture.acc?.close();
+    await fixture.clusters?.stop();
+  });
+  return fixture;
+}

@@ -4,54 +4,41 @@
  * not a success and the report names the failed cluster.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
-import type { ClusterAccess } from "../../src/kube/access.js";
+import { test } from "node:test";
 import { renderChangeSetHuman, renderPlanHuman } from "../../src/report/human.js";
-import { access, applyOnce, exampleTopology } from "./support.js";
+import { applyOnce, exampleTopology, useClusters } from "./support.js";
 
 const NAMES = ["us-east", "eu-west", "ap-south"];
-let clusters: StartedClusters;
-let acc: ClusterAccess;
-
-before(async () => {
-  clusters = await startClusters(NAMES, { log: () => {} });
-  acc = access(await exampleTopology("three-regions", clusters.trustAnchorPem), clusters.kubeconfigPath);
-});
-
-after(async () => {
-  acc?.close();
-  await clusters?.stop();
-});
+const fx = useClusters(NAMES, "three-regions");
 
 test("apply creates six Links and the export labels of each mode", async () => {
-  const topology = await exampleTopology("three-regions", clusters.trustAnchorPem);
-  const r = await applyOnce(topology, acc);
+  const topology = await exampleTopology("three-regions", fx.clusters.trustAnchorPem);
+  const r = await applyOnce(topology, fx.acc);
   assert.ok(r.changes.clusters.every((c) => c.converged), renderChangeSetHuman(r.changes));
   for (const from of NAMES) {
-    const links = await acc.clients.get(from)!.list("multicluster.linkerd.io/v1alpha3", "Link", { namespace: "linkerd-multicluster" });
+    const links = await fx.acc.clients.get(from)!.list("multicluster.linkerd.io/v1alpha3", "Link", { namespace: "linkerd-multicluster" });
     assert.deepEqual(links.map((l) => l.metadata.name).sort(), NAMES.filter((n) => n !== from).sort());
   }
   for (const e of topology.exports) {
     const key = e.mode === "federated" ? "mirror.linkerd.io/federated" : "mirror.linkerd.io/exported";
     const value = e.mode === "federated" ? "member" : e.mode === "gateway" ? "true" : "remote-discovery";
     for (const name of e.services) {
-      const svc = await acc.clients.get(e.cluster)!.get({ apiVersion: "v1", kind: "Service", namespace: e.namespace, name });
+      const svc = await fx.acc.clients.get(e.cluster)!.get({ apiVersion: "v1", kind: "Service", namespace: e.namespace, name });
       if (!svc) continue; // reported in the plan as missing
       assert.equal(svc.metadata.labels?.[key], value, `${e.cluster}/${e.namespace}/${name}`);
     }
   }
-  assert.equal((await applyOnce(topology, acc)).writes, 0);
+  assert.equal((await applyOnce(topology, fx.acc)).writes, 0);
 });
 
 test("with one cluster stopped the others converge and the failure names it", async () => {
-  const stopped = clusters.clusters.find((c) => c.name === "ap-south")!;
+  const stopped = fx.clusters.clusters.find((c) => c.name === "ap-south")!;
   process.kill(stopped.pid, "SIGKILL");
   await new Promise((r) => setTimeout(r, 300));
-  const topology = await exampleTopology("three-regions", clusters.trustAnchorPem, (d) =>
+  const topology = await exampleTopology("three-regions", fx.clusters.trustAnchorPem, (d) =>
     d.setIn(["spec", "links", 0, "excludedLabels"], ["internal.example.com/*"]),
   );
-  const r = await applyOnce(topology, acc);
+  const r = await applyOnce(topology, fx.acc);
   const byName = new Map(r.changes.clusters.map((c) => [c.cluster, c]));
   assert.equal(byName.get("ap-south")!.converged, false);
   assert.match(renderPlanHuman(r.plan), /cluster ap-south: UNREACHABLE/);
@@ -61,7 +48,7 @@ test("with one cluster stopped the others converge and the failure names it", as
   for (const name of ["us-east", "eu-west"]) assert.ok(byName.get(name)!.converged, `${name} converged`);
   // The links towards the stopped cluster are kept as they are, not pruned.
   for (const from of ["us-east", "eu-west"]) {
-    const link = await acc.clients.get(from)!.get({ apiVersion: "multicluster.linkerd.io/v1alpha3", kind: "Link", namespace: "linkerd-multicluster", name: "ap-south" });
+    const link = await fx.acc.clients.get(from)!.get({ apiVersion: "multicluster.linkerd.io/v1alpha3", kind: "Link", namespace: "linkerd-multicluster", name: "ap-south" });
     assert.ok(link, `Link ap-south kept in ${from}`);
   }
 });

@@ -5,51 +5,40 @@
  * is written in both places Linkerd keeps it, and the next plan is clean.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { bundleFingerprints, sameCertificates } from "../../src/pki/pem.js";
 import { createTrustAnchor, type CertKeyPair } from "../../src/harness/pki.js";
-import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
-import type { ClusterAccess } from "../../src/kube/access.js";
 import { parseLinkerdConfig } from "../../src/engine/observe.js";
-import { access, applyOnce, exampleTopology } from "./support.js";
+import { applyOnce, exampleTopology, useClusters } from "./support.js";
 
-let clusters: StartedClusters;
 let westAnchor: CertKeyPair;
-let acc: ClusterAccess;
-
-before(async () => {
+const fx = useClusters(["east", "west"], "east-west", async () => {
   westAnchor = await createTrustAnchor();
-  clusters = await startClusters(["east", "west"], { log: () => {}, seed: (name) => (name === "west" ? { trustAnchor: westAnchor } : {}) });
-  acc = access(await exampleTopology("east-west", clusters.trustAnchorPem), clusters.kubeconfigPath);
-});
-
-after(async () => {
-  acc?.close();
-  await clusters?.stop();
+  return { seed: (name: string) => (name === "west" ? { trustAnchor: westAnchor } : {}) };
 });
 
 test("mismatched anchors are errors in the plan and nothing about trust is written", async () => {
-  const topology = await exampleTopology("east-west", clusters.trustAnchorPem);
-  const r = await applyOnce(topology, acc);
+  const topology = await exampleTopology("east-west", fx.clusters.trustAnchorPem);
+  const r = await applyOnce(topology, fx.acc);
   const codes = r.plan.clusters.flatMap((c) => c.findings.map((f) => `${c.cluster}:${f.code}`));
   assert.ok(codes.includes("west:XL632"), codes.join(" ")); // west's issuer does not chain to the bundle
   assert.ok(codes.includes("west:XL635"), codes.join(" ")); // linked clusters hold different anchors
   assert.ok(codes.includes("west:XL634"), codes.join(" ")); // drift, reported only
-  const cm = await acc.clients.get("west")!.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "linkerd", name: "linkerd-config" });
+  const cm = await fx.acc.clients.get("west")!.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "linkerd", name: "linkerd-config" });
   assert.ok(sameCertificates(bundleFingerprints(parseLinkerdConfig(cm!)!.anchorsPem), bundleFingerprints(westAnchor.certPem)));
 });
 
 test("with manageTrust the bundle is written to linkerd-config and the trust roots, then the plan is clean", async () => {
-  const bundle = `${clusters.trustAnchorPem.trim()}\n${westAnchor.certPem.trim()}\n`;
+  const bundle = `${fx.clusters.trustAnchorPem.trim()}\n${westAnchor.certPem.trim()}\n`;
   const topology = await exampleTopology("east-west", bundle, (d) => d.setIn(["spec", "manageTrust"], true));
-  const r = await applyOnce(topology, acc);
+  const r = await applyOnce(topology, fx.acc);
   assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes.clusters));
   const warnings = r.plan.clusters.flatMap((c) => c.findings.filter((f) => f.code === "XL633").map(() => c.cluster));
   assert.deepEqual(warnings.sort(), ["east", "west"], "each cluster is told proxies need a restart");
   const want = bundleFingerprints(bundle);
   assert.equal(want.length, 2);
   for (const name of ["east", "west"]) {
-    const client = acc.clients.get(name)!;
+    const client = fx.acc.clients.get(name)!;
     const cm = await client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "linkerd", name: "linkerd-config" });
     const facts = parseLinkerdConfig(cm!)!;
     assert.ok(sameCertificates(bundleFingerprints(facts.anchorsPem), want), `${name} linkerd-config`);
@@ -57,7 +46,7 @@ test("with manageTrust the bundle is written to linkerd-config and the trust roo
     const roots = await client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "linkerd", name: "linkerd-identity-trust-roots" });
     assert.ok(sameCertificates(bundleFingerprints((roots!.data as Record<string, string>)["ca-bundle.crt"]!), want), `${name} trust roots`);
   }
-  const again = await applyOnce(topology, acc);
+  const again = await applyOnce(topology, fx.acc);
   assert.equal(again.writes, 0);
   assert.deepEqual(again.plan.clusters.flatMap((c) => c.findings.filter((f) => f.severity === "error")), []);
 });
