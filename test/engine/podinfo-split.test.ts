@@ -63,3 +63,19 @@ test("api: linkerd renders a policy.linkerd.io HTTPRoute", async () => {
   assert.ok(await route("policy.linkerd.io/v1beta3"));
   assert.equal(await route("split.smi-spec.io/v1alpha2", "TrafficSplit"), undefined);
 });
+
+test("a hand edit of an owned route (kubectl edit) is reverted by the next apply", async () => {
+  const client = fx.acc.clients.get("workload1")!;
+  const topology = await exampleTopology("podinfo-split", fx.clusters.trustAnchorPem, (d) => d.setIn(["spec", "splits", 0, "api"], "gateway"));
+  await applyOnce(topology, fx.acc);
+  const live = await route("gateway.networking.k8s.io/v1");
+  const spec = live!.spec as { rules: { backendRefs: { weight: number }[] }[] };
+  spec.rules[0]!.backendRefs[0]!.weight = 1;
+  // A merge patch as another field manager, like `kubectl edit` does: the field changes owner.
+  await client.patch({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", namespace: "test", name: "podinfo-split" }, { spec: { rules: spec.rules } }, { fieldManager: "kubectl-edit" });
+  const r = await applyOnce(topology, fx.acc);
+  assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes.clusters.map((c) => c.results.map((x) => x.error))));
+  const after = await route("gateway.networking.k8s.io/v1");
+  const weights = (after!.spec as { rules: { backendRefs: { weight: number }[] }[] }).rules[0]!.backendRefs.map((b) => b.weight);
+  assert.deepEqual(weights, [50, 50]);
+});

@@ -46,7 +46,8 @@ function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: Re
     if (!current) applies.push({ type: "create", object, changes, reason: "not in the cluster" });
     else if (!changes.length) unchanged++;
     else if (touchesImmutable(object.kind, changes)) applies.push({ type: "replace", object, ref: refOf(current), changes, reason: "immutable field changed" });
-    else applies.push({ type: "update", object, ref: refOf(current), changes, force: false, reason: "drifted from the topology" });
+    // Forced: a hand edit (kubectl edit/patch) moved the fields to another manager; crosslink owns the object and takes them back.
+    else applies.push({ type: "update", object, ref: refOf(current), changes, force: true, reason: "drifted from the topology" });
   }
   for (const patch of want.patches) {
     const current = liveForPatch(facts, patch.object);
