@@ -148,6 +148,8 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
     backoffBaseMs: 10_000,
     backoffMaxMs: ms("backoff-max", "5m"),
   };
+  // A directory has no commits to verify: silently skipping the check would defeat it.
+  if (cfg.trustedKeyFiles.length && !isRemote(repo)) throw new ConfigError("--trusted-keys: signatures are verified on git commits; --repo must be an http(s) git URL");
   const opt = { kubeconfig: str("kubeconfig"), suspendFile: str("suspend-file"), webhookSecretFile: str("webhook-secret-file"), leaseContext: str("lease-context") };
   for (const [k, v] of Object.entries(opt)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
   return cfg;

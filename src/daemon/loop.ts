@@ -309,14 +309,14 @@ export class ReconcileLoop {
       if (backedOff.has(cp.cluster)) {
         const b = this.backoff.get(cp.cluster);
         metrics.reachable.set({ cluster: cp.cluster }, 0);
-        return { ...base, state: "backoff" as const, ...(b ? { error: b.lastError, backoffUntil: new Date(b.until).toISOString() } : {}) };
+        return { ...base, state: "backoff" as const, ...(b ? { error: b.lastError, backoffUntil: new Date(b.until).toISOString(), failures: b.failures } : {}) };
       }
       if (cp.error) {
         const b = this.backoff.fail(cp.cluster, cp.error, now.getTime());
         metrics.reachable.set({ cluster: cp.cluster }, 0);
         pushError(this.status, now, cp.error, cp.cluster);
         log.warn({ cluster: cp.cluster, err: cp.error, failures: b.failures, backoffUntil: new Date(b.until).toISOString() }, "cluster unreachable; backing off");
-        return { ...base, state: "unreachable" as const, error: cp.error, backoffUntil: new Date(b.until).toISOString() };
+        return { ...base, state: "unreachable" as const, error: cp.error, backoffUntil: new Date(b.until).toISOString(), failures: b.failures };
       }
       this.backoff.succeed(cp.cluster);
       metrics.reachable.set({ cluster: cp.cluster }, 1);
@@ -347,3 +347,4 @@ export class ReconcileLoop {
     return result;
   }
 }
+

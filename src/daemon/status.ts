@@ -14,6 +14,8 @@ export interface ClusterStatus {
   error?: string;
   /** ISO time until which the cluster is not observed again. */
   backoffUntil?: string;
+  /** Consecutive failed observations (while backing off). */
+  failures?: number;
   lastObservedAt?: string;
 }
 

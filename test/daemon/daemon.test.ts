@@ -209,7 +209,8 @@ test("two replicas: only the Lease holder writes; stopping it hands over within 
   assert.ok(a.writes() > 0);
   assert.equal(b.writes(), 0, "the follower never writes");
   assert.equal((await status(b)).role, "follower");
-  assert.equal((await status(b)).revision.head, c1, "the follower serves status");
+  // The follower syncs on its own schedule (every 2 s): give it one tick to see the commit.
+  await waitFor("the follower serves status", async () => (await status(b)).revision.head === c1, 5_000);
 
   const aWrites = a.writes();
   const t0 = Date.now();

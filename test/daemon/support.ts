@@ -92,3 +92,26 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeout
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
+
+/**
+ * Commits everything in the work tree signed with an armored OpenPGP secret key
+ * (isomorphic-git's onSign) and pushes main; returns the commit id.
+ */
+export async function signedCommit(work: string, armoredSecretKey: string, message: string): Promise<string> {
+  const [{ default: fs }, { default: isoGit }, openpgp] = await Promise.all([import("node:fs"), import("isomorphic-git"), import("openpgp")]);
+  git(work, "add", "-A");
+  const oid = await isoGit.commit({
+    fs,
+    dir: work,
+    message,
+    author: { name: "release", email: "release@example.com" },
+    signingKey: armoredSecretKey,
+    onSign: async ({ payload, secretKey }) => {
+      const signingKeys = await openpgp.readPrivateKey({ armoredKey: secretKey });
+      const signature = await openpgp.sign({ message: await openpgp.createMessage({ binary: new TextEncoder().encode(payload) }), signingKeys, detached: true, format: "armored" });
+      return { signature: signature as string };
+    },
+  });
+  git(work, "push", "-q", "origin", "HEAD:main");
+  return oid;
+}
