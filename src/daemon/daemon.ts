@@ -12,6 +12,7 @@ import { credentialsFromEnv } from "../source/credentials.js";
 import { GitSource } from "../source/git.js";
 import { LocalSource } from "../source/local.js";
 import { readTrustedKeys } from "../source/signature.js";
+import { SourceError } from "../source/errors.js";
 import type { Source } from "../source/types.js";
 import { systemClock, type Clock } from "./clock.js";
 import { isRemote, type DaemonConfig } from "./config.js";
@@ -46,7 +47,14 @@ export interface Daemon {
 /** Builds the source a config names. */
 export async function sourceFor(cfg: DaemonConfig): Promise<Source> {
   if (!isRemote(cfg.repo)) return new LocalSource(cfg.repo, cfg.path);
-  const trustedKeys = cfg.trustedKeyFiles.length ? await readTrustedKeys(cfg.trustedKeyFiles.map((f) => readFileSync(f, "utf8"))) : undefined;
+  const readKeyFile = (f: string) => {
+    try {
+      return readFileSync(f, "utf8");
+    } catch (err) {
+      throw new SourceError("SOURCE_CONFIG", `--trusted-keys ${f}: ${err instanceof Error && "code" in err ? String(err.code) : "unreadable"}`);
+    }
+  };
+  const trustedKeys = cfg.trustedKeyFiles.length ? await readTrustedKeys(cfg.trustedKeyFiles.map(readKeyFile)) : undefined;
   return new GitSource({
     url: cfg.repo,
     ref: cfg.ref,
