@@ -55,3 +55,15 @@ test("service-account-token mode uses the token controller's Secret", async () =
   assert.equal(tokenSecondsLeft(fromSecret, new Date()), undefined, "a long-lived token has no expiry");
   assert.equal((await applyOnce(topology, fx.acc)).writes, 0);
 });
+
+test("with an external controller, a rotation says the controller must be restarted", async () => {
+  const topology = await exampleTopology("east-west", fx.clusters.trustAnchorPem, (d) => {
+    d.setIn(["spec", "links", 0, "controller"], "external");
+    d.setIn(["spec", "links", 0, "credentials"], { mode: "token-request", ttl: "2h" });
+  });
+  const r = await applyOnce(topology, fx.acc, { now: () => new Date(Date.now() + 3 * 3600_000) });
+  const west = r.plan.clusters.find((c) => c.cluster === "west")!;
+  assert.ok(west.actions.some((a) => a.type === "credentials"));
+  assert.ok(west.findings.some((f) => f.code === "XL607"), JSON.stringify(west.findings));
+  assert.ok(west.actions.some((a) => a.type === "delete" && a.ref.kind === "Deployment"), "the managed controller is pruned when the link turns external");
+});

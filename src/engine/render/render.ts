@@ -58,6 +58,15 @@ export function render(input: RenderInput): Map<string, DesiredCluster> {
     if (creds.issue) {
       src.credentials.push(creds.issue);
       for (const s of creds.issue.secrets) src.keep.add(objectKey(refOf(s)));
+      if (creds.issue.op === "rotate" && link.controller === "external") {
+        src.findings.push({
+          severity: "warning",
+          code: "XL607",
+          cluster: link.from,
+          message: `link ${link.from}→${link.to}: credentials are renewed, but the mirror controller is external; it reads them only when it restarts`,
+          hint: `restart the controller of link ${link.to} (e.g. kubectl rollout restart deploy/controller-${link.to} -n ${from.multiclusterNamespace})`,
+        });
+      }
     }
   }
 
