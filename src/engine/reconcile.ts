@@ -12,9 +12,6 @@ import type { Plan } from "./plan/types.js";
 import { render } from "./render/render.js";
 import type { DesiredCluster } from "./render/types.js";
 
-/** crosslink's version, stamped where Linkerd expects a creator. */
-export const CROSSLINK_VERSION = "0.1.0";
-
 /** Options of a planning run. */
 export interface PlanRunOptions {
   now: () => Date;
@@ -34,7 +31,7 @@ export async function planTopology(topology: Topology, clients: ReadonlyMap<stri
   const observations = await observeAll(topology, clients);
   const facts = new Map<string, ClusterFacts>();
   for (const o of observations) if (o.ok) facts.set(o.cluster, o.facts);
-  const desired = render({ topology, facts, now: opts.now(), version: CROSSLINK_VERSION });
+  const desired = render({ topology, facts, now: opts.now() });
   const plan = makePlan(topology, observations, desired, { fieldManager: opts.fieldManager, allowMassPrune: opts.allowMassPrune });
   return { plan, observations, desired };
 }

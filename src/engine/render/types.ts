@@ -60,6 +60,4 @@ export interface RenderInput {
   /** Facts of the clusters that were observed; a cluster missing here was unreachable. */
   facts: ReadonlyMap<string, ClusterFacts>;
   now: Date;
-  /** crosslink's version, stamped into annotations. */
-  version: string;
 }
