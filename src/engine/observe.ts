@@ -90,19 +90,18 @@ export async function observeCluster(topology: Topology, cluster: Cluster, clien
   return facts;
 }
 
+/** Which served-API fact holds each group crosslink writes custom resources of. */
+const SERVED_BY_GROUP: Record<string, keyof ServedApis> = {
+  "multicluster.linkerd.io": "link",
+  "gateway.networking.k8s.io": "gatewayHttpRoute",
+  "policy.linkerd.io": "policyHttpRoute",
+  "split.smi-spec.io": "smi",
+};
+
 /** The newest served version of a group crosslink writes, by the served-API facts. */
 export function servedVersionOf(group: string, served: ServedApis): string | undefined {
-  const list =
-    group === "multicluster.linkerd.io"
-      ? served.link
-      : group === "gateway.networking.k8s.io"
-        ? served.gatewayHttpRoute
-        : group === "policy.linkerd.io"
-          ? served.policyHttpRoute
-          : group === "split.smi-spec.io"
-            ? served.smi
-            : undefined;
-  return list?.[0];
+  const key = SERVED_BY_GROUP[group];
+  return key ? served[key]?.[0] : undefined;
 }
 
 /** Parses `linkerd-config`'s `values` (YAML) into the facts render needs; undefined when unreadable. */
