@@ -32,6 +32,7 @@ export function planJson(plan: Plan): Record<string, unknown> {
       ...(c.error ? { error: c.error } : {}),
       ...(c.blocked ? { blocked: c.blocked } : {}),
       unchanged: c.unchanged,
+      owned: c.ownedCount,
       findings: c.findings,
       actions: c.actions.map(actionJson),
     })),
