@@ -13,7 +13,7 @@ import type { Cluster, Topology } from "../topology/types.js";
 import { errorMessage, mapLimit } from "../util/concurrency.js";
 import type { ClusterFacts, ClusterObservation, GatewayFacts, LinkerdConfigFacts, ServedApis } from "./facts.js";
 import { nsName } from "./facts.js";
-import { EXPORTED_LABEL, FEDERATED_LABEL, MIRRORED_SERVICE_LABEL, ownerSelector } from "./names.js";
+import { EXPORTED_LABEL, FEDERATED_LABEL, MIRRORED_SERVICE_LABEL, isOwned, ownerSelector } from "./names.js";
 
 /** How many clusters are observed at once. */
 export const OBSERVE_CONCURRENCY = 8;
@@ -41,7 +41,8 @@ export async function observeCluster(topology: Topology, cluster: Cluster, clien
   ]);
   const served: ServedApis = { link: linkVersions, gatewayHttpRoute: gatewayRoutes, policyHttpRoute: policyRoutes, smi };
   const selector = ownerSelector(topology.name);
-  const listable = MANAGED_KINDS.filter((k) => k.version || servedVersionOf(k.group, served));
+  // Links are listed whole (the orphan-mirror rule needs every Link's name); the owned ones are picked from that list.
+  const listable = MANAGED_KINDS.filter((k) => k.kind !== "Link" && (k.version || servedVersionOf(k.group, served)));
 
   const namespaces = new Set<string>();
   for (const e of topology.exports) if (e.cluster === cluster.name) namespaces.add(e.namespace);
@@ -74,7 +75,7 @@ export async function observeCluster(topology: Topology, cluster: Cluster, clien
     cluster: cluster.name,
     server: client.server,
     served,
-    owned: ownedLists.flat(),
+    owned: [...ownedLists.flat(), ...links.filter((l) => isOwned(l.metadata.labels, topology.name))],
     services,
     mirrors,
     linkNames: links.map((l) => l.metadata.name),
