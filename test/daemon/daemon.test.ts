@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
@@ -17,12 +16,12 @@ import { silentLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { signWebhook } from "../../src/daemon/webhook.js";
 import { planTopology } from "../../src/engine/reconcile.js";
-import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
+import type { StartedClusters } from "../../src/harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { FIELD_MANAGER } from "../../src/kube/http-client.js";
 import { loadTopology } from "../../src/topology/index.js";
-import { startGitServer, type GitServer } from "../support/git-server.js";
-import { createRepo, ROOT, TOPOLOGY_PATH, waitFor, type TestRepo } from "./support.js";
+import type { GitServer } from "../support/git-server.js";
+import { ROOT, setupDaemonEnv, TOPOLOGY_PATH, waitFor, type DaemonEnv, type TestRepo } from "./support.js";
 
 const SECRET = "webhook-secret-for-tests";
 let tmp: string;
@@ -33,23 +32,18 @@ let check: ClusterAccess;
 const running: Daemon[] = [];
 const children: ChildProcess[] = [];
 
+let env: DaemonEnv;
+
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), "crosslink-daemon-"));
-  clusters = await startClusters(["workload1", "workload2"], { log: () => {} });
-  repo = createRepo(path.join(tmp, "repos"), "mesh", "podinfo-split", clusters.trustAnchorPem);
-  server = await startGitServer({ root: path.join(tmp, "repos") });
+  env = await setupDaemonEnv("crosslink-daemon-");
+  ({ tmp, clusters, server, repo, check } = env);
   await writeFile(path.join(tmp, "webhook-secret"), SECRET + "\n");
-  const { topology } = await loadTopology({ file: path.join(repo.work, TOPOLOGY_PATH), text: repo.readTopology(), readFile: async () => clusters.trustAnchorPem });
-  check = clusterAccess(topology!, loadKubeConfig(clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 5_000 });
 });
 
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   for (const d of running) await d.stop().catch(() => {});
-  check?.close();
-  await server?.stop();
-  await clusters?.stop();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await env?.teardown();
 });
 
 function config(extra: string[]): DaemonConfig {

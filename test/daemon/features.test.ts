@@ -6,8 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import * as openpgp from "openpgp";
@@ -17,12 +15,11 @@ import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { SUSPEND_ANNOTATION } from "../../src/daemon/lease.js";
 import { silentLogger } from "../../src/daemon/log.js";
 import type { ClusterStatus, DaemonStatus } from "../../src/daemon/status.js";
-import { pidAlive, startClusters, type StartedClusters } from "../../src/harness/driver.js";
+import { pidAlive, type StartedClusters } from "../../src/harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { FIELD_MANAGER } from "../../src/kube/http-client.js";
-import { loadTopology } from "../../src/topology/index.js";
-import { startGitServer, type GitServer } from "../support/git-server.js";
-import { createRepo, signedCommit, TOPOLOGY_PATH, waitFor, type TestRepo } from "./support.js";
+import type { GitServer } from "../support/git-server.js";
+import { setupDaemonEnv, signedCommit, TOPOLOGY_PATH, waitFor, type DaemonEnv, type TestRepo } from "./support.js";
 
 const EVERY_SECOND = "*/1 * * * * *";
 let tmp: string;
@@ -32,21 +29,16 @@ let repo: TestRepo & { first: string };
 let check: ClusterAccess;
 const running: Daemon[] = [];
 
+let env: DaemonEnv;
+
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), "crosslink-features-"));
-  clusters = await startClusters(["workload1", "workload2"], { log: () => {} });
-  repo = createRepo(path.join(tmp, "repos"), "mesh", "podinfo-split", clusters.trustAnchorPem);
-  server = await startGitServer({ root: path.join(tmp, "repos") });
-  const { topology } = await loadTopology({ file: path.join(repo.work, TOPOLOGY_PATH), text: repo.readTopology(), readFile: async () => clusters.trustAnchorPem });
-  check = clusterAccess(topology!, loadKubeConfig(clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 5_000 });
+  env = await setupDaemonEnv("crosslink-features-");
+  ({ tmp, clusters, server, repo, check } = env);
 });
 
 after(async () => {
   for (const d of running) await d.stop().catch(() => {});
-  check?.close();
-  await server?.stop();
-  await clusters?.stop();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await env?.teardown();
 });
 
 function config(extra: string[]): DaemonConfig {

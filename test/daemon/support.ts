@@ -2,8 +2,14 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
+import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
+import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
+import { loadTopology } from "../../src/topology/index.js";
+import { startGitServer, type GitServer } from "../support/git-server.js";
 
 /** The repository root (tests run from dist/test/daemon). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -114,4 +120,39 @@ export async function signedCommit(work: string, armoredSecretKey: string, messa
   });
   git(work, "push", "-q", "origin", "HEAD:main");
   return oid;
+}
+
+/** What every daemon end-to-end test file runs against: two harness clusters, a served repository, a checking client. */
+export interface DaemonEnv {
+  tmp: string;
+  clusters: StartedClusters;
+  server: GitServer;
+  repo: TestRepo & { first: string };
+  /** Clients for the repository's topology, to read what the daemon did. */
+  check: ClusterAccess;
+  /** Stops the checking client, the git server and the clusters, and removes the temporary directory. */
+  teardown(): Promise<void>;
+}
+
+/** Starts workload1 and workload2, a bare repository `mesh` with the podinfo-split example, and the git server. */
+export async function setupDaemonEnv(prefix: string): Promise<DaemonEnv> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const clusters = await startClusters(["workload1", "workload2"], { log: () => {} });
+  const repo = createRepo(path.join(tmp, "repos"), "mesh", "podinfo-split", clusters.trustAnchorPem);
+  const server = await startGitServer({ root: path.join(tmp, "repos") });
+  const { topology } = await loadTopology({ file: path.join(repo.work, TOPOLOGY_PATH), text: repo.readTopology(), readFile: async () => clusters.trustAnchorPem });
+  const check = clusterAccess(topology!, loadKubeConfig(clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 5_000 });
+  return {
+    tmp,
+    clusters,
+    server,
+    repo,
+    check,
+    async teardown() {
+      check.close();
+      await server.stop();
+      await clusters.stop();
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
 }
