@@ -1,7 +1,8 @@
 /**
  * The three-regions example (full mesh, federated and remote-discovery
- * exports); then one cluster stopped: the others still converge, the run is
- * not a success and the report names the failed cluster.
+ * exports); then one cluster hung (SIGSTOP: connections open, no answers) and
+ * one cluster stopped: the others still converge, the run is not a success
+ * and the report names the failed cluster.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -29,6 +30,33 @@ test("apply creates six Links and the export labels of each mode", async () => {
     }
   }
   assert.equal((await applyOnce(topology, fx.acc)).writes, 0);
+});
+
+test("a hung API server costs the others only its request timeout", async () => {
+  const hung = fx.clusters.clusters.find((c) => c.name === "eu-west")!;
+  process.kill(hung.pid, "SIGSTOP");
+  try {
+    const topology = await exampleTopology("three-regions", fx.clusters.trustAnchorPem, (d) =>
+      d.setIn(["spec", "links", 1, "excludedAnnotations"], ["internal.example.com/*"]),
+    );
+    const started = Date.now();
+    const r = await applyOnce(topology, fx.acc);
+    const seconds = (Date.now() - started) / 1000;
+    const byName = new Map(r.changes.clusters.map((c) => [c.cluster, c]));
+    assert.equal(byName.get("eu-west")!.converged, false);
+    assert.match(r.plan.clusters.find((c) => c.cluster === "eu-west")!.error ?? "", /no answer/);
+    assert.ok(byName.get("us-east")!.converged && byName.get("ap-south")!.converged, renderChangeSetHuman(r.changes));
+    const link = await fx.acc.clients.get("us-east")!.get({ apiVersion: "multicluster.linkerd.io/v1alpha3", kind: "Link", namespace: "linkerd-multicluster", name: "ap-south" });
+    assert.deepEqual((link!.spec as { excludedAnnotations?: string[] }).excludedAnnotations, ["internal.example.com/*"]);
+    // The test client's policy is 2 attempts of 5 s each: the run is bounded by that, not by the hung server.
+    assert.ok(seconds < 30, `took ${seconds}s`);
+  } finally {
+    process.kill(hung.pid, "SIGCONT");
+  }
+  const again = await applyOnce(await exampleTopology("three-regions", fx.clusters.trustAnchorPem, (d) =>
+    d.setIn(["spec", "links", 1, "excludedAnnotations"], ["internal.example.com/*"]),
+  ), fx.acc);
+  assert.ok(again.changes.clusters.every((c) => c.converged), renderChangeSetHuman(again.changes));
 });
 
 test("with one cluster stopped the others converge and the failure names it", async () => {
