@@ -6,7 +6,8 @@
 // until `down`. Default DIR: .clusters/ at the repository root.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { kubeConfigFor, kubeRequest } from "./kube.js";
+import { clientForContext } from "../kube/access.js";
+import { kubeConfigFor } from "./kube.js";
 import { defaultClustersDir } from "./paths.js";
 import { readClustersFile, runningClusters, startClusters, stopClusters, harnessPidsUnder } from "./driver.js";
 
@@ -102,8 +103,9 @@ async function status(p: Parsed): Promise<number> {
     let state = alive.has(c.name) ? "running" : "stopped";
     if (state === "running") {
       try {
-        const body = await kubeRequest<string>(kubeConfigFor(f.kubeconfig, c.name), "GET", "/readyz", undefined, { timeoutMs: 3000 });
-        state = body === "ok" ? "ready" : `running (readyz: ${String(body).slice(0, 40)})`;
+        const client = clientForContext(kubeConfigFor(f.kubeconfig, c.name), c.name, c.name, { attempts: 1, baseDelayMs: 0, timeoutMs: 3000 })!;
+        const body = await client.readyz().finally(() => client.close());
+        state = body === "ok" ? "ready" : `running (readyz: ${body.slice(0, 40)})`;
       } catch (e) {
         state = `running (readyz failed: ${e instanceof Error ? e.message : String(e)})`;
       }

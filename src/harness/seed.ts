@@ -6,7 +6,10 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import { parse } from "yaml";
-import { HARNESS_FIELD_MANAGER, kubeRequest, pollUntil, serverSideApply } from "./kube.js";
+import { clientForContext } from "../kube/access.js";
+import type { HttpClusterClient } from "../kube/http-client.js";
+import type { KubeObject } from "../kube/object.js";
+import { HARNESS_FIELD_MANAGER, pollUntil } from "./kube.js";
 import { crdDir } from "./paths.js";
 import { createIssuer, createTrustAnchor, type CertKeyPair } from "./pki.js";
 import {
@@ -113,13 +116,21 @@ export async function installCrds(
   names: readonly CrdName[],
   opts: { fieldManager?: string; linkerdVersion?: string; timeoutMs?: number } = {},
 ): Promise<void> {
+  await withClient(kc, (client) => applyCrds(client, names, opts));
+}
+
+async function applyCrds(
+  client: HttpClusterClient,
+  names: readonly CrdName[],
+  opts: { fieldManager?: string; linkerdVersion?: string; timeoutMs?: number },
+): Promise<void> {
   await Promise.all(
     names.map(async (name) => {
       const crd = await loadCrd(name);
       if (opts.linkerdVersion && name.endsWith(".linkerd.io")) {
         crd.metadata!.annotations = { ...crd.metadata!.annotations, "linkerd.io/created-by": `linkerd/cli ${opts.linkerdVersion}` };
       }
-      await serverSideApply(kc, crd, { fieldManager: opts.fieldManager ?? HARNESS_FIELD_MANAGER });
+      await client.apply(crd as KubeObject, { fieldManager: opts.fieldManager ?? HARNESS_FIELD_MANAGER, force: true });
     }),
   );
   await Promise.all(
@@ -127,14 +138,26 @@ export async function installCrds(
       pollUntil(
         `CRD ${name} Established`,
         async () => {
-          const crd = await kubeRequest<CrdStatus>(kc, "GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
-          return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
+          const crd = (await client.get({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", name })) as CrdStatus | undefined;
+          return crd?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
         },
         opts.timeoutMs ?? 30_000,
         50,
       ),
     ),
   );
+}
+
+/** Runs `fn` with crosslink's cluster client for `kc`'s current context, closing it afterwards. */
+async function withClient<T>(kc: KubeConfig, fn: (client: HttpClusterClient) => Promise<T>): Promise<T> {
+  const context = kc.getCurrentContext();
+  const client = clientForContext(kc, context, context, { attempts: 4, baseDelayMs: 200, timeoutMs: 30_000 });
+  if (!client) throw new Error(`kubeconfig has no context ${context}`);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
 }
 
 /** Resolves options to the template parameters (generating the PKI when not given). */
@@ -171,19 +194,23 @@ interface SecretLike {
  * Services → token Secrets and the gateway's status → wait for tokens.
  */
 export async function seedCluster(kc: KubeConfig, opts: SeedOptions = {}): Promise<SeedResult> {
-  const t0 = Date.now();
   const p = await seedParams(kc, opts);
+  return withClient(kc, (client) => seedWith(client, p, opts));
+}
+
+async function seedWith(client: HttpClusterClient, p: SeedParams & { trustAnchor: CertKeyPair }, opts: SeedOptions): Promise<SeedResult> {
+  const t0 = Date.now();
   const fieldManager = opts.fieldManager ?? HARNESS_FIELD_MANAGER;
   const timeoutMs = opts.timeoutMs ?? 30_000;
   let applied = 0;
-  const applyAll = async (objs: KubernetesObject[], subresource?: string) => {
-    await Promise.all(objs.map((o) => serverSideApply(kc, o, { fieldManager, ...(subresource ? { subresource } : {}) })));
+  const applyAll = async (objs: KubernetesObject[], subresource?: "status") => {
+    await Promise.all(objs.map((o) => client.apply(o as KubeObject, { fieldManager, force: true, ...(subresource ? { subresource } : {}) })));
     applied += objs.length;
   };
 
   const crds = opts.crds ?? CRD_NAMES;
   await Promise.all([
-    installCrds(kc, crds, { fieldManager, linkerdVersion: p.linkerdVersion, timeoutMs }).then(() => {
+    applyCrds(client, crds, { fieldManager, linkerdVersion: p.linkerdVersion, timeoutMs }).then(() => {
       applied += crds.length;
     }),
     applyAll(namespaceObjects(p)),
@@ -199,12 +226,8 @@ export async function seedCluster(kc: KubeConfig, opts: SeedOptions = {}): Promi
         pollUntil(
           `token in Secret ${t.metadata!.namespace}/${t.metadata!.name}`,
           async () => {
-            const s = await kubeRequest<SecretLike>(
-              kc,
-              "GET",
-              `/api/v1/namespaces/${t.metadata!.namespace}/secrets/${t.metadata!.name}`,
-            );
-            return Boolean(s.data?.token);
+            const s = (await client.get({ apiVersion: "v1", kind: "Secret", namespace: t.metadata!.namespace!, name: t.metadata!.name! })) as SecretLike | undefined;
+            return Boolean(s?.data?.token);
           },
           timeoutMs,
           50,

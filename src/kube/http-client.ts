@@ -73,7 +73,8 @@ export class HttpClusterClient implements ClusterClient {
   async apply(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const q = writeQuery(opts);
     if (opts.force) q.set("force", "true");
-    const path = `${resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name)}?${q}`;
+    const sub = opts.subresource ? `/${opts.subresource}` : "";
+    const path = `${resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name)}${sub}?${q}`;
     const res = await this.request("PATCH", path, obj, {
       contentType: "application/apply-patch+yaml",
       write: !opts.dryRun,
@@ -130,6 +131,12 @@ export class HttpClusterClient implements ClusterClient {
     if (res.status === 404) return [];
     const body = res.body as { versions?: { version: string }[]; preferredVersion?: { version: string } };
     return (body.versions ?? []).map((v) => v.version);
+  }
+
+  /** The API server's `/readyz` answer (`ok` when ready). */
+  async readyz(): Promise<string> {
+    const res = await this.request("GET", "/readyz", undefined, { what: "readyz" });
+    return String(res.body ?? "");
   }
 
   /** Closes idle keep-alive sockets. */

@@ -20,6 +20,8 @@ export interface WriteOptions {
   force?: boolean;
   /** Field manager; default `crosslink`. */
   fieldManager?: string;
+  /** Write a subresource (`status`) instead of the object (apply only). */
+  subresource?: "status";
 }
 
 /** A token from the TokenRequest API. */
