@@ -8,6 +8,7 @@ import { diffTopologies, reviewGraph } from "./diff.js";
 import type { ReviewLoad } from "./load.js";
 import { safetyFindings, type ObservedIssuer } from "./safety.js";
 import type { Review, ReviewFinding } from "./types.js";
+import { sortFindings } from "../engine/plan/plan.js";
 
 /** One loaded revision. */
 export interface ReviewSide {
@@ -62,11 +63,6 @@ export function buildReview(input: ReviewInput): Review {
   };
 }
 
-const RANK = { error: 0, warning: 1, info: 2 } as const;
-
-function sortFindings(f: ReviewFinding[]): ReviewFinding[] {
-  return f.sort((a, b) => RANK[a.severity] - RANK[b.severity] || a.code.localeCompare(b.code));
-}
 
 /** Whether the review fails: a safety error or an error diagnostic at head. */
 export function reviewFails(review: Review): boolean {

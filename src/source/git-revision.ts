@@ -12,6 +12,7 @@ import path from "node:path";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import type { ReadFile } from "../topology/index.js";
+import { redactUrl } from "./errors.js";
 
 /** The codes of git source failures. */
 export type GitErrorCode = "NOT_A_REPOSITORY" | "CLONE_FAILED" | "UNKNOWN_REVISION" | "FILE_MISSING";
@@ -58,18 +59,6 @@ export interface OpenOptions {
 /** Whether `repo` names a remote repository rather than a directory. */
 export function isUrl(repo: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo);
-}
-
-/** A URL with any user name and password removed, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, "//");
-  }
 }
 
 /** Opens a local repository (its working tree, a `.git` file or a bare repository) or clones/fetches a URL into the cache. */
