@@ -72,7 +72,7 @@ async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   });
   running.push(d);
   await d.start();
-  return Object.assign(d, { writes: () => accesses.reduce((n, a) => n + [...a.clients.values()].reduce((m, c) => m + c.counters.writes, 0), 0) });
+  return Object.assign(d, { writes: () => accesses.reduce((n, a) => n + a.totals().writes, 0) });
 }
 
 const status = async (d: Daemon): Promise<DaemonStatus> => (await (await fetch(`${d.url()}/status`)).json()) as DaemonStatus;
