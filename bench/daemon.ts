@@ -10,9 +10,9 @@ import os from "node:os";
 import path from "node:path";
 import { parseRunConfig } from "../src/daemon/config.js";
 import { createDaemon } from "../src/daemon/daemon.js";
-import { silentLogger } from "../src/daemon/log.js";
+import { createLogger } from "../src/daemon/log.js";
 import { signWebhook } from "../src/daemon/webhook.js";
-import { startClusters } from "../src/harness/driver.js";
+import { startClusters } from "../test/harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../src/kube/access.js";
 import { startGitServer } from "../test/support/git-server.js";
 import { createRepo, TOPOLOGY_PATH, waitFor } from "../test/daemon/support.js";
@@ -34,7 +34,7 @@ async function run(driftInterval: string) {
   );
   if (cfg === "help") throw new Error("unreachable");
   return createDaemon(cfg, {
-    log: silentLogger(),
+    log: createLogger("silent"),
     clients: (t) => {
       const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath));
       accesses.push(a);

@@ -16,7 +16,7 @@ import { parseArgs, promisify } from "node:util";
 import yaml from "js-yaml";
 import { applyPlan } from "../src/engine/apply.js";
 import { planTopology } from "../src/engine/reconcile.js";
-import { startClusters } from "../src/harness/driver.js";
+import { startClusters } from "../test/harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../src/kube/access.js";
 import { FIELD_MANAGER } from "../src/kube/http-client.js";
 import { desiredManifests } from "../src/cli/render.js";

@@ -7,12 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npx tsc -p tsconfig.json
-node dist/src/harness/build.js
+node dist/test/harness/build.js
 
 ROOT=$PWD
 DIR=$ROOT/.clusters/demo
 xl() { echo; echo "\$ crosslink $*"; node "$ROOT/bin/crosslink.js" "$@"; }
-clusters() { node "$ROOT/dist/src/harness/cli.js" "$@"; }
+clusters() { node "$ROOT/dist/test/harness/cli.js" "$@"; }
 clusters down --dir "$DIR" >/dev/null 2>&1 || true
 clusters up east west --dir "$DIR"
 [ "${KEEP_CLUSTERS:-}" = 1 ] || trap 'clusters down --dir "$DIR"' EXIT

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npx tsc -p tsconfig.json
-node dist/src/harness/build.js
+node dist/test/harness/build.js
 exec node --test --test-reporter=spec dist/test/

@@ -25,8 +25,3 @@ export function createLogger(level: string = "info", stream?: NodeJS.WritableStr
   };
   return stream ? pino(opts, stream as pino.DestinationStream) : pino(opts);
 }
-
-/** A logger that drops everything (tests). */
-export function silentLogger(): Logger {
-  return pino({ level: "silent" });
-}

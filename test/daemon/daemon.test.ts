@@ -12,11 +12,11 @@ import { after, before, test } from "node:test";
 import { formatStatus } from "../../src/cli/status.js";
 import { parseRunConfig, type DaemonConfig } from "../../src/daemon/config.js";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
-import { silentLogger } from "../../src/daemon/log.js";
+import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { signWebhook } from "../../src/daemon/webhook.js";
 import { planTopology } from "../../src/engine/reconcile.js";
-import type { StartedClusters } from "../../src/harness/driver.js";
+import type { StartedClusters } from "../harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { FIELD_MANAGER } from "../../src/kube/http-client.js";
 import { loadTopology } from "../../src/topology/index.js";
@@ -63,7 +63,7 @@ function config(extra: string[]): DaemonConfig {
 async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   const accesses: ClusterAccess[] = [];
   const d = await createDaemon(config(extra), {
-    log: silentLogger(),
+    log: createLogger("silent"),
     clients: (t) => {
       const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 5_000 });
       accesses.push(a);

@@ -13,9 +13,9 @@ import { parseDocument } from "yaml";
 import { ConfigError, parseRunConfig, type DaemonConfig } from "../../src/daemon/config.js";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { SUSPEND_ANNOTATION } from "../../src/daemon/lease.js";
-import { silentLogger } from "../../src/daemon/log.js";
+import { createLogger } from "../../src/daemon/log.js";
 import type { ClusterStatus, DaemonStatus } from "../../src/daemon/status.js";
-import { pidAlive, type StartedClusters } from "../../src/harness/driver.js";
+import { pidAlive, type StartedClusters } from "../harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { FIELD_MANAGER } from "../../src/kube/http-client.js";
 import type { GitServer } from "../support/git-server.js";
@@ -61,7 +61,7 @@ async function daemon(extra: string[], tweak: (c: DaemonConfig) => void = () => 
   const cfg = config(extra);
   tweak(cfg);
   const d = await createDaemon(cfg, {
-    log: silentLogger(),
+    log: createLogger("silent"),
     clients: (t) => {
       const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 3_000 });
       accesses.push(a);

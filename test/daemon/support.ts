@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
-import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
+import { startClusters, type StartedClusters } from "../harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { loadTopology } from "../../src/topology/index.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";

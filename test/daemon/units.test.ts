@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ClusterBackoff } from "../../src/daemon/backoff.js";
 import { ConfigError, parseRunConfig } from "../../src/daemon/config.js";
-import { silentLogger } from "../../src/daemon/log.js";
+import { createLogger } from "../../src/daemon/log.js";
 import { ReconcileLoop } from "../../src/daemon/loop.js";
 import { DaemonMetrics } from "../../src/daemon/metrics.js";
 import { refMatches, signWebhook, verifyWebhook } from "../../src/daemon/webhook.js";
@@ -78,7 +78,7 @@ test("loop: never two reconciles at once; triggers during a run coalesce into on
     },
   };
   const loop = new ReconcileLoop(
-    { source, clients: () => assert.fail("an invalid topology never reaches the clusters"), clock: { now: () => new Date() }, log: silentLogger(), metrics: new DaemonMetrics(false), canWrite: () => true, suspended: async () => false },
+    { source, clients: () => assert.fail("an invalid topology never reaches the clusters"), clock: { now: () => new Date() }, log: createLogger("silent"), metrics: new DaemonMetrics(false), canWrite: () => true, suspended: async () => false },
     { drift: "heal", driftIntervalMs: 0, fieldManager: "crosslink", allowMassPrune: false, concurrency: 1, tokenWaitMs: 0, backoff: { baseMs: 1, maxMs: 1 }, identity: "t", role: "single" },
   );
   await Promise.all([loop.trigger("a"), loop.trigger("b"), loop.trigger("c"), loop.trigger("d")]);

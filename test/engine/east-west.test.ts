@@ -12,7 +12,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
+import { startClusters, type StartedClusters } from "../harness/driver.js";
 import { clientForContext, type ClusterAccess } from "../../src/kube/access.js";
 import type { KubeObject } from "../../src/kube/object.js";
 import type { HttpClusterClient } from "../../src/kube/http-client.js";

@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before } from "node:test";
 import { parseDocument } from "yaml";
-import { startClusters, type StartOptions, type StartedClusters } from "../../src/harness/driver.js";
+import { startClusters, type StartOptions, type StartedClusters } from "../harness/driver.js";
 import { applyPlan, type ChangeSet } from "../../src/engine/apply.js";
 import { planTopology, type PlanRun } from "../../src/engine/reconcile.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";

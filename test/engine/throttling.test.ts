@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
+import { startClusters, type StartedClusters } from "../harness/driver.js";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";

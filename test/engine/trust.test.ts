@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bundleFingerprints, sameCertificates } from "../../src/pki/pem.js";
-import { createTrustAnchor, type CertKeyPair } from "../../src/harness/pki.js";
+import { createTrustAnchor, type CertKeyPair } from "../harness/pki.js";
 import { parseLinkerdConfig } from "../../src/engine/observe.js";
 import { applyOnce, exampleTopology, useClusters } from "./support.js";
 

@@ -1,7 +1,7 @@
 // Proves the harness clusters are real: two seeded kube-harness clusters started
 // once for this file, exercised through kubectl and @kubernetes/client-node.
 // First: @peculiar/x509 needs a Reflect metadata polyfill before it loads.
-import "../../src/harness/reflect-shim.js";
+import "reflect-metadata";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
@@ -9,10 +9,10 @@ import { promisify } from "node:util";
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import * as x509 from "@peculiar/x509";
 import { parse } from "yaml";
-import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
-import { pollUntil } from "../../src/harness/kube.js";
-import { isSignedBy } from "../../src/harness/pki.js";
-import { GATEWAY_NAME, MULTICLUSTER_NAMESPACE, REMOTE_ACCESS_SA } from "../../src/harness/seed-data.js";
+import { startClusters, type StartedClusters } from "./driver.js";
+import { pollUntil } from "./kube.js";
+import { isSignedBy } from "./pki.js";
+import { GATEWAY_NAME, MULTICLUSTER_NAMESPACE, REMOTE_ACCESS_SA } from "./seed-data.js";
 import { REMOTE_ACCESS_RULES } from "../../src/engine/render/target.js";
 
 const run = promisify(execFile);
@@ -274,6 +274,7 @@ describe("kube-harness clusters", { timeout: 120_000 }, () => {
     assert.equal(await httpCode(remote.listNamespacedSecret({ namespace: MULTICLUSTER_NAMESPACE })), 403);
     const { stdout } = await run(KUBECTL, ["--kubeconfig", env.kubeconfigPath, "--context", "east", "get", "clusterrole", REMOTE_ACCESS_SA, "-o", "json"]);
     const cr = JSON.parse(stdout) as { rules: unknown[] };
+    // crosslink renders the same rules for its per-source accounts as the chart does for the default one.
     assert.deepEqual(cr.rules, REMOTE_ACCESS_RULES);
     await run(KUBECTL, ["--kubeconfig", env.kubeconfigPath, "--context", "east", "get", "clusterrolebinding", REMOTE_ACCESS_SA]);
   });

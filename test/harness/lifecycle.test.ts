@@ -11,10 +11,10 @@ import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { ApiException, CoreV1Api } from "@kubernetes/client-node";
 import { parse } from "yaml";
-import { ensureHarnessBinary, harnessSourceHash } from "../../src/harness/build.js";
-import { harnessPidsUnder, pidAlive, startClusters } from "../../src/harness/driver.js";
-import { createTrustAnchor, isSignedBy } from "../../src/harness/pki.js";
-import { repoRoot } from "../../src/harness/paths.js";
+import { ensureHarnessBinary, harnessSourceHash } from "./build.js";
+import { harnessPidsUnder, pidAlive, startClusters } from "./driver.js";
+import { createTrustAnchor, isSignedBy } from "./pki.js";
+import { repoRoot } from "./paths.js";
 
 const run = promisify(execFile);
 const quiet = { log: () => undefined };

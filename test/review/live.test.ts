@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
-import { createTrustAnchor } from "../../src/harness/pki.js";
+import { startClusters, type StartedClusters } from "../harness/driver.js";
+import { createTrustAnchor } from "../harness/pki.js";
 import { exampleFiles, runCli, tempRepo, type TempRepo } from "./support.js";
 
 let clusters: StartedClusters;

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { createIssuer, createTrustAnchor, type CertKeyPair } from "../../src/harness/pki.js";
+import { createIssuer, createTrustAnchor, type CertKeyPair } from "../harness/pki.js";
 import { diffTopologies, safetyFindings } from "../../src/review/index.js";
 import { loadTopology } from "../../src/topology/index.js";
 import type { Topology } from "../../src/topology/types.js";

@@ -1,5 +1,5 @@
 // Locations the harness uses, found from this compiled file rather than the
-// working directory: dist/src/harness/paths.js → repo root three levels up.
+// working directory: dist/test/harness/paths.js → repo root three levels up.
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

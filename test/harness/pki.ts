@@ -4,7 +4,7 @@
 // certificate create identity.linkerd.cluster.local issuer.crt issuer.key
 // --profile intermediate-ca --not-after 8760h --ca ca.crt --ca-key ca.key`).
 // ECDSA P-256 with SHA-256, keys in SEC1 "EC PRIVATE KEY" PEM as step writes them.
-import "./reflect-shim.js";
+import "reflect-metadata";
 import { createPrivateKey, webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 

@@ -6,7 +6,7 @@
 // until `down`. Default DIR: .clusters/ at the repository root.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { clientForContext } from "../kube/access.js";
+import { clientForContext } from "../../src/kube/access.js";
 import { kubeConfigFor } from "./kube.js";
 import { defaultClustersDir } from "./paths.js";
 import { readClustersFile, runningClusters, startClusters, stopClusters, harnessPidsUnder } from "./driver.js";

@@ -3,7 +3,6 @@
 // them; nothing here talks to a cluster.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { stringify } from "yaml";
-import { REMOTE_ACCESS_RULES } from "../engine/render/target.js";
 
 /** The CRDs the harness can install, by their metadata.name (files in test/harness/crds/). */
 export const CRD_NAMES = [
@@ -37,6 +36,21 @@ export interface SeedParams {
   gateway: boolean;
   sampleServices: boolean;
 }
+
+/**
+ * The rules of the remote-access ClusterRole as Linkerd's chart writes them (2.14+,
+ * `remote-access-service-mirror-rbac.yaml`). The harness's own copy: tests compare
+ * what crosslink renders with it, so it must not be imported from crosslink.
+ */
+export const LINKERD_REMOTE_ACCESS_RULES = [
+  { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["list", "get", "watch"] },
+  { apiGroups: ["batch"], resources: ["jobs"], verbs: ["list", "get", "watch"] },
+  { apiGroups: [""], resources: ["pods", "endpoints", "services"], verbs: ["list", "get", "watch"] },
+  { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "get", "watch"] },
+  { apiGroups: ["policy.linkerd.io"], resources: ["servers"], verbs: ["list", "get", "watch"] },
+  { apiGroups: [""], resources: ["configmaps"], verbs: ["get"], resourceNames: ["linkerd-config"] },
+  { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+];
 
 const createdBy = (p: SeedParams): string => `linkerd/cli ${p.linkerdVersion}`;
 
@@ -168,7 +182,7 @@ export function remoteAccessObjects(p: SeedParams): KubernetesObject[] {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRole",
       metadata: { name, labels, annotations: { "linkerd.io/created-by": createdBy(p) } },
-      rules: REMOTE_ACCESS_RULES,
+      rules: LINKERD_REMOTE_ACCESS_RULES,
     } as KubernetesObject,
     {
       apiVersion: "v1",
