@@ -4,6 +4,7 @@
  */
 import { loadGitSides } from "../review/git-load.js";
 import { buildReview, renderReviewHuman, renderReviewJson, renderReviewMarkdown, reviewExitCode, type ObservedIssuer } from "../review/index.js";
+import { TRAILER_ALLOWANCE } from "../review/safety.js";
 import { GitSourceError } from "../source/git-revision.js";
 import type { Command } from "./command.js";
 import { parseArgs } from "node:util";
@@ -30,8 +31,9 @@ clusters, links, exports, split weights and trust anchors added, removed or
 changed, what each implies, head's validation diagnostics, and safety rules:
   XL701 a removed link is still used by a split      XL702 a removed export is still used by a split
   XL703 an observed issuer chains only to a removed anchor (--live)
-  XL704 every base anchor removed (offline)          XL705 over half the links or exports removed
+  XL704 every base anchor removed (offline)          XL641 over half the links, exports or clusters dropped
         (allowed by a 'crosslink: allow-mass-prune' trailer in the head commit message)
+  XL642 (--live) a deletion that no change of the topology explains (allowed by the same trailer)
 REV: a branch, tag, sha, origin/main, HEAD~1. PATH is inside the repository.
 --live also shows the object-level plan against the clusters (as 'crosslink diff').
 Exit status: 0 no change, 2 changes, 1 errors (invalid head, failed safety rule, git error).
@@ -72,17 +74,25 @@ export async function runPlan(args: string[], io: PlanIo): Promise<number> {
     const headTopology = sides.head.load.valid ? sides.head.load.topology : undefined;
     if (values.live && headTopology) {
       // the engine and the Kubernetes client load only for --live
-      const [{ hasChanges, hasErrors: planHasErrors }, { planTopology }, { renderPlanHuman }, { planJson }, { renderPlanMarkdown }, { accessOrReport, planOptions }] = await Promise.all([
+      const [{ hasChanges, hasErrors: planHasErrors }, { planTopology }, { renderPlanHuman }, { planJson }, { renderPlanMarkdown }, { accessOrReport, planOptions }, { declarationsOf }] = await Promise.all([
         import("../engine/plan/types.js"),
         import("../engine/reconcile.js"),
         import("../report/human.js"),
         import("../report/json.js"),
         import("../report/markdown.js"),
         import("./common.js"),
+        import("../engine/plan/declarations.js"),
       ]);
       const access = accessOrReport(headTopology, values.kubeconfig);
       try {
-        const run = await planTopology(headTopology, access.clients, { ...planOptions({}), allowMassPrune: sides.massPruneAllowed });
+        // The same prune guard as apply and the daemon: base is what was declared before, the head's trailer allows.
+        const baseTopology = sides.base.load.topology;
+        const run = await planTopology(headTopology, access.clients, {
+          ...planOptions({}),
+          allowMassPrune: sides.massPruneAllowed,
+          allowedBy: TRAILER_ALLOWANCE,
+          ...(baseTopology ? { previous: declarationsOf(baseTopology) } : {}),
+        });
         issuers = run.observations.map((o) => ({ cluster: o.cluster, ...(o.ok && o.facts.issuerCertPem ? { issuerCertPem: o.facts.issuerCertPem } : {}) }));
         const text = values.output === "markdown" ? renderPlanMarkdown(run.plan, "Object-level plan (--live)") : values.output === "json" ? "" : `\nObject-level plan (--live):\n${renderPlanHuman(run.plan)}`;
         live = { text, json: planJson(run.plan), changes: hasChanges(run.plan), errors: planHasErrors(run.plan) || access.diagnostics.length > 0 };

@@ -9,9 +9,12 @@ import { performance } from "node:perf_hooks";
 import type { Diagnostic } from "../diagnostics.js";
 import { formatDiagnostics } from "../diagnostics.js";
 import { applyPlan, type ChangeSet } from "../engine/apply.js";
+import { declarationsOf, type Declarations } from "../engine/plan/declarations.js";
 import { hasChanges, type Plan } from "../engine/plan/types.js";
 import { planTopology } from "../engine/reconcile.js";
 import type { ClusterClient } from "../kube/port.js";
+import { allowsMassPrune } from "../review/git-load.js";
+import { TRAILER_ALLOWANCE } from "../review/safety.js";
 import { countPlan } from "../report/summary.js";
 import { SourceError } from "../source/errors.js";
 import type { Source, SourceSnapshot } from "../source/types.js";
@@ -80,8 +83,10 @@ export class ReconcileLoop {
   private running?: Promise<void>;
   private pending?: string;
   private stopping = false;
-  private lastGood?: { revision: string; topology: Topology; message?: string };
+  private lastGood?: { revision: string; topology: Topology; message?: string; massPruneAllowed: boolean };
   private appliedRevision?: string;
+  /** What the last applied revision declared: the prune guard's "before" (undefined until one converged: the clusters' labels). */
+  private appliedDeclarations?: Declarations;
   private lastReconcileAt?: number;
   private access?: { topology: Topology; access: ClusterAccessLike };
   private readonly backoff: ClusterBackoff;
@@ -212,7 +217,12 @@ export class ReconcileLoop {
     if (!snapshot.changed && known) return;
     const v = await validateSnapshot(snapshot, this.deps.clock.now());
     if (v.topology) {
-      this.lastGood = { revision: v.revision, topology: v.topology, ...(snapshot.message !== undefined ? { message: snapshot.message } : {}) };
+      this.lastGood = {
+        revision: v.revision,
+        topology: v.topology,
+        ...(snapshot.message !== undefined ? { message: snapshot.message } : {}),
+        massPruneAllowed: allowsMassPrune(snapshot.commitMessage ?? ""),
+      };
       this.status.revision.lastGood = v.revision;
       this.status.revision.message = snapshot.message;
       this.status.rejected = undefined;
@@ -242,7 +252,7 @@ export class ReconcileLoop {
     return this.access.access;
   }
 
-  private async reconcile(good: { revision: string; topology: Topology }, newRevision: boolean, result: TickResult, t0: number): Promise<TickResult> {
+  private async reconcile(good: { revision: string; topology: Topology; massPruneAllowed: boolean }, newRevision: boolean, result: TickResult, t0: number): Promise<TickResult> {
     const { clock, log, metrics } = this.deps;
     const access = this.clientsFor(good.topology);
     const nowMs = clock.now().getTime();
@@ -254,7 +264,15 @@ export class ReconcileLoop {
       if (this.backoff.active(c.name, nowMs)) backedOff.add(c.name);
       else clients.set(c.name, client);
     }
-    const opts = { now: () => clock.now(), fieldManager: this.opts.fieldManager, allowMassPrune: this.opts.allowMassPrune };
+    // The prune guard: before = the last applied revision; allowed by the flag or the trailer on the revision in force.
+    const allowedBy = this.opts.allowMassPrune ? "--allow-mass-prune" : good.massPruneAllowed ? TRAILER_ALLOWANCE : undefined;
+    const opts = {
+      now: () => clock.now(),
+      fieldManager: this.opts.fieldManager,
+      allowMassPrune: allowedBy !== undefined,
+      ...(allowedBy ? { allowedBy } : {}),
+      ...(this.appliedDeclarations ? { previous: this.appliedDeclarations } : {}),
+    };
     const { plan } = await planTopology(good.topology, clients, opts);
     result.plan = plan;
     result.reconciled = true;
@@ -278,6 +296,7 @@ export class ReconcileLoop {
     if (converged) {
       if (this.appliedRevision !== good.revision) log.info({ revision: good.revision }, "revision applied");
       this.appliedRevision = good.revision;
+      this.appliedDeclarations = declarationsOf(good.topology);
       this.status.revision.applied = good.revision;
       this.status.revision.appliedAt = clock.now().toISOString();
       metrics.setRevision("applied", good.revision);

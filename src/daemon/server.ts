@@ -7,10 +7,18 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "./log.js";
 import type { DaemonMetrics } from "./metrics.js";
 import type { DaemonStatus } from "./status.js";
-import { refMatches, verifyWebhook, type WebhookVerdict } from "./webhook.js";
+import { DeliveryLog, refMatches, verifyWebhook, type WebhookVerdict } from "./webhook.js";
 
 /** Largest webhook body accepted. */
 export const MAX_BODY = 1 << 20;
+
+/**
+ * Largest oversize body read (and discarded) so the client gets its 413 on a
+ * connection it is done writing to; beyond it, or after `DRAIN_MS`, the
+ * connection is closed after the 413.
+ */
+export const MAX_DRAIN = 16 << 20;
+const DRAIN_MS = 10_000;
 
 /** What the server serves from. */
 export interface ServerDeps {
@@ -22,6 +30,8 @@ export interface ServerDeps {
   /** Called for every verified push of the followed ref. */
   onPush(verdict: Extract<WebhookVerdict, { ok: true }>): void;
   log: Logger;
+  /** Delivery ids seen recently (default: ten minutes, in memory). */
+  deliveries?: DeliveryLog;
 }
 
 /** A listening server. */
@@ -33,7 +43,8 @@ export interface DaemonServer {
 }
 
 /** Starts the server on host:port (port 0: a free one). */
-export async function startServer(host: string, port: number, deps: ServerDeps): Promise<DaemonServer> {
+export async function startServer(host: string, port: number, serverDeps: ServerDeps): Promise<DaemonServer> {
+  const deps = { ...serverDeps, deliveries: serverDeps.deliveries ?? new DeliveryLog() };
   const server = http.createServer((req, res) => {
     handle(req, res, deps).catch((err) => {
       deps.log.error({ err: err instanceof Error ? err.message : String(err), path: req.url }, "http handler failed");
@@ -59,12 +70,12 @@ export async function startServer(host: string, port: number, deps: ServerDeps):
   };
 }
 
-function send(res: http.ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8"): void {
-  res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-store" });
+function send(res: http.ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8", close = false): void {
+  res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-store", ...(close ? { Connection: "close" } : {}) });
   res.end(body);
 }
 
-async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps: ServerDeps): Promise<void> {
+async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps: ServerDeps & { deliveries: DeliveryLog }): Promise<void> {
   const path = new URL(req.url ?? "/", "http://localhost").pathname;
   if (req.method === "GET" || req.method === "HEAD") {
     switch (path) {
@@ -83,11 +94,18 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
   if (path === "/hooks/git") {
     if (req.method !== "POST") return send(res, 405, "POST only\n");
     const body = await readBody(req);
-    if (!body) return send(res, 413, "body too large\n");
-    const verdict = verifyWebhook(deps.webhookSecret(), req.headers, body);
+    if (body.tooLarge) {
+      deps.log.warn({ status: 413, bytes: body.bytes }, "webhook refused: body too large");
+      return send(res, 413, `body too large: over ${MAX_BODY} bytes\n`, undefined, !body.drained);
+    }
+    const verdict = verifyWebhook(deps.webhookSecret(), req.headers, body.data);
     if (!verdict.ok) {
       deps.log.warn({ status: verdict.status, reason: verdict.reason }, "webhook refused");
       return send(res, verdict.status, verdict.reason + "\n");
+    }
+    if (verdict.delivery !== undefined && deps.deliveries.seenBefore(verdict.delivery)) {
+      deps.log.info({ provider: verdict.provider, delivery: verdict.delivery }, "webhook delivery seen before; acknowledged without a reconcile");
+      return send(res, 200, JSON.stringify({ accepted: false, reason: "delivery seen before" }) + "\n", "application/json");
     }
     if (!refMatches(verdict.ref, deps.follows)) {
       deps.log.debug({ ref: verdict.ref }, "webhook for another ref ignored");
@@ -100,20 +118,39 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
   send(res, 404, "not found\n");
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+/** A request body read with a cap: the data, or how much was refused and whether all of it was read. */
+type Body = { tooLarge: false; data: Buffer } | { tooLarge: true; bytes: number; drained: boolean };
+
+/**
+ * Reads a body of at most MAX_BODY bytes. A larger one is read on and
+ * discarded up to MAX_DRAIN bytes or DRAIN_MS (so the 413 reaches a client
+ * still writing), and not at all when Content-Length already says it is over MAX_DRAIN.
+ */
+function readBody(req: http.IncomingMessage): Promise<Body> {
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > MAX_DRAIN) return Promise.resolve({ tooLarge: true, bytes: declared, drained: false });
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (body: Body) => {
+      clearTimeout(timer);
+      req.removeAllListeners("data");
+      resolve(body);
+    };
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        resolve(undefined);
-        req.destroy();
-        return;
+      if (size <= MAX_BODY) chunks.push(c);
+      else if (size > MAX_DRAIN) finish({ tooLarge: true, bytes: size, drained: false });
+      else if (!timer) {
+        chunks.length = 0;
+        timer = setTimeout(() => finish({ tooLarge: true, bytes: size, drained: false }), DRAIN_MS);
       }
-      chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
+    req.on("end", () => finish(size > MAX_BODY ? { tooLarge: true, bytes: size, drained: true } : { tooLarge: false, data: Buffer.concat(chunks) }));
+    req.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }

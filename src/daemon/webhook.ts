@@ -3,13 +3,18 @@
  * HMAC-SHA256 of the body), GitLab (`X-Gitlab-Token`, the shared secret) and a
  * generic HMAC-signed push (`X-Crosslink-Signature: sha256=<hex>`). Pure:
  * takes headers and body, returns a verdict; comparisons are constant-time.
+ * The body must be a JSON object. Deliveries are recognised by the provider's
+ * delivery id, so a redelivery within ten minutes does not reconcile again.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 /** The verdict on one webhook request. */
 export type WebhookVerdict =
-  | { ok: true; provider: "github" | "gitlab" | "generic"; ref?: string; event: string; after?: string }
+  | { ok: true; provider: "github" | "gitlab" | "generic"; ref?: string; event: string; after?: string; delivery?: string }
   | { ok: false; status: number; reason: string };
+
+/** Headers that carry a delivery id, by provider (the first present wins). */
+export const DELIVERY_HEADERS = ["x-github-delivery", "x-gitlab-event-uuid", "x-gitlab-webhook-uuid", "x-crosslink-delivery"] as const;
 
 /** Headers as Node gives them (lower-case names). */
 export type Headers = Record<string, string | string[] | undefined>;
@@ -56,20 +61,62 @@ export function verifyWebhook(secret: string | undefined, headers: Headers, body
   } else {
     return { ok: false, status: 401, reason: "no signature header" };
   }
-  if (provider === "github" && event === "ping") return { ok: true, provider, event };
-  let payload: { ref?: unknown; after?: unknown } = {};
+  const id = DELIVERY_HEADERS.map((h) => header(headers, h)).find((v) => v !== undefined && v !== "");
+  const delivery = id !== undefined ? { delivery: id } : {};
+  if (provider === "github" && event === "ping") return { ok: true, provider, event, ...delivery };
+  let payload: unknown;
   try {
-    payload = body.length ? (JSON.parse(body.toString("utf8")) as typeof payload) : {};
+    payload = JSON.parse(body.toString("utf8"));
   } catch {
-    return { ok: false, status: 400, reason: "body is not JSON" };
+    return { ok: false, status: 400, reason: body.length ? "body is not JSON" : "body is empty: a JSON object is required" };
   }
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+    return { ok: false, status: 400, reason: `body is JSON ${payload === null ? "null" : Array.isArray(payload) ? "array" : typeof payload}, not an object` };
+  }
+  const { ref, after } = payload as { ref?: unknown; after?: unknown };
   return {
     ok: true,
     provider,
     event,
-    ...(typeof payload.ref === "string" ? { ref: payload.ref } : {}),
-    ...(typeof payload.after === "string" ? { after: payload.after } : {}),
+    ...delivery,
+    ...(typeof ref === "string" ? { ref } : {}),
+    ...(typeof after === "string" ? { after } : {}),
   };
+}
+
+/**
+ * The delivery ids seen recently, so a redelivered webhook is acknowledged
+ * without another reconcile. Memory is bounded: ids are kept as SHA-256
+ * digests, at most `capacity` of them, each for `ttlMs`; the oldest go first.
+ */
+export class DeliveryLog {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    readonly ttlMs = 10 * 60_000,
+    readonly capacity = 10_000,
+  ) {}
+
+  /** Records a delivery id; returns true when it was already seen within the TTL. */
+  seenBefore(id: string): boolean {
+    const now = this.now();
+    for (const [key, at] of this.seen) {
+      if (now - at < this.ttlMs && this.seen.size < this.capacity) break;
+      this.seen.delete(key); // insertion order is time order: the oldest is first
+    }
+    const key = createHash("sha256").update(id).digest("base64");
+    const at = this.seen.get(key);
+    if (at !== undefined && now - at < this.ttlMs) return true;
+    this.seen.delete(key);
+    this.seen.set(key, now);
+    return false;
+  }
+
+  /** How many ids are remembered now. */
+  get size(): number {
+    return this.seen.size;
+  }
 }
 
 /** Whether a pushed ref concerns what the daemon follows (no ref in the payload: assume yes). */

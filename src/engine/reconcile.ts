@@ -7,16 +7,14 @@ import type { Topology } from "../topology/types.js";
 import { applyPlan, type ApplyOptions, type ChangeSet } from "./apply.js";
 import type { ClusterObservation, ClusterFacts } from "./facts.js";
 import { observeAll } from "./observe.js";
-import { plan as makePlan } from "./plan/plan.js";
+import { plan as makePlan, type PlanOptions } from "./plan/plan.js";
 import type { Plan } from "./plan/types.js";
 import { render } from "./render/render.js";
 import type { DesiredCluster } from "./render/types.js";
 
-/** Options of a planning run. */
-export interface PlanRunOptions {
+/** Options of a planning run: the plan's (field manager, prune guard) and the clock. */
+export interface PlanRunOptions extends PlanOptions {
   now: () => Date;
-  fieldManager: string;
-  allowMassPrune: boolean;
 }
 
 /** A plan with what it was computed from. */
@@ -32,7 +30,8 @@ export async function planTopology(topology: Topology, clients: ReadonlyMap<stri
   const facts = new Map<string, ClusterFacts>();
   for (const o of observations) if (o.ok) facts.set(o.cluster, o.facts);
   const desired = render({ topology, facts, now: opts.now() });
-  const plan = makePlan(topology, observations, desired, { fieldManager: opts.fieldManager, allowMassPrune: opts.allowMassPrune });
+  const { fieldManager, allowMassPrune, allowedBy, previous } = opts;
+  const plan = makePlan(topology, observations, desired, { fieldManager, allowMassPrune, ...(allowedBy ? { allowedBy } : {}), ...(previous ? { previous } : {}) });
   return { plan, observations, desired };
 }
 

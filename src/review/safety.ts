@@ -6,23 +6,23 @@
  * - XL702 a removed export is still used by a split in another cluster
  * - XL703 (--live) a cluster's observed issuer chains only to removed anchors
  * - XL704 (offline) every anchor at base is removed: no cluster's issuer can chain to head
- * - XL705 more than half of the links or exports (and at least two) are removed
- *         without the `crosslink: allow-mass-prune` trailer on the head commit
  * - XL706 (warning) anchors are removed and no issuer was observed: run with --live
+ * - XL641 the engine's prune guard (more than half of the links, exports or
+ *         clusters, and at least two, dropped at once) without the
+ *         `crosslink: allow-mass-prune` trailer on the head commit; the same
+ *         rule `apply` and the daemon run (XL705 before)
  */
+import { declarationsOf } from "../engine/plan/declarations.js";
+import { massRemovals, MASS_PRUNE_TRAILER } from "../engine/plan/prune-guard.js";
 import { chainsTo } from "../pki/pem.js";
 import type { Topology } from "../topology/types.js";
 import { indexTopology, splitsUsing, type TopologyIndex } from "./index-maps.js";
 import type { ReviewFinding, TopologyChange } from "./types.js";
 
-/** The trailer that allows a mass removal: `crosslink: allow-mass-prune`. */
-export const MASS_PRUNE_TRAILER = "crosslink: allow-mass-prune";
+export { MASS_PRUNE_TRAILER, MASS_REMOVAL_MIN, MASS_REMOVAL_SHARE } from "../engine/plan/prune-guard.js";
 
-/** Share of links or exports above which a removal is a mass removal. */
-export const MASS_REMOVAL_SHARE = 0.5;
-
-/** Fewest removals that count as a mass removal: dropping the one link of a two-cluster mesh is an ordinary change. */
-export const MASS_REMOVAL_MIN = 2;
+/** How the review names the allowance in messages. */
+export const TRAILER_ALLOWANCE = `the \`${MASS_PRUNE_TRAILER}\` trailer`;
 
 /** What a cluster's identity issuer looked like when observed (`--live`). */
 export interface ObservedIssuer {
@@ -41,9 +41,8 @@ export interface SafetyOptions {
 
 /** Runs every safety rule; findings come in rule order, then the order of the changes. */
 export function safetyFindings(base: Topology, head: Topology, changes: readonly TopologyChange[], opts: SafetyOptions): ReviewFinding[] {
-  const b = indexTopology(base);
   const h = indexTopology(head);
-  return [...removedLinksInUse(h, changes), ...removedExportsInUse(h, changes), ...anchorRemoval(base, head, changes, opts.issuers), ...massRemoval(b, changes, opts.massPruneAllowed)];
+  return [...removedLinksInUse(h, changes), ...removedExportsInUse(h, changes), ...anchorRemoval(base, head, changes, opts.issuers), ...massRemoval(base, head, opts.massPruneAllowed)];
 }
 
 function removedLinksInUse(head: TopologyIndex, changes: readonly TopologyChange[]): ReviewFinding[] {
@@ -128,21 +127,12 @@ function anchorRemoval(base: Topology, head: Topology, changes: readonly Topolog
   return out;
 }
 
-function massRemoval(base: TopologyIndex, changes: readonly TopologyChange[], allowed: boolean): ReviewFinding[] {
-  const out: ReviewFinding[] = [];
-  const check = (what: "links" | "exports", removed: number, total: number) => {
-    if (removed < MASS_REMOVAL_MIN || removed / total <= MASS_REMOVAL_SHARE) return;
-    const share = Math.round((removed / total) * 100);
-    out.push({
-      code: "XL705",
-      severity: allowed ? "info" : "error",
-      message: `${removed} of ${total} ${what} removed (${share}%)${allowed ? `, allowed by the \`${MASS_PRUNE_TRAILER}\` trailer` : ""}`,
-      explanation: allowed
-        ? "The head commit says this mass removal is intended."
-        : `Removing more than half of the ${what} is more often a bad merge or a truncated file than an intent. If it is intended, add the trailer \`${MASS_PRUNE_TRAILER}\` to the head commit's message.`,
-    });
-  };
-  check("links", changes.filter((c) => c.kind === "link-removed").length, base.links.size);
-  check("exports", changes.filter((c) => c.kind === "export-removed").length, base.exports.size);
-  return out;
+/** The prune guard's mass-removal rule over base and head (the review has no plan, so no deletions). */
+function massRemoval(base: Topology, head: Topology, allowed: boolean): ReviewFinding[] {
+  return massRemovals(declarationsOf(base), declarationsOf(head), allowed ? TRAILER_ALLOWANCE : undefined).map((f) => ({
+    code: f.code,
+    severity: f.severity,
+    message: f.message,
+    explanation: f.severity === "error" ? `${f.explanation} If it is intended, add the trailer \`${MASS_PRUNE_TRAILER}\` to the head commit's message.` : f.explanation,
+  }));
 }

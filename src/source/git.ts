@@ -61,6 +61,7 @@ export class GitSource implements Source {
       topologyPath: this.opts.path ?? "multicluster.yaml",
       readFile: (p) => this.readBlob(oid, p),
       message: commit.message.split("\n")[0] ?? "",
+      commitMessage: commit.message,
       traffic: { requests: this.traffic.requests - before.requests, bytes: this.traffic.bytes - before.bytes },
     };
   }

@@ -19,6 +19,8 @@ export interface SourceSnapshot {
   readFile: SnapshotReader;
   /** A short description of the revision (commit subject, tag), for status. */
   message?: string;
+  /** The whole commit message, trailers included (git sources), for `crosslink: allow-mass-prune`. */
+  commitMessage?: string;
   /** Network traffic of this sync, when the source knows it. */
   traffic?: { requests: number; bytes: number };
 }

@@ -1,6 +1,6 @@
 /**
  * Every safety rule fails one plan and passes another, over real git
- * histories (XL701, XL702, XL704, XL705, XL706) or observed issuers (XL703).
+ * histories (XL701, XL702, XL704, XL641, XL706) or observed issuers (XL703).
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -99,27 +99,27 @@ test("XL704 passes: add the new anchor beside the old (step one of a rotation)",
   assert.deepEqual(codes(r2.findings), ["warning XL706"]);
 });
 
-test("XL705 fails: over half of the links removed without the trailer", async () => {
+test("XL641 fails: over half of the links removed without the trailer", async () => {
   const fewer = await regions((d) => {
     for (let i = 0; i < 4; i++) d.deleteIn(["spec", "links", 0]);
   });
   const r = await plan(await regions(), fewer, "prune most links");
   assert.equal(r.code, 1);
-  assert.deepEqual(codes(r.findings), ["error XL705"]);
+  assert.deepEqual(codes(r.findings), ["error XL641"]);
   assert.match(r.findings[0]!.message, /4 of 6 links removed \(67%\)/);
   assert.match(r.findings[0]!.explanation, /crosslink: allow-mass-prune/);
   const exportsGone = await plan(await regions(), await regions((d) => ["3", "2", "1"].forEach((i) => d.deleteIn(["spec", "exports", Number(i)]))));
-  assert.deepEqual(codes(exportsGone.findings), ["error XL705"]);
+  assert.deepEqual(codes(exportsGone.findings), ["error XL641"]);
   assert.match(exportsGone.findings[0]!.message, /3 of 4 exports removed/);
 });
 
-test("XL705 passes: the head commit carries `crosslink: allow-mass-prune`, or half is not over half", async () => {
+test("XL641 passes: the head commit carries `crosslink: allow-mass-prune`, or half is not over half", async () => {
   const fewer = await regions((d) => {
     for (let i = 0; i < 4; i++) d.deleteIn(["spec", "links", 0]);
   });
   const r = await plan(await regions(), fewer, "Retire ap-south links\n\nThey move to the new mesh.\n\nSigned-off-by: A <a@example.com>\ncrosslink: allow-mass-prune\n");
   assert.equal(r.code, 2, r.stdout);
-  assert.deepEqual(codes(r.findings), ["info XL705"]);
+  assert.deepEqual(codes(r.findings), ["info XL641"]);
   const half = await plan(await regions(), await regions((d) => [0, 0, 0].forEach((i) => d.deleteIn(["spec", "links", i]))));
   assert.equal(half.code, 2);
   assert.deepEqual(half.findings, []);

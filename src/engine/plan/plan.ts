@@ -11,30 +11,57 @@ import type { ClusterFacts, ClusterObservation } from "../facts.js";
 import { nsName } from "../facts.js";
 import { CLUSTER_NAME_LABEL } from "../names.js";
 import type { DesiredCluster, Finding } from "../render/types.js";
+import { declarationsFromLive, declarationsOf, type Declarations } from "./declarations.js";
 import { diffObject, touchesImmutable } from "./diff.js";
+import { pruneGuard, type GuardFinding, type PlannedDeletion } from "./prune-guard.js";
 import { actionRank, type Action, type ClusterPlan, type Plan } from "./types.js";
 
 /** Options of planning. */
 export interface PlanOptions {
   /** Field manager whose managed fields count as crosslink's. */
   fieldManager: string;
-  /** Allow a plan that deletes more than half of what crosslink owns in a cluster. */
+  /** Allow what the prune guard stops (a mass removal, unexplained deletions): its findings become info. */
   allowMassPrune: boolean;
+  /** What allows it, for messages; default `--allow-mass-prune`. */
+  allowedBy?: string;
+  /** What was declared before (the applied revision, the review's base); undefined: what the clusters' labels show. */
+  previous?: Declarations;
 }
 
-/** Builds the plan of every cluster, in topology order. */
+/** Builds the plan of every cluster, in topology order, and runs the prune guard over its deletions. */
 export function plan(topology: Topology, observations: readonly ClusterObservation[], desired: ReadonlyMap<string, DesiredCluster>, opts: PlanOptions): Plan {
   const clusterNames = new Set(topology.clusters.map((c) => c.name));
+  const deletions: PlannedDeletion[] = [];
   const clusters = observations.map((obs): ClusterPlan => {
     if (!obs.ok) {
       return { cluster: obs.cluster, error: obs.error, actions: [], findings: [], unchanged: 0, ownedCount: 0 };
     }
-    return planCluster(obs.facts, desired.get(obs.cluster)!, clusterNames, opts);
+    const planned = planCluster(obs.facts, desired.get(obs.cluster)!, clusterNames, opts);
+    deletions.push(...planned.deletions);
+    return planned.plan;
   });
+  const verdict = pruneGuard({
+    previous: opts.previous ?? declarationsFromLive(observations, opts.fieldManager),
+    next: declarationsOf(topology),
+    deletions,
+    ...(opts.allowMassPrune ? { allowedBy: opts.allowedBy ?? "--allow-mass-prune" } : {}),
+  });
+  for (const cp of clusters) {
+    if (cp.error) continue;
+    const mine = verdict.findings.filter((f) => (f.cluster === undefined ? cp.actions.length > 0 : f.cluster === cp.cluster));
+    if (!mine.length) continue;
+    cp.findings = sortFindings([...cp.findings, ...mine.map((f) => guardFinding(f, cp.cluster))]);
+    const blocked = verdict.blockAll ?? verdict.blocked.get(cp.cluster);
+    if (blocked) cp.blocked = blocked;
+  }
   return { topology: topology.name, clusters };
 }
 
-function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: ReadonlySet<string>, opts: PlanOptions): ClusterPlan {
+function guardFinding(f: GuardFinding, cluster: string): Finding {
+  return { severity: f.severity, code: f.code, cluster, message: f.message, hint: f.hint };
+}
+
+function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: ReadonlySet<string>, opts: PlanOptions): { plan: ClusterPlan; deletions: PlannedDeletion[] } {
   const live = new Map(facts.owned.map((o) => [objectKey(refOf(o)), o]));
   const wanted = new Map(want.objects.map((o) => [objectKey(refOf(o)), o]));
   const applies: Action[] = [];
@@ -59,36 +86,27 @@ function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: Re
   for (const issue of want.credentials) applies.push({ type: "credentials", issue, reason: issue.reason });
 
   const deletes: Action[] = [];
+  const deletions: PlannedDeletion[] = [];
+  const gone = (object: KubeObject, reason: string) => {
+    deletes.push({ type: "delete", ref: refOf(object), reason });
+    deletions.push({ cluster: facts.cluster, ref: refOf(object), labels: object.metadata.labels ?? {} });
+  };
   for (const [key, object] of live) {
     if (wanted.has(key) || want.keep.has(key)) continue;
-    deletes.push({ type: "delete", ref: refOf(object), reason: "no longer in the topology" });
+    gone(object, "no longer in the topology");
   }
-  const ownedDeletes = deletes.length;
-  deletes.push(...orphanMirrors(facts, wanted, want.keep, deletes, clusterNames));
+  for (const { svc, target } of orphanMirrors(facts, wanted, want.keep, deletes, clusterNames)) gone(svc, `mirror of ${target}, whose Link is gone`);
 
-  const findings: Finding[] = [...want.findings];
-  let blocked: string | undefined;
-  if (!opts.allowMassPrune && facts.owned.length > 0 && ownedDeletes * 2 > facts.owned.length) {
-    blocked = `would delete ${ownedDeletes} of the ${facts.owned.length} objects crosslink owns in ${facts.cluster}`;
-    findings.push({
-      severity: "error",
-      code: "XL641",
-      cluster: facts.cluster,
-      message: `${blocked}; refusing a mass prune`,
-      hint: "check the topology; pass --allow-mass-prune if this is intended",
-    });
-  }
   applies.sort((a, b) => actionRank(a) - actionRank(b) || sortKey(a).localeCompare(sortKey(b)));
   deletes.sort((a, b) => actionRank(b) - actionRank(a) || sortKey(a).localeCompare(sortKey(b)));
   const plan: ClusterPlan = {
     cluster: facts.cluster,
     actions: [...applies, ...deletes],
-    findings: sortFindings(findings),
+    findings: sortFindings([...want.findings]),
     unchanged,
     ownedCount: facts.owned.length,
   };
-  if (blocked) plan.blocked = blocked;
-  return plan;
+  return { plan, deletions };
 }
 
 /**
@@ -103,17 +121,17 @@ function orphanMirrors(
   keep: ReadonlySet<string>,
   deletes: readonly Action[],
   clusterNames: ReadonlySet<string>,
-): Action[] {
+): { svc: KubeObject; target: string }[] {
   const linkName = (key: string) => (key.startsWith("multicluster.linkerd.io/Link/") ? key.slice(key.lastIndexOf("/") + 1) : undefined);
   const stayingLinks = new Set([...wanted.keys(), ...keep].map(linkName).filter((n) => n !== undefined));
   const deletedLinks = new Set(deletes.flatMap((a) => (a.type === "delete" && a.ref.kind === "Link" ? [a.ref.name] : [])));
   const liveLinks = new Set(facts.linkNames);
-  const out: Action[] = [];
+  const out: { svc: KubeObject; target: string }[] = [];
   for (const svc of facts.mirrors) {
     const target = svc.metadata.labels?.[CLUSTER_NAME_LABEL];
     if (!target || !clusterNames.has(target) || target === facts.cluster || stayingLinks.has(target)) continue;
     if (liveLinks.has(target) && !deletedLinks.has(target)) continue;
-    out.push({ type: "delete", ref: refOf(svc), reason: `mirror of ${target}, whose Link is gone` });
+    out.push({ svc, target });
   }
   return out;
 }

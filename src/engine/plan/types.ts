@@ -67,7 +67,7 @@ export interface ClusterPlan {
   error?: string;
   actions: Action[];
   findings: Finding[];
-  /** Set when apply must not run this cluster's actions (a mass prune without --allow-mass-prune). */
+  /** Set when apply must not run this cluster's actions: the prune guard stopped them (XL641, XL642). */
   blocked?: string;
   /** Objects that already match. */
   unchanged: number;

@@ -12,9 +12,28 @@ import { mirrorName } from "../names.js";
 import { owned } from "./meta.js";
 import type { Finding } from "./types.js";
 
+const SPLIT_SUFFIX = "-split";
+
 /** The name of the object a split renders to. */
-export function splitObjectName(split: Split): string {
-  return `${split.service}-split`;
+export function splitObjectName(split: Pick<Split, "service">): string {
+  return `${split.service}${SPLIT_SUFFIX}`;
+}
+
+/** The Service a split object's name was derived from (undefined: not a split's name). */
+export function splitServiceOf(objectName: string): string | undefined {
+  return objectName.endsWith(SPLIT_SUFFIX) && objectName.length > SPLIT_SUFFIX.length ? objectName.slice(0, -SPLIT_SUFFIX.length) : undefined;
+}
+
+/** The group and kind each split API writes. */
+export const SPLIT_KINDS: Readonly<Record<SplitApi, { group: string; kind: string }>> = {
+  gateway: { group: "gateway.networking.k8s.io", kind: "HTTPRoute" },
+  linkerd: { group: "policy.linkerd.io", kind: "HTTPRoute" },
+  smi: { group: "split.smi-spec.io", kind: "TrafficSplit" },
+};
+
+/** The split API that writes objects of this group and kind (undefined: not a split object). */
+export function splitApiOfGroup(group: string, kind: string): SplitApi | undefined {
+  return (Object.keys(SPLIT_KINDS) as SplitApi[]).find((api) => SPLIT_KINDS[api].group === group && SPLIT_KINDS[api].kind === kind);
 }
 
 /** Which API a split uses in a cluster: its own `api`, else Gateway API, Linkerd policy, SMI, in that order of preference. */
@@ -83,14 +102,14 @@ function routeObject(
   port: number | undefined,
 ): KubeObject {
   const name = splitObjectName(split);
+  const { group, kind } = SPLIT_KINDS[chosen.api];
   if (chosen.api === "smi") {
-    return owned(topology, `split.smi-spec.io/${chosen.version}`, "TrafficSplit", name, split.namespace, {
+    return owned(topology, `${group}/${chosen.version}`, kind, name, split.namespace, {
       spec: { service: split.service, backends: backends.map((b) => ({ service: b.name, weight: b.weight })) },
     });
   }
-  const group = chosen.api === "gateway" ? "gateway.networking.k8s.io" : "policy.linkerd.io";
   const withPort = <T extends object>(o: T) => (port ? { ...o, port } : o);
-  return owned(topology, `${group}/${chosen.version}`, "HTTPRoute", name, split.namespace, {
+  return owned(topology, `${group}/${chosen.version}`, kind, name, split.namespace, {
     spec: {
       parentRefs: [withPort({ name: split.service, kind: "Service", group: "core" })],
       rules: [{ backendRefs: backends.map((b) => withPort({ name: b.name, weight: b.weight })) }],
