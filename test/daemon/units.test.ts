@@ -6,7 +6,7 @@ import { ConfigError, parseRunConfig } from "../../src/daemon/config.js";
 import { createLogger } from "../../src/daemon/log.js";
 import { ReconcileLoop } from "../../src/daemon/loop.js";
 import { DaemonMetrics } from "../../src/daemon/metrics.js";
-import { refMatches, signWebhook, verifyWebhook } from "../../src/daemon/webhook.js";
+import { DeliveryLog, refMatches, signWebhook, verifyWebhook } from "../../src/daemon/webhook.js";
 import { redactUrl } from "../../src/source/errors.js";
 import type { Source, SourceSnapshot } from "../../src/source/types.js";
 
@@ -90,4 +90,16 @@ test("loop: never two reconciles at once; triggers during a run coalesce into on
   await loop.stop();
   await loop.trigger("after-stop");
   assert.equal(syncs, 2, "no reconcile after stop");
+});
+
+test("webhook delivery ids: the seen set is bounded: capacity, ten-minute expiry, fixed-size keys", () => {
+  let now = 0;
+  const log = new DeliveryLog(() => now, 10 * 60_000, 100);
+  for (let i = 0; i < 1_000; i++) assert.equal(log.seenBefore(`id-${i}-${"x".repeat(10_000)}`), false);
+  assert.equal(log.size, 100);
+  assert.equal(log.seenBefore(`id-999-${"x".repeat(10_000)}`), true);
+  assert.equal(log.seenBefore(`id-0-${"x".repeat(10_000)}`), false, "the oldest were evicted");
+  now += 10 * 60_000;
+  assert.equal(log.seenBefore(`id-999-${"x".repeat(10_000)}`), false, "ten minutes later it counts as new");
+  assert.ok(log.size <= 2, `expired ids are dropped: ${log.size}`);
 });
