@@ -215,11 +215,10 @@ test("unlinking deletes the link's objects and leftover mirrors, and nothing cro
     d.deleteIn(["spec", "links"]);
     d.deleteIn(["spec", "exports"]);
   });
-  const blocked = await applyOnce(topology, acc);
-  assert.ok(blocked.plan.clusters.find((c) => c.cluster === "west")!.blocked, "a full prune needs --allow-mass-prune");
-  assert.equal(blocked.writes, 0);
-
-  const r = await applyOnce(topology, acc, { allowMassPrune: true });
+  // Dropping the mesh's only link and only export is an ordinary change for the prune guard (one of
+  // one is under its minimum of two; docs/decisions.md 9), even though it empties west: no flag.
+  const r = await applyOnce(topology, acc);
+  assert.ok(r.plan.clusters.every((c) => !c.blocked && c.findings.every((f) => f.severity !== "error")), JSON.stringify(r.plan.clusters.map((c) => c.findings)));
   assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes));
   const ns = "linkerd-multicluster";
   assert.equal(await get(west, "multicluster.linkerd.io/v1alpha3", "Link", "east", ns), undefined);
