@@ -15,6 +15,8 @@ const HELP = `Usage: crosslink apply [-f FILE] [--kubeconfig FILE] [--dry-run=se
 Shows the plan, asks for confirmation (unless --yes or not a terminal), applies it with
 server-side apply (field manager crosslink) and prints what changed per cluster.
 --dry-run=server sends every write with dryRun=All: the API servers validate, nothing is stored.
+--allow-mass-prune lets the prune guard's findings through: over half of the links, exports or
+clusters that the clusters hold dropped at once (XL641), deletions no topology change explains (XL642).
 Exit status: 0 when every cluster converged, 1 otherwise.
 `;
 
