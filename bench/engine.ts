@@ -14,11 +14,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import yaml from "js-yaml";
-import { applyPlan } from "../src/engine/apply.js";
-import { planTopology } from "../src/engine/reconcile.js";
+import { reconcile, reconcileOptions } from "../src/engine/reconcile.js";
 import { startClusters } from "../test/harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../src/kube/access.js";
-import { FIELD_MANAGER } from "../src/kube/http-client.js";
 import { desiredManifests } from "../src/cli/render.js";
 import { mapLimit } from "../src/util/concurrency.js";
 import { loadTopology } from "../src/topology/index.js";
@@ -70,9 +68,9 @@ async function measure(label: string, acc: ClusterAccess, t: Topology, allowMass
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const start = performance.now();
-  const now = () => new Date();
-  const { plan } = await planTopology(t, acc.clients, { now, fieldManager: FIELD_MANAGER, allowMassPrune });
-  const changes = await applyPlan(plan, acc.clients, { dryRun: false, fieldManager: FIELD_MANAGER, concurrency: 8, now, tokenWaitMs: 30_000 });
+  const run = await reconcile(t, acc.clients, reconcileOptions({ allowMassPrune }), () => true);
+  const { plan } = run;
+  const changes = run.changes!;
   const ms = performance.now() - start;
   clearInterval(sampler);
   const after = acc.totals();
@@ -135,7 +133,7 @@ async function main() {
     const current = await topology(clusters.trustAnchorPem, 60);
 
     const dir = await mkdtemp(path.join(tmpdir(), "xl-bench-"));
-    const { desired } = await planTopology(current, acc.clients, { now: () => new Date(), fieldManager: FIELD_MANAGER, allowMassPrune: false });
+    const { desired } = await reconcile(current, acc.clients, reconcileOptions());
     for (const [name, d] of desired) {
       await writeFile(path.join(dir, `${name}.yaml`), desiredManifests(d, true).map((o) => yaml.dump(o, { noRefs: true })).join("---\n"));
     }

@@ -1,13 +1,12 @@
 /** `crosslink apply`: shows the plan, applies it, prints what changed per cluster. Exit 0 only when every cluster converged. */
 import { createInterface } from "node:readline/promises";
-import { applyPlan } from "../engine/apply.js";
-import { planTopology } from "../engine/reconcile.js";
+import { reconcile } from "../engine/reconcile.js";
 import { hasErrors } from "../engine/plan/types.js";
 import { renderChangeSetHuman } from "../report/human.js";
 import { changeSetJson, planJson } from "../report/json.js";
 import { inSync } from "../report/summary.js";
 import type { Command } from "./command.js";
-import { EXIT, accessOrReport, loadOrReport, parseEngineArgs, planOptions } from "./common.js";
+import { EXIT, accessOrReport, engineOptions, loadOrReport, parseEngineArgs } from "./common.js";
 import { formatPlan } from "./diff.js";
 
 const HELP = `Usage: crosslink apply [-f FILE] [--kubeconfig FILE] [--dry-run=server] [--yes] [--allow-mass-prune] [--output human|json]
@@ -37,19 +36,22 @@ export const applyCommand: Command = {
     if (!topology) return EXIT.error;
     const access = accessOrReport(topology, values.kubeconfig);
     try {
-      const opts = planOptions(values);
-      const { plan } = await planTopology(topology, access.clients, opts);
       const json = values.output === "json";
-      if (!json) process.stdout.write(formatPlan(plan, "human") + "\n");
-      if (inSync(plan)) {
-        if (json) process.stdout.write(JSON.stringify({ plan: planJson(plan), changes: null }, null, 2) + "\n");
-        return access.diagnostics.length || hasErrors(plan) ? EXIT.error : EXIT.ok;
-      }
-      if (!values.yes && !dryRun && process.stdin.isTTY && !(await confirm())) {
+      let cancelled = false;
+      const { plan, changes } = await reconcile(topology, access.clients, engineOptions(values, { dryRun }), async ({ plan }) => {
+        if (!json) process.stdout.write(formatPlan(plan, "human") + "\n");
+        if (inSync(plan)) return false;
+        cancelled = !values.yes && !dryRun && process.stdin.isTTY && !(await confirm());
+        return !cancelled;
+      });
+      if (cancelled) {
         process.stdout.write("Apply cancelled.\n");
         return EXIT.error;
       }
-      const changes = await applyPlan(plan, access.clients, { ...opts, dryRun, concurrency: 8, tokenWaitMs: 30_000 });
+      if (!changes) {
+        if (json) process.stdout.write(JSON.stringify({ plan: planJson(plan), changes: null }, null, 2) + "\n");
+        return access.diagnostics.length || hasErrors(plan) ? EXIT.error : EXIT.ok;
+      }
       process.stdout.write(json ? JSON.stringify({ plan: planJson(plan), changes: changeSetJson(changes) }, null, 2) + "\n" : renderChangeSetHuman(changes));
       const converged = changes.clusters.every((c) => c.converged);
       return converged && !access.diagnostics.length && !hasErrors(plan) ? EXIT.ok : EXIT.error;

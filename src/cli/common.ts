@@ -1,8 +1,8 @@
 /** What the engine commands (diff, apply, render) share: options, topology loading, cluster access. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { formatDiagnostics, hasErrors } from "../diagnostics.js";
+import { reconcileOptions, type ReconcileOptions } from "../engine/reconcile.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../kube/access.js";
-import { FIELD_MANAGER } from "../kube/http-client.js";
 import { loadTopologyFile } from "../topology/index.js";
 import type { Topology } from "../topology/types.js";
 
@@ -37,7 +37,7 @@ export function accessOrReport(topology: Topology, kubeconfig: string | undefine
   return access;
 }
 
-/** Options of planning, from parsed flags. */
-export function planOptions(values: { "allow-mass-prune"?: boolean }) {
-  return { now: () => new Date(), fieldManager: FIELD_MANAGER, allowMassPrune: values["allow-mass-prune"] ?? false };
+/** The composition root's options from parsed flags (everything else at its default). */
+export function engineOptions(values: { "allow-mass-prune"?: boolean }, extra: Partial<ReconcileOptions> = {}): ReconcileOptions {
+  return reconcileOptions({ allowMassPrune: values["allow-mass-prune"] ?? false, ...extra });
 }

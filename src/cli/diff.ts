@@ -1,12 +1,12 @@
 /** `crosslink diff`: the plan, without changing anything. Exit 0 in sync, 2 changes pending, 1 error. */
-import { planTopology } from "../engine/reconcile.js";
+import { reconcile } from "../engine/reconcile.js";
 import { hasErrors } from "../engine/plan/types.js";
 import { renderPlanHuman } from "../report/human.js";
 import { planJson } from "../report/json.js";
 import { renderPlanMarkdown } from "../report/markdown.js";
 import { inSync } from "../report/summary.js";
 import type { Command } from "./command.js";
-import { EXIT, accessOrReport, loadOrReport, parseEngineArgs, planOptions } from "./common.js";
+import { EXIT, accessOrReport, engineOptions, loadOrReport, parseEngineArgs } from "./common.js";
 
 const HELP = `Usage: crosslink diff [-f FILE] [--kubeconfig FILE] [--output human|markdown|json]
 
@@ -27,7 +27,7 @@ export const diffCommand: Command = {
     if (!topology) return EXIT.error;
     const access = accessOrReport(topology, values.kubeconfig);
     try {
-      const { plan } = await planTopology(topology, access.clients, planOptions(values));
+      const { plan } = await reconcile(topology, access.clients, engineOptions(values));
       process.stdout.write(formatPlan(plan, values.output));
       if (access.diagnostics.length || hasErrors(plan)) return EXIT.error;
       return inSync(plan) ? EXIT.ok : EXIT.changes;

@@ -74,7 +74,7 @@ export async function runPlan(args: string[], io: PlanIo): Promise<number> {
     const headTopology = sides.head.load.valid ? sides.head.load.topology : undefined;
     if (values.live && headTopology) {
       // the engine and the Kubernetes client load only for --live
-      const [{ hasChanges, hasErrors: planHasErrors }, { planTopology }, { renderPlanHuman }, { planJson }, { renderPlanMarkdown }, { accessOrReport, planOptions }, { declarationsOf }] = await Promise.all([
+      const [{ hasChanges, hasErrors: planHasErrors }, { reconcile, observedIssuers }, { renderPlanHuman }, { planJson }, { renderPlanMarkdown }, { accessOrReport, engineOptions }, { declarationsOf }] = await Promise.all([
         import("../engine/plan/types.js"),
         import("../engine/reconcile.js"),
         import("../report/human.js"),
@@ -87,13 +87,12 @@ export async function runPlan(args: string[], io: PlanIo): Promise<number> {
       try {
         // The same prune guard as apply and the daemon: base is what was declared before, the head's trailer allows.
         const baseTopology = sides.base.load.topology;
-        const run = await planTopology(headTopology, access.clients, {
-          ...planOptions({}),
-          allowMassPrune: sides.massPruneAllowed,
-          allowedBy: TRAILER_ALLOWANCE,
-          ...(baseTopology ? { previous: declarationsOf(baseTopology) } : {}),
-        });
-        issuers = run.observations.map((o) => ({ cluster: o.cluster, ...(o.ok && o.facts.issuerCertPem ? { issuerCertPem: o.facts.issuerCertPem } : {}) }));
+        const run = await reconcile(
+          headTopology,
+          access.clients,
+          engineOptions({ "allow-mass-prune": sides.massPruneAllowed }, { allowedBy: TRAILER_ALLOWANCE, ...(baseTopology ? { previous: declarationsOf(baseTopology) } : {}) }),
+        );
+        issuers = observedIssuers(run);
         const text = values.output === "markdown" ? renderPlanMarkdown(run.plan, "Object-level plan (--live)") : values.output === "json" ? "" : `\nObject-level plan (--live):\n${renderPlanHuman(run.plan)}`;
         live = { text, json: planJson(run.plan), changes: hasChanges(run.plan), errors: planHasErrors(run.plan) || access.diagnostics.length > 0 };
       } finally {

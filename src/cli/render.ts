@@ -9,10 +9,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import yaml from "js-yaml";
 import type { KubeObject } from "../kube/object.js";
-import { planTopology } from "../engine/reconcile.js";
+import { reconcile } from "../engine/reconcile.js";
 import type { DesiredCluster } from "../engine/render/types.js";
 import type { Command } from "./command.js";
-import { EXIT, accessOrReport, loadOrReport, parseEngineArgs, planOptions } from "./common.js";
+import { EXIT, accessOrReport, engineOptions, loadOrReport, parseEngineArgs } from "./common.js";
 
 const HELP = `Usage: crosslink render [-f FILE] [--kubeconfig FILE] --out DIR [--include-secrets]
 
@@ -38,7 +38,7 @@ export const renderCommand: Command = {
     if (!topology) return EXIT.error;
     const access = accessOrReport(topology, values.kubeconfig);
     try {
-      const { desired, observations } = await planTopology(topology, access.clients, planOptions(values));
+      const { desired, observations } = await reconcile(topology, access.clients, engineOptions(values));
       await mkdir(values.out, { recursive: true });
       for (const [cluster, d] of desired) {
         const docs = desiredManifests(d, values["include-secrets"] ?? false).map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true }));

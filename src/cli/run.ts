@@ -49,6 +49,12 @@ export const runCommand: Command = {
       process.on("SIGINT", onSignal);
     });
     await daemon.stop();
+    // Everything is closed; if some handle still keeps the process alive, do not linger past the shutdown.
+    const leftover = setTimeout(() => {
+      process.stderr.write(`crosslink run: open handles after stop (${process.getActiveResourcesInfo().join(", ")}); exiting\n`);
+      process.exit(EXIT.ok);
+    }, 2_000);
+    leftover.unref();
     return EXIT.ok;
   },
 };

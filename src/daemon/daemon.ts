@@ -7,7 +7,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { schedule, type ScheduledTask } from "node-cron";
 import { clientForContext, clusterAccess, loadKubeConfig } from "../kube/access.js";
-import { FIELD_MANAGER } from "../kube/http-client.js";
 import { credentialsFromEnv } from "../source/credentials.js";
 import { GitSource } from "../source/git.js";
 import { LocalSource } from "../source/local.js";
@@ -16,7 +15,7 @@ import { SourceError } from "../source/errors.js";
 import type { Source } from "../source/types.js";
 import { systemClock, type Clock } from "./clock.js";
 import { isRemote, type DaemonConfig } from "./config.js";
-import { LeaseElector, SUSPEND_ANNOTATION, type LeaseClient } from "./lease.js";
+import { LeaseElector, SUSPEND_ANNOTATION, leaseTimings, type LeaseClient } from "./lease.js";
 import { createLogger, type Logger } from "./log.js";
 import { ReconcileLoop, type ClientsFactory } from "./loop.js";
 import { DaemonMetrics } from "./metrics.js";
@@ -40,7 +39,11 @@ export interface Daemon {
   /** Base URL of the HTTP server, once started. */
   url(): string;
   start(): Promise<void>;
-  /** Stops scheduling, waits (bounded) for the running reconcile, releases the Lease, closes the server. */
+  /**
+   * Stops scheduling and aborts the running reconcile (requests in flight are
+   * cancelled, no further write is sent), waits at most the shutdown timeout
+   * for it to end, then releases the Lease and closes the server.
+   */
   stop(): Promise<void>;
 }
 
@@ -98,7 +101,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
     }
     elector = new LeaseElector(
       leaseClient,
-      { namespace: cfg.leaseNamespace, name: cfg.leaseName, identity: cfg.identity, leaseDurationMs: cfg.leaseDurationMs, renewMs: Math.max(500, Math.floor(cfg.leaseDurationMs / 3)) },
+      { namespace: cfg.leaseNamespace, name: cfg.leaseName, identity: cfg.identity, ...leaseTimings(cfg.leaseDurationMs) },
       clock,
       log,
     );
@@ -112,15 +115,13 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
       log,
       metrics,
       canWrite: () => !elector || elector.isLeader(),
+      ...(elector ? { writeSignal: () => elector.writeSignal() } : {}),
       suspended: async () => cfg.suspend || (cfg.suspendFile !== undefined && existsSync(cfg.suspendFile)) || elector?.annotations()[SUSPEND_ANNOTATION] === "true",
     },
     {
       drift: cfg.drift,
       driftIntervalMs: cfg.driftIntervalMs,
-      fieldManager: FIELD_MANAGER,
-      allowMassPrune: cfg.allowMassPrune,
-      concurrency: 8,
-      tokenWaitMs: 30_000,
+      engine: { allowMassPrune: cfg.allowMassPrune },
       backoff: { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs },
       identity: cfg.identity,
       role: elector ? "follower" : "single",
@@ -166,10 +167,11 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
       fire("startup");
     },
     async stop() {
-      log.info({}, "stopping: no new reconciles");
+      log.info({}, "stopping: no new reconciles; aborting the running one");
       await task?.stop();
       await task?.destroy();
       let timer: NodeJS.Timeout | undefined;
+      // loop.stop() aborts: requests in flight are cancelled and the fence refuses any further write.
       const finished = await Promise.race([
         loop.stop().then(() => true),
         new Promise<boolean>((r) => {
@@ -177,7 +179,8 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
         }),
       ]);
       clearTimeout(timer);
-      if (!finished) log.warn({ timeoutMs: cfg.shutdownTimeoutMs }, "abandoning the running reconcile");
+      if (!finished) log.warn({ timeoutMs: cfg.shutdownTimeoutMs }, "the aborted reconcile did not end in time; no write is sent after the abort");
+      // Released only now: no write of this replica can follow the next holder's first.
       await elector?.stop();
       loop.close();
       await server?.close();

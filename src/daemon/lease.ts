@@ -7,10 +7,18 @@
  * last seen to change, as client-go does, so clock skew between replicas does
  * not matter. The holder renews every `renewMs` and releases on shutdown.
  * Followers can ask the holder for a reconcile through an annotation.
+ *
+ * Fencing, as client-go's leader elector: the holder counts as leader only
+ * until `renewDeadlineMs` (shorter than the lease duration) after the start of
+ * its last successful renewal, so a holder that could not renew stops writing
+ * before any other replica can see the Lease expire. Each leadership term has
+ * an AbortSignal (`writeSignal`) that aborts when the term ends: a failed or
+ * late renewal, another holder, or stop().
  */
 import { KubeError } from "../kube/errors.js";
 import type { KubeObject } from "../kube/object.js";
 import type { ClusterClient } from "../kube/port.js";
+import { scopedSignal } from "../util/abort.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
 
@@ -28,7 +36,15 @@ export interface LeaseOptions {
   name: string;
   identity: string;
   leaseDurationMs: number;
+  /** How long after the start of its last successful renewal the holder may write; shorter than leaseDurationMs. */
+  renewDeadlineMs: number;
+  /** How often the holder renews and a follower tries to acquire. */
   renewMs: number;
+}
+
+/** client-go's proportions: renew deadline 2/3 and retry period 1/5 of the lease duration (10 s and 3 s of 15 s). */
+export function leaseTimings(leaseDurationMs: number): Pick<LeaseOptions, "leaseDurationMs" | "renewDeadlineMs" | "renewMs"> {
+  return { leaseDurationMs, renewDeadlineMs: Math.floor((leaseDurationMs * 2) / 3), renewMs: Math.max(200, Math.floor(leaseDurationMs / 5)) };
 }
 
 interface LeaseSpec {
@@ -51,6 +67,8 @@ export class LeaseElector {
   private observed?: { key: string; at: number };
   private lease?: KubeObject;
   private timer?: NodeJS.Timeout;
+  private fenceTimer?: NodeJS.Timeout;
+  private term = abortedController("not the Lease holder");
   private lastRequest?: string;
   private readonly changeListeners: ((leader: boolean) => void)[] = [];
   private readonly requestListeners: (() => void)[] = [];
@@ -60,11 +78,18 @@ export class LeaseElector {
     private readonly opts: LeaseOptions,
     private readonly clock: Clock,
     private readonly log: Logger,
-  ) {}
+  ) {
+    if (!(opts.renewDeadlineMs < opts.leaseDurationMs)) throw new Error("lease: the renew deadline must be shorter than the lease duration");
+  }
 
-  /** Whether this replica holds the Lease now (and its last renewal has not lapsed). */
+  /** Whether this replica holds the Lease now with margin: its last renewal started less than the renew deadline ago. */
   isLeader(): boolean {
     return this.leader && this.clock.now().getTime() < this.leaderUntil;
+  }
+
+  /** The signal of the current leadership term: aborted once the term ends (already aborted when not leading). */
+  writeSignal(): AbortSignal {
+    return this.term.signal;
   }
 
   /** The Lease's annotations as last read. */
@@ -101,16 +126,20 @@ export class LeaseElector {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.leader) return;
-    this.setLeader(false);
+    this.setLeader(false, "released");
+    // Bounded: a hung lease cluster must not hold the shutdown; the Lease then simply expires.
+    const bound = scopedSignal([], this.opts.renewDeadlineMs, "lease release");
     try {
-      const lease = await this.client.get(this.ref());
+      const lease = await this.client.get(this.ref(), { signal: bound.signal });
       const spec = (lease?.spec ?? {}) as LeaseSpec;
       if (lease && spec.holderIdentity === this.opts.identity) {
-        await this.client.update({ ...lease, spec: { ...spec, holderIdentity: "", renewTime: microTime(new Date(0)) } });
+        await this.client.update({ ...lease, spec: { ...spec, holderIdentity: "", renewTime: microTime(new Date(0)) } }, { signal: bound.signal });
         this.log.info({ lease: this.opts.name }, "lease released");
       }
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "lease release failed");
+    } finally {
+      bound.dispose();
     }
   }
 
@@ -121,16 +150,20 @@ export class LeaseElector {
 
   /** One acquire-or-renew attempt; returns whether this replica leads afterwards. */
   async tryOnce(): Promise<boolean> {
+    // One attempt may take at most the renew deadline: past it, its answer could not keep the lead anyway.
+    const bound = scopedSignal([], this.opts.renewDeadlineMs, "lease renewal");
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
-        const ok = await this.attempt();
+        const ok = await this.attempt(bound.signal);
         if (ok !== "conflict") return ok;
       }
       return this.isLeader();
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err), lease: this.opts.name }, "lease: cannot reach the lease cluster");
-      if (this.leader && !this.isLeader()) this.setLeader(false);
+      if (this.leader && !this.isLeader()) this.setLeader(false, "renew deadline passed");
       return this.isLeader();
+    } finally {
+      bound.dispose();
     }
   }
 
@@ -138,9 +171,9 @@ export class LeaseElector {
     return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: this.opts.namespace, name: this.opts.name };
   }
 
-  private async attempt(): Promise<boolean | "conflict"> {
+  private async attempt(signal: AbortSignal): Promise<boolean | "conflict"> {
     const now = this.clock.now();
-    const lease = await this.client.get(this.ref());
+    const lease = await this.client.get(this.ref(), { signal });
     this.lease = lease;
     const durationSeconds = Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000));
     if (!lease) {
@@ -152,7 +185,7 @@ export class LeaseElector {
             metadata: { name: this.opts.name, namespace: this.opts.namespace },
             spec: { holderIdentity: this.opts.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
           },
-          { fieldManager: `crosslink-lease-${this.opts.identity}` },
+          { fieldManager: `crosslink-lease-${this.opts.identity}`, signal },
         ),
       );
       return this.after(created, now);
@@ -164,7 +197,7 @@ export class LeaseElector {
     const free = !spec.holderIdentity;
     const expired = now.getTime() - this.observed.at > (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
     if (!mine && !free && !expired) {
-      if (this.leader) this.setLeader(false);
+      if (this.leader) this.setLeader(false, `held by ${spec.holderIdentity}`);
       return false;
     }
     if (mine) this.checkRequest(lease);
@@ -178,7 +211,7 @@ export class LeaseElector {
         ...(mine ? {} : { acquireTime: microTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
       },
     };
-    return this.after(await this.write(() => this.client.update(next)), now);
+    return this.after(await this.write(() => this.client.update(next, { signal })), now);
   }
 
   private async write(fn: () => Promise<KubeObject>): Promise<KubeObject | "conflict"> {
@@ -193,8 +226,21 @@ export class LeaseElector {
   private after(res: KubeObject | "conflict", at: Date): boolean | "conflict" {
     if (res === "conflict") return "conflict";
     this.lease = res;
-    this.leaderUntil = at.getTime() + this.opts.leaseDurationMs;
+    const until = at.getTime() + this.opts.renewDeadlineMs;
+    const left = until - this.clock.now().getTime();
+    if (left <= 0) {
+      // The renewal succeeded too late to count: others may already judge the Lease expired.
+      if (this.leader) this.setLeader(false, "renewal answered after the renew deadline");
+      return false;
+    }
+    this.leaderUntil = until;
     if (!this.leader) this.setLeader(true);
+    // Without a further renewal in time, the term ends at the deadline.
+    if (this.fenceTimer) clearTimeout(this.fenceTimer);
+    this.fenceTimer = setTimeout(() => {
+      if (this.leader && !this.isLeader()) this.setLeader(false, "renew deadline passed");
+    }, left);
+    this.fenceTimer.unref?.();
     return true;
   }
 
@@ -207,9 +253,24 @@ export class LeaseElector {
     }
   }
 
-  private setLeader(leader: boolean): void {
+  private setLeader(leader: boolean, why?: string): void {
     this.leader = leader;
-    this.log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity, leader }, leader ? "lease acquired" : "lease lost");
+    if (leader) this.term = new AbortController();
+    else {
+      if (this.fenceTimer) clearTimeout(this.fenceTimer);
+      this.fenceTimer = undefined;
+      this.term.abort(new Error(`lease lost (${why ?? "not renewed"})`));
+    }
+    this.log.info(
+      { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity, leader, ...(why ? { reason: why } : {}) },
+      leader ? "lease acquired" : "lease lost",
+    );
     for (const fn of this.changeListeners) fn(leader);
   }
+}
+
+function abortedController(reason: string): AbortController {
+  const c = new AbortController();
+  c.abort(new Error(reason));
+  return c;
 }

@@ -3,15 +3,18 @@
  * plan → apply, serialized (never two at once), with triggers arriving during
  * a reconcile coalesced into one more run. Every port is injected (source,
  * cluster clients, clock, leadership, suspension), so this is tested without
- * a process, a server or a timer.
+ * a process, a server or a timer. The engine runs through the composition
+ * root (engine/reconcile.ts) with one abort signal per reconcile, fired by
+ * stop() and by the end of the Lease term, and the write fence `canWrite`
+ * checked before every write. `status.reconciling` shows the run in progress.
  */
 import { performance } from "node:perf_hooks";
 import type { Diagnostic } from "../diagnostics.js";
 import { formatDiagnostics } from "../diagnostics.js";
-import { applyPlan, type ChangeSet } from "../engine/apply.js";
+import type { ChangeSet } from "../engine/apply.js";
 import { declarationsOf, type Declarations } from "../engine/plan/declarations.js";
 import { hasChanges, type Plan } from "../engine/plan/types.js";
-import { planTopology } from "../engine/reconcile.js";
+import { reconcile, reconcileOptions, type ProgressEvent, type ReconcileOptions } from "../engine/reconcile.js";
 import type { ClusterClient } from "../kube/port.js";
 import { allowsMassPrune } from "../review/git-load.js";
 import { TRAILER_ALLOWANCE } from "../review/safety.js";
@@ -19,12 +22,13 @@ import { countPlan } from "../report/summary.js";
 import { SourceError } from "../source/errors.js";
 import type { Source, SourceSnapshot } from "../source/types.js";
 import type { Topology } from "../topology/types.js";
+import { abortText } from "../util/abort.js";
 import { errorMessage } from "../util/concurrency.js";
 import { ClusterBackoff, type BackoffPolicy } from "./backoff.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
 import type { DaemonMetrics } from "./metrics.js";
-import { initialStatus, pushError, type ClusterStatus, type DaemonStatus } from "./status.js";
+import { initialStatus, pushError, type ClusterStatus, type DaemonStatus, type ReconcilePhase } from "./status.js";
 import { validateSnapshot } from "./validate.js";
 
 /** Cluster clients for one topology, and how to release them. */
@@ -44,8 +48,10 @@ export interface LoopDeps {
   clock: Clock;
   log: Logger;
   metrics: DaemonMetrics;
-  /** Whether this replica may write now: it holds the Lease, or there is no election. */
+  /** Whether this replica may write now: it holds the Lease with margin, or there is no election. Checked before every write. */
   canWrite(): boolean;
+  /** The signal of the current Lease term (aborted when it ends); absent without an election. */
+  writeSignal?(): AbortSignal;
   /** Whether writes are suspended (flag, file or Lease annotation). */
   suspended(): Promise<boolean>;
 }
@@ -56,10 +62,8 @@ export interface LoopOptions {
   drift: "heal" | "report";
   /** A tick whose revision has not moved re-observes only when this long has passed since the last reconcile (0: every tick). */
   driftIntervalMs: number;
-  fieldManager: string;
-  allowMassPrune: boolean;
-  concurrency: number;
-  tokenWaitMs: number;
+  /** The engine's settings (field manager, concurrency, deadlines, allow-mass-prune…); unset ones take the composition root's defaults. */
+  engine: Partial<Omit<ReconcileOptions, "now" | "signal" | "mayWrite" | "onProgress">>;
   backoff: BackoffPolicy;
   identity: string;
   role: DaemonStatus["role"];
@@ -83,6 +87,7 @@ export class ReconcileLoop {
   private running?: Promise<void>;
   private pending?: string;
   private stopping = false;
+  private readonly stopController = new AbortController();
   private lastGood?: { revision: string; topology: Topology; message?: string; massPruneAllowed: boolean };
   private appliedRevision?: string;
   /** What the last applied revision declared: the prune guard's "before" (undefined until one converged: the clusters' labels). */
@@ -127,10 +132,11 @@ export class ReconcileLoop {
     return run;
   }
 
-  /** Stops accepting triggers; resolves when the running reconcile (if any) ends. */
+  /** Stops accepting triggers and aborts the running reconcile (no write is sent after this); resolves when it has ended. */
   stop(): Promise<void> {
     this.stopping = true;
     this.pending = undefined;
+    this.stopController.abort(new Error("shutting down"));
     return this.running ?? Promise.resolve();
   }
 
@@ -155,6 +161,8 @@ export class ReconcileLoop {
     const { log, metrics, clock } = this.deps;
     const t0 = performance.now();
     const result: TickResult = { trigger, reconciled: false, wrote: false };
+    const since = clock.now().toISOString();
+    this.status.reconciling = { trigger, since, phase: "sync", phaseSince: since, clusters: [] };
     try {
       const snapshot = await this.sync();
       if (snapshot) {
@@ -215,6 +223,7 @@ export class ReconcileLoop {
   private async consider(snapshot: SourceSnapshot): Promise<void> {
     const known = snapshot.revision === this.lastGood?.revision || snapshot.revision === this.status.rejected?.revision;
     if (!snapshot.changed && known) return;
+    this.phase("validate");
     const v = await validateSnapshot(snapshot, this.deps.clock.now());
     if (v.topology) {
       this.lastGood = {
@@ -265,29 +274,42 @@ export class ReconcileLoop {
       else clients.set(c.name, client);
     }
     // The prune guard: before = the last applied revision; allowed by the flag or the trailer on the revision in force.
-    const allowedBy = this.opts.allowMassPrune ? "--allow-mass-prune" : good.massPruneAllowed ? TRAILER_ALLOWANCE : undefined;
-    const opts = {
+    const allowedBy = this.opts.engine.allowMassPrune ? "--allow-mass-prune" : good.massPruneAllowed ? TRAILER_ALLOWANCE : undefined;
+    const term = this.deps.writeSignal?.();
+    const signal = term ? AbortSignal.any([this.stopController.signal, term]) : this.stopController.signal;
+    const opts = reconcileOptions({
+      ...this.opts.engine,
       now: () => clock.now(),
-      fieldManager: this.opts.fieldManager,
       allowMassPrune: allowedBy !== undefined,
       ...(allowedBy ? { allowedBy } : {}),
       ...(this.appliedDeclarations ? { previous: this.appliedDeclarations } : {}),
-    };
-    const { plan } = await planTopology(good.topology, clients, opts);
+      signal,
+      mayWrite: () => !this.stopping && this.deps.canWrite(),
+      onProgress: (e) => this.progress(e),
+    });
+    this.phase("observe");
+    let suspended = false;
+    let mayWrite = false;
+    const run = await reconcile(good.topology, clients, opts, async ({ plan }) => {
+      this.phase("plan");
+      suspended = await this.deps.suspended();
+      mayWrite = !suspended && this.deps.canWrite() && !signal.aborted && (this.opts.drift === "heal" || newRevision);
+      if (!mayWrite || !hasChanges(plan)) return false;
+      log.info({ revision: good.revision, trigger: result.trigger, actions: plan.clusters.reduce((n, c) => n + c.actions.length, 0) }, "applying");
+      this.phase("apply");
+      return true;
+    });
+    const { plan } = run;
     result.plan = plan;
     result.reconciled = true;
     this.lastReconcileAt = clock.now().getTime();
-
-    const suspended = await this.deps.suspended();
     this.status.suspended = suspended;
     metrics.suspended.set(suspended ? 1 : 0);
-    const mayWrite = !suspended && this.deps.canWrite() && (this.opts.drift === "heal" || newRevision);
-    let changes: ChangeSet | undefined;
-    if (mayWrite && hasChanges(plan)) {
-      log.info({ revision: good.revision, trigger: result.trigger, actions: plan.clusters.reduce((n, c) => n + c.actions.length, 0) }, "applying");
-      changes = await applyPlan(plan, clients, { dryRun: false, fieldManager: this.opts.fieldManager, concurrency: this.opts.concurrency, now: () => clock.now(), tokenWaitMs: this.opts.tokenWaitMs });
+    const changes: ChangeSet | undefined = run.changes;
+    if (changes) {
       result.changes = changes;
       result.wrote = true;
+      if (signal.aborted) log.warn({ revision: good.revision, reason: abortText(signal), done: changes.clusters.reduce((n, c) => n + c.results.filter((r) => r.status === "done").length, 0) }, "apply aborted");
     }
     const clusters = this.clusterStates(plan, changes, backedOff);
     this.status.clusters = clusters;
@@ -350,8 +372,26 @@ export class ReconcileLoop {
     });
   }
 
+  /** Marks the phase of the reconcile in progress. */
+  private phase(phase: ReconcilePhase): void {
+    const r = this.status.reconciling;
+    if (r) {
+      r.phase = phase;
+      r.phaseSince = this.deps.clock.now().toISOString();
+    }
+  }
+
+  /** Tracks which clusters the reconcile in progress is waiting on, and since when. */
+  private progress(e: ProgressEvent): void {
+    const r = this.status.reconciling;
+    if (!r) return;
+    r.clusters = r.clusters.filter((c) => c.name !== e.cluster);
+    if (e.state === "start") r.clusters.push({ name: e.cluster, phase: e.phase, since: this.deps.clock.now().toISOString() });
+  }
+
   private finish(result: TickResult, t0: number, outcome: "ok" | "partial" | "error" | "skipped"): TickResult {
     const { metrics, clock } = this.deps;
+    this.status.reconciling = undefined;
     const seconds = (performance.now() - t0) / 1000;
     this.status.ready = true;
     metrics.reconciles.inc({ result: outcome, trigger: result.trigger.split("+")[0] ?? "schedule" });

@@ -19,6 +19,20 @@ export interface ClusterStatus {
   lastObservedAt?: string;
 }
 
+/** The phases of one reconcile. */
+export type ReconcilePhase = "sync" | "validate" | "observe" | "plan" | "apply";
+
+/** The reconcile running now: its phase, and the clusters it is still waiting on. */
+export interface ReconcileInProgress {
+  trigger: string;
+  /** ISO time the reconcile started. */
+  since: string;
+  phase: ReconcilePhase;
+  phaseSince: string;
+  /** Clusters whose observation or apply has started and not ended, with the time it started. */
+  clusters: { name: string; phase: "observe" | "apply"; since: string }[];
+}
+
 /** A commit that was not put in force: invalid topology or a refused signature. */
 export interface RejectedRevision {
   revision: string;
@@ -59,6 +73,8 @@ export interface DaemonStatus {
     result: "ok" | "partial" | "error" | "skipped";
   };
   lastSuccessAt?: string;
+  /** The reconcile in progress, if any. */
+  reconciling?: ReconcileInProgress;
   clusters: ClusterStatus[];
   /** The most recent errors, newest first (bounded). */
   lastErrors: { at: string; message: string; cluster?: string }[];

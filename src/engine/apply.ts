@@ -1,13 +1,18 @@
 /**
  * apply (I/O): executes a Plan and nothing else. Server-side apply with field
- * manager `crosslink`; actions run in waves by the kind table's rank (deletes
- * in reverse), every cluster in parallel inside a wave, so a target's
- * ServiceAccount exists before a source asks it for a token. A cluster that
- * stops answering stops only its own remaining actions.
+ * manager `crosslink`; each cluster runs its actions in waves by the kind
+ * table's rank (deletes in reverse), on its own, so a slow or hung cluster
+ * costs the others nothing. The one dependency across clusters is waited for
+ * explicitly: credentials for a link `from → to` are issued once `to` has
+ * finished its earlier waves (its ServiceAccount and RBAC exist). A cluster
+ * that stops answering stops only its own remaining actions; an aborted
+ * signal (lost Lease, shutdown, deadline) stops every cluster before its next
+ * write, and the clients refuse writes the fence no longer allows.
  */
 import { KubeError } from "../kube/errors.js";
 import { refOf, type KubeObject } from "../kube/object.js";
 import type { ClusterClient } from "../kube/port.js";
+import { abortText, sleep } from "../util/abort.js";
 import { errorMessage, mapLimit } from "../util/concurrency.js";
 import { credentialsKubeconfig } from "./render/credentials.js";
 import { b64 } from "./render/meta.js";
@@ -22,6 +27,10 @@ export interface ApplyOptions {
   now: () => Date;
   /** How long to wait for a service-account-token Secret to get its token. */
   tokenWaitMs: number;
+  /** Stops every cluster before its next action when aborted (the clients abort requests in flight themselves). */
+  signal?: AbortSignal;
+  /** Called when a cluster starts and ends its apply. */
+  onProgress?: (cluster: string, state: "start" | "done") => void;
 }
 
 /** What happened to one action. */
@@ -35,7 +44,7 @@ export interface ActionResult {
 export interface ClusterChangeSet {
   cluster: string;
   results: ActionResult[];
-  /** Why the cluster was not (fully) applied: unreachable, blocked, or stopped answering. */
+  /** Why the cluster was not (fully) applied: unreachable, blocked, stopped answering or aborted. */
   error?: string;
   /** True when every action succeeded and the cluster had no error. */
   converged: boolean;
@@ -50,61 +59,101 @@ export interface ChangeSet {
 /** Annotation crosslink sets on a managed controller's pod template to roll it after credentials change. */
 export const ROTATED_AT = "crosslink.dev/credentials-rotated-at";
 
+interface ClusterRun {
+  plan: ClusterPlan;
+  results: ActionResult[];
+  error?: string;
+  /** The wave the cluster is in (Infinity once it has finished or stopped). */
+  wave: number;
+  waiters: { wave: number; resolve: () => void }[];
+}
+
 /** Applies a plan through the given clients. */
 export async function applyPlan(plan: Plan, clients: ReadonlyMap<string, ClusterClient>, opts: ApplyOptions): Promise<ChangeSet> {
-  const state = new Map<string, { plan: ClusterPlan; results: ActionResult[]; error?: string }>();
+  const runs = new Map<string, ClusterRun>();
   for (const cp of plan.clusters) {
-    const s: { plan: ClusterPlan; results: ActionResult[]; error?: string } = { plan: cp, results: [] };
-    if (cp.error) s.error = `not observed: ${cp.error}`;
-    else if (cp.blocked) s.error = `blocked: ${cp.blocked}`;
-    else if (!clients.get(cp.cluster)) s.error = "no client";
-    state.set(cp.cluster, s);
+    const r: ClusterRun = { plan: cp, results: [], wave: -Infinity, waiters: [] };
+    if (cp.error) r.error = `not observed: ${cp.error}`;
+    else if (cp.blocked) r.error = `blocked: ${cp.blocked}`;
+    else if (!clients.get(cp.cluster)) r.error = "no client";
+    runs.set(cp.cluster, r);
   }
-  for (const wave of waves(plan)) {
-    await Promise.all(
-      [...state.values()].map(async (s) => {
-        const actions = s.plan.actions.filter((a) => waveOf(a) === wave);
-        if (!actions.length) return;
-        if (s.error) {
-          for (const action of actions) s.results.push({ action, status: "skipped", error: s.error });
-          return;
-        }
-        const client = clients.get(s.plan.cluster)!;
-        const results = await mapLimit(actions, opts.concurrency, async (action): Promise<ActionResult> => {
-          if (s.error) return { action, status: "skipped", error: s.error };
-          try {
-            await execute(action, client, clients, opts);
-            return { action, status: "done" };
-          } catch (err) {
-            if (err instanceof KubeError && err.cluster === s.plan.cluster && (err.code === "KUBE_UNREACHABLE" || err.code === "KUBE_TIMEOUT")) {
-              s.error = `stopped answering: ${err.message}`;
-            }
-            return { action, status: "failed", error: errorMessage(err) };
-          }
-        });
-        s.results.push(...results);
-      }),
-    );
-  }
+  /** Resolves once `cluster` has finished every wave before `wave` (or stopped). */
+  const reached = (cluster: string, wave: number): Promise<void> => {
+    const r = runs.get(cluster);
+    if (!r || r.wave >= wave) return Promise.resolve();
+    return new Promise((resolve) => r.waiters.push({ wave, resolve }));
+  };
+  const advance = (r: ClusterRun, wave: number) => {
+    r.wave = wave;
+    for (const w of r.waiters.filter((x) => x.wave <= wave)) w.resolve();
+    r.waiters = r.waiters.filter((x) => x.wave > wave);
+  };
+  await Promise.all(
+    [...runs.values()].map(async (r) => {
+      try {
+        if (r.plan.actions.length) opts.onProgress?.(r.plan.cluster, "start");
+        await applyCluster(r, clients, opts, reached, advance);
+      } finally {
+        advance(r, Infinity);
+        if (r.plan.actions.length) opts.onProgress?.(r.plan.cluster, "done");
+      }
+    }),
+  );
   return {
     dryRun: opts.dryRun,
-    clusters: [...state.values()].map((s) => {
+    clusters: [...runs.values()].map((r) => {
       const cs: ClusterChangeSet = {
-        cluster: s.plan.cluster,
-        results: s.results,
-        converged: !s.error && s.results.every((r) => r.status === "done"),
+        cluster: r.plan.cluster,
+        results: r.results,
+        converged: !r.error && r.results.every((x) => x.status === "done"),
       };
-      if (s.error) cs.error = s.error;
+      if (r.error) cs.error = r.error;
       return cs;
     }),
   };
 }
 
-/** Waves: apply ranks ascending, then delete ranks descending (as negative numbers after all applies). */
-function waves(plan: Plan): number[] {
-  const set = new Set<number>();
-  for (const c of plan.clusters) for (const a of c.actions) set.add(waveOf(a));
-  return [...set].sort((a, b) => a - b);
+async function applyCluster(
+  r: ClusterRun,
+  clients: ReadonlyMap<string, ClusterClient>,
+  opts: ApplyOptions,
+  reached: (cluster: string, wave: number) => Promise<void>,
+  advance: (r: ClusterRun, wave: number) => void,
+): Promise<void> {
+  const cluster = r.plan.cluster;
+  const stop = (): string | undefined => r.error ?? (opts.signal?.aborted ? `aborted: ${abortText(opts.signal)}` : undefined);
+  for (const wave of wavesOf(r.plan.actions)) {
+    advance(r, wave);
+    const actions = r.plan.actions.filter((a) => waveOf(a) === wave);
+    if (stop()) {
+      for (const action of actions) r.results.push({ action, status: "skipped", error: stop()! });
+      continue;
+    }
+    const client = clients.get(cluster)!;
+    const results = await mapLimit(actions, opts.concurrency, async (action): Promise<ActionResult> => {
+      if (action.type === "credentials") await reached(action.issue.to, wave);
+      const why = stop();
+      if (why) return { action, status: "skipped", error: why };
+      try {
+        await execute(action, client, clients, opts);
+        return { action, status: "done" };
+      } catch (err) {
+        if (opts.signal?.aborted && !r.error) r.error = `aborted: ${abortText(opts.signal)}`;
+        else if (err instanceof KubeError && err.cluster === cluster && (err.code === "KUBE_UNREACHABLE" || err.code === "KUBE_TIMEOUT" || err.code === "KUBE_ABORTED")) {
+          r.error = `stopped answering: ${err.message}`;
+          if (err.code === "KUBE_ABORTED") r.error = `aborted: ${err.message}`;
+        }
+        return { action, status: "failed", error: errorMessage(err) };
+      }
+    });
+    r.results.push(...results);
+  }
+}
+
+/** Waves of one cluster: apply ranks ascending, then delete ranks descending (as 1000 − rank, after all applies). */
+function wavesOf(actions: readonly Action[]): number[] {
+  return [...new Set(actions.map(waveOf))].sort((a, b) => a - b);
 }
 
 function waveOf(a: Action): number {
@@ -156,17 +205,17 @@ async function issueCredentials(action: CredentialsAction, client: ClusterClient
 async function obtainToken(action: CredentialsAction, target: ClusterClient, opts: ApplyOptions): Promise<string> {
   const { issue } = action;
   if (issue.mode === "token-request") {
-    return (await target.createToken(issue.target.namespace, issue.target.serviceAccount, issue.ttlSeconds)).token;
+    return (await target.createToken(issue.target.namespace, issue.target.serviceAccount, issue.ttlSeconds, opts.signal ? { signal: opts.signal } : {})).token;
   }
   const ref = { apiVersion: "v1", kind: "Secret", namespace: issue.target.namespace, name: issue.target.tokenSecret ?? "" };
   const deadline = Date.now() + opts.tokenWaitMs;
   for (;;) {
-    const secret = await target.get(ref);
+    const secret = await target.get(ref, opts.signal ? { signal: opts.signal } : {});
     const token = (secret?.data as Record<string, string> | undefined)?.token;
     if (token) return Buffer.from(token, "base64").toString("utf8");
     if (Date.now() > deadline) {
       throw new KubeError("KUBE_TIMEOUT", `Secret ${ref.namespace}/${ref.name} in ${issue.to}: no token after ${opts.tokenWaitMs}ms`, issue.to);
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250, opts.signal);
   }
 }

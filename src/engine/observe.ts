@@ -18,15 +18,28 @@ import { EXPORTED_LABEL, FEDERATED_LABEL, MIRRORED_SERVICE_LABEL, isOwned, owner
 /** How many clusters are observed at once. */
 export const OBSERVE_CONCURRENCY = 8;
 
+/** Hooks of observeAll. */
+export interface ObserveOptions {
+  /** Wraps a cluster's client for its observation (a deadline, an abort signal); `done` is called when it ends. */
+  scope?: (cluster: string, client: ClusterClient) => { client: ClusterClient; done(): void };
+  /** Called when a cluster's observation starts and ends. */
+  onProgress?: (cluster: string, state: "start" | "done") => void;
+}
+
 /** Observes every cluster of the topology that has a client. */
-export async function observeAll(topology: Topology, clients: ReadonlyMap<string, ClusterClient>): Promise<ClusterObservation[]> {
+export async function observeAll(topology: Topology, clients: ReadonlyMap<string, ClusterClient>, opts: ObserveOptions = {}): Promise<ClusterObservation[]> {
   return mapLimit(topology.clusters, OBSERVE_CONCURRENCY, async (cluster) => {
     const client = clients.get(cluster.name);
     if (!client) return { cluster: cluster.name, ok: false as const, error: `no kubeconfig context '${cluster.context}'` };
+    const scoped = opts.scope?.(cluster.name, client) ?? { client, done: () => {} };
+    opts.onProgress?.(cluster.name, "start");
     try {
-      return { cluster: cluster.name, ok: true as const, facts: await observeCluster(topology, cluster, client) };
+      return { cluster: cluster.name, ok: true as const, facts: await observeCluster(topology, cluster, scoped.client) };
     } catch (err) {
       return { cluster: cluster.name, ok: false as const, error: errorMessage(err) };
+    } finally {
+      scoped.done();
+      opts.onProgress?.(cluster.name, "done");
     }
   });
 }

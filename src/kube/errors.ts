@@ -10,7 +10,9 @@ export type KubeErrorCode =
   | "KUBE_APPLY_CONFLICT"
   | "KUBE_FORBIDDEN"
   | "KUBE_INVALID"
-  | "KUBE_TIMEOUT";
+  | "KUBE_TIMEOUT"
+  /** The call was cancelled (lost Lease, shutdown) or refused unsent by the write fence. */
+  | "KUBE_ABORTED";
 
 /** An error from one cluster's API server (or from reaching it). */
 export class KubeError extends Error {

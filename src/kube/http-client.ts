@@ -2,14 +2,19 @@
  * `ClusterClient` over HTTPS: @kubernetes/client-node loads the kubeconfig
  * and applies its auth (certificates, tokens, exec plugins) to node:https
  * options; this module makes the few REST calls crosslink needs, with
- * keep-alive, pagination, retries with backoff and request counting.
+ * keep-alive, pagination, retries with backoff and request counting. Every
+ * call can carry an AbortSignal that cancels the request in flight and the
+ * waits between retries, and writes a fence checked right before sending.
+ * Failures that retries could not cure say how many attempts were made and
+ * how long they took in all.
  */
 import https from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeError, isRetryable } from "./errors.js";
 import { resourcePath } from "./kinds.js";
 import { describeRef, type KubeObject, type ObjectRef } from "./object.js";
-import type { ClusterClient, IssuedToken, ListOptions, RequestCounters, WriteOptions } from "./port.js";
+import { DeadlineError, abortText, seconds, sleep } from "../util/abort.js";
+import type { CallOptions, ClusterClient, IssuedToken, ListOptions, RequestCounters, WriteOptions } from "./port.js";
 
 /** The field manager crosslink writes with. */
 export const FIELD_MANAGER = "crosslink";
@@ -18,10 +23,24 @@ export const FIELD_MANAGER = "crosslink";
 export interface RetryPolicy {
   attempts: number;
   baseDelayMs: number;
+  /** How long one attempt may go without an answer. */
   timeoutMs: number;
 }
 
-const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, timeoutMs: 15_000 };
+/**
+ * The default policy: 3 attempts of at most 10 s, so one request to a hung
+ * server costs at most about 31 s; callers bound a whole cluster's work with a
+ * deadline signal on top (see engine/reconcile.ts).
+ */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 200, timeoutMs: 10_000 };
+
+interface RequestOpts extends CallOptions {
+  allow404?: boolean;
+  contentType?: string;
+  write?: boolean;
+  noRetryConflict?: boolean;
+  what: string;
+}
 
 interface Response {
   status: number;
@@ -45,8 +64,9 @@ export class HttpClusterClient implements ClusterClient {
     this.agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
   }
 
-  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+  async get(ref: ObjectRef, opts: CallOptions = {}): Promise<KubeObject | undefined> {
     const res = await this.request("GET", resourcePath(ref.apiVersion, ref.kind, ref.namespace, ref.name), undefined, {
+      ...call(opts),
       allow404: true,
       what: describeRef(ref),
     });
@@ -62,7 +82,7 @@ export class HttpClusterClient implements ClusterClient {
       if (opts.fieldSelector) q.set("fieldSelector", opts.fieldSelector);
       if (cont) q.set("continue", cont);
       const path = `${resourcePath(apiVersion, kind, opts.namespace)}?${q}`;
-      const res = await this.request("GET", path, undefined, { what: `list ${kind}` });
+      const res = await this.request("GET", path, undefined, { ...call(opts), what: `list ${kind}` });
       const body = res.body as { items?: KubeObject[]; metadata?: { continue?: string } };
       for (const item of body.items ?? []) items.push({ ...item, apiVersion, kind });
       cont = body.metadata?.continue || undefined;
@@ -76,6 +96,7 @@ export class HttpClusterClient implements ClusterClient {
     const sub = opts.subresource ? `/${opts.subresource}` : "";
     const path = `${resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name)}${sub}?${q}`;
     const res = await this.request("PATCH", path, obj, {
+      ...call(opts),
       contentType: "application/apply-patch+yaml",
       write: !opts.dryRun,
       what: describeRef({ ...obj, name: obj.metadata.name, namespace: obj.metadata.namespace }),
@@ -87,13 +108,14 @@ export class HttpClusterClient implements ClusterClient {
     const q = new URLSearchParams({ propagationPolicy: "Background" });
     if (opts.dryRun) q.set("dryRun", "All");
     const path = `${resourcePath(ref.apiVersion, ref.kind, ref.namespace, ref.name)}?${q}`;
-    const res = await this.request("DELETE", path, undefined, { allow404: true, write: !opts.dryRun, what: describeRef(ref) });
+    const res = await this.request("DELETE", path, undefined, { ...call(opts), allow404: true, write: !opts.dryRun, what: describeRef(ref) });
     return res.status !== 404;
   }
 
   async update(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const path = `${resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name)}?${writeQuery(opts)}`;
     const res = await this.request("PUT", path, obj, {
+      ...call(opts),
       contentType: "application/json",
       write: !opts.dryRun,
       noRetryConflict: true,
@@ -106,6 +128,7 @@ export class HttpClusterClient implements ClusterClient {
     const path = `${resourcePath(ref.apiVersion, ref.kind, ref.namespace, ref.name)}?${writeQuery(opts)}`;
     const builtIn = !ref.apiVersion.includes(".") || ref.apiVersion.startsWith("apps/");
     const res = await this.request("PATCH", path, patch, {
+      ...call(opts),
       contentType: builtIn ? "application/strategic-merge-patch+json" : "application/merge-patch+json",
       write: !opts.dryRun,
       what: describeRef(ref),
@@ -113,10 +136,11 @@ export class HttpClusterClient implements ClusterClient {
     return res.body as KubeObject;
   }
 
-  async createToken(namespace: string, serviceAccount: string, expirationSeconds: number): Promise<IssuedToken> {
+  async createToken(namespace: string, serviceAccount: string, expirationSeconds: number, opts: CallOptions = {}): Promise<IssuedToken> {
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(serviceAccount)}/token`;
     const body = { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds } };
     const res = await this.request("POST", path, body, {
+      ...call(opts),
       contentType: "application/json",
       write: true,
       what: `ServiceAccount ${namespace}/${serviceAccount} token`,
@@ -126,8 +150,8 @@ export class HttpClusterClient implements ClusterClient {
     return { token: status.token, expirationTimestamp: status.expirationTimestamp ?? "" };
   }
 
-  async servedVersions(group: string): Promise<string[]> {
-    const res = await this.request("GET", `/apis/${group}`, undefined, { allow404: true, what: `API group ${group}` });
+  async servedVersions(group: string, opts: CallOptions = {}): Promise<string[]> {
+    const res = await this.request("GET", `/apis/${group}`, undefined, { ...call(opts), allow404: true, what: `API group ${group}` });
     if (res.status === 404) return [];
     const body = res.body as { versions?: { version: string }[]; preferredVersion?: { version: string } };
     return (body.versions ?? []).map((v) => v.version);
@@ -144,30 +168,39 @@ export class HttpClusterClient implements ClusterClient {
     this.agent.destroy();
   }
 
-  private async request(
-    method: string,
-    path: string,
-    body: unknown,
-    o: { allow404?: boolean; contentType?: string; write?: boolean; noRetryConflict?: boolean; what: string },
-  ): Promise<Response> {
+  private async request(method: string, path: string, body: unknown, o: RequestOpts): Promise<Response> {
+    const started = Date.now();
     let attempt = 0;
     for (;;) {
       try {
         return await this.once(method, path, body, o);
       } catch (err) {
         attempt++;
+        if (o.signal?.aborted) throw this.aborted(o, attempt, started);
         // Throttling (429 with Retry-After) says "later", not "broken": it gets a few more attempts.
         const throttled = err instanceof KubeError && err.retryAfterMs !== undefined;
         const attempts = throttled ? this.retry.attempts + 4 : this.retry.attempts;
-        if (attempt >= attempts || !isRetryable(err)) throw err;
-        if (o.noRetryConflict && err instanceof KubeError && err.code === "KUBE_CONFLICT") throw err;
+        if (attempt >= attempts || !isRetryable(err) || (o.noRetryConflict && err instanceof KubeError && err.code === "KUBE_CONFLICT")) {
+          throw withTotals(err, attempt, started);
+        }
         this.counters.retries++;
         const backoff = this.retry.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random());
         // Spread the retries of parallel requests over [Retry-After, 2 × Retry-After] so they do not collide again.
         const delay = throttled ? Math.min((err as KubeError).retryAfterMs! * (1 + Math.random()), 10_000) : backoff;
-        await new Promise((r) => setTimeout(r, delay));
+        try {
+          await sleep(delay, o.signal);
+        } catch {
+          throw this.aborted(o, attempt, started);
+        }
       }
     }
+  }
+
+  /** The error of a call its signal cancelled: KUBE_TIMEOUT for a deadline, KUBE_ABORTED otherwise. */
+  private aborted(o: RequestOpts, attempts: number, started: number): KubeError {
+    const deadline = o.signal?.reason instanceof DeadlineError;
+    const text = `${o.what}: ${o.signal ? abortText(o.signal) : "aborted"} (${attempts} attempt${attempts === 1 ? "" : "s"}, ${seconds(Date.now() - started)} in all)`;
+    return new KubeError(deadline ? "KUBE_TIMEOUT" : "KUBE_ABORTED", text, this.cluster);
   }
 
   /** TLS and auth options from the kubeconfig, refreshed every minute (exec-plugin and file tokens expire). */
@@ -181,13 +214,10 @@ export class HttpClusterClient implements ClusterClient {
     return this.baseOptions;
   }
 
-  private async once(
-    method: string,
-    path: string,
-    body: unknown,
-    o: { allow404?: boolean; contentType?: string; write?: boolean; what: string },
-  ): Promise<Response> {
+  private async once(method: string, path: string, body: unknown, o: RequestOpts): Promise<Response> {
     const base = await this.options();
+    if (o.signal?.aborted) throw this.aborted(o, 0, Date.now());
+    if (o.write && o.mayWrite && !o.mayWrite()) throw new KubeError("KUBE_ABORTED", `${o.what}: write refused unsent: no longer allowed to write`, this.cluster);
     const url = new URL(path, this.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     this.counters.requests++;
@@ -222,7 +252,17 @@ export class HttpClusterClient implements ClusterClient {
           });
         },
       );
-      req.on("timeout", () => req.destroy(new KubeError("KUBE_TIMEOUT", `${o.what}: no answer from ${this.server} in ${this.retry.timeoutMs}ms`, this.cluster)));
+      req.on("timeout", () => req.destroy(new KubeError("KUBE_TIMEOUT", `${o.what}: no answer from ${this.server} in ${seconds(this.retry.timeoutMs)}`, this.cluster)));
+      // The fence again once a socket is assigned: a request that waited for one must not go out late.
+      if (o.write && o.mayWrite) {
+        const fence = o.mayWrite;
+        req.once("socket", () => {
+          if (!fence()) req.destroy(new KubeError("KUBE_ABORTED", `${o.what}: write refused unsent: no longer allowed to write`, this.cluster));
+        });
+      }
+      const onAbort = () => req.destroy(this.aborted(o, 1, Date.now()));
+      o.signal?.addEventListener("abort", onAbort, { once: true });
+      req.once("close", () => o.signal?.removeEventListener("abort", onAbort));
       req.on("error", (e) =>
         reject(e instanceof KubeError ? e : new KubeError("KUBE_UNREACHABLE", `${o.what}: ${this.server} unreachable: ${e.message}`, this.cluster)),
       );
@@ -244,6 +284,21 @@ export class HttpClusterClient implements ClusterClient {
     }
     return new KubeError("KUBE_HTTP", text, this.cluster, status, retryAfterMs);
   }
+}
+
+/** The call options of a method's options (signal and fence). */
+function call(opts: CallOptions): CallOptions {
+  const c: CallOptions = {};
+  if (opts.signal) c.signal = opts.signal;
+  if (opts.mayWrite) c.mayWrite = opts.mayWrite;
+  return c;
+}
+
+/** A final failure of timeouts or unreachability, with the number of attempts and the time they took in all. */
+function withTotals(err: unknown, attempts: number, started: number): unknown {
+  if (!(err instanceof KubeError) || (err.code !== "KUBE_TIMEOUT" && err.code !== "KUBE_UNREACHABLE")) return err;
+  const text = `${err.message}; ${attempts} attempt${attempts === 1 ? "" : "s"}, ${seconds(Date.now() - started)} in all`;
+  return new KubeError(err.code, text, err.cluster, err.status, err.retryAfterMs);
 }
 
 function writeQuery(opts: WriteOptions): URLSearchParams {

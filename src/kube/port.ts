@@ -5,15 +5,26 @@
  */
 import type { KubeObject, ObjectRef } from "./object.js";
 
+/**
+ * What bounds one call: an abort signal (a lost Lease, SIGTERM, the cluster's
+ * deadline) that reaches the request in flight, and for writes a fence checked
+ * synchronously right before the write is sent.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** False when writes are no longer allowed (e.g. the Lease is not held with margin): the write is refused unsent. */
+  mayWrite?: () => boolean;
+}
+
 /** Options of a LIST. */
-export interface ListOptions {
+export interface ListOptions extends CallOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
 }
 
 /** Options of a write. */
-export interface WriteOptions {
+export interface WriteOptions extends CallOptions {
   /** `dryRun=All`: the server validates and answers but persists nothing. */
   dryRun?: boolean;
   /** Take over fields other managers own (server-side apply `force=true`). */
@@ -48,7 +59,7 @@ export interface ClusterClient {
   /** The PEM of the CA the kubeconfig trusts for this server, when it names one. */
   readonly caPem?: string;
   readonly counters: RequestCounters;
-  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  get(ref: ObjectRef, opts?: CallOptions): Promise<KubeObject | undefined>;
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   /** Server-side apply; returns the object as the server holds it afterwards. */
   apply(obj: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
@@ -63,7 +74,34 @@ export interface ClusterClient {
   /** A strategic-merge (or merge for custom resources) patch. */
   patch(ref: ObjectRef, patch: unknown, opts?: WriteOptions): Promise<KubeObject>;
   /** Issues a bounded ServiceAccount token through the TokenRequest API. */
-  createToken(namespace: string, serviceAccount: string, expirationSeconds: number): Promise<IssuedToken>;
+  createToken(namespace: string, serviceAccount: string, expirationSeconds: number, opts?: CallOptions): Promise<IssuedToken>;
   /** The versions of an API group the server serves, newest preferred first; [] when the group is not served. */
-  servedVersions(group: string): Promise<string[]>;
+  servedVersions(group: string, opts?: CallOptions): Promise<string[]>;
+}
+
+/** A view of a client whose every call carries `scope` (merged with the call's own options). */
+export function scopedClient(client: ClusterClient, scope: CallOptions): ClusterClient {
+  const o = <T extends CallOptions>(opts?: T): T => {
+    const signals = [scope.signal, opts?.signal].filter((x): x is AbortSignal => x !== undefined);
+    const fences = [scope.mayWrite, opts?.mayWrite].filter((x): x is () => boolean => x !== undefined);
+    const merged: CallOptions = {};
+    if (signals.length) merged.signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
+    if (fences.length) merged.mayWrite = () => fences.every((f) => f());
+    return { ...opts, ...merged } as T;
+  };
+  const update = client.update?.bind(client);
+  return {
+    cluster: client.cluster,
+    server: client.server,
+    ...(client.caPem !== undefined ? { caPem: client.caPem } : {}),
+    counters: client.counters,
+    get: (ref, opts) => client.get(ref, o(opts)),
+    list: (apiVersion, kind, opts) => client.list(apiVersion, kind, o(opts)),
+    apply: (obj, opts) => client.apply(obj, o(opts)),
+    delete: (ref, opts) => client.delete(ref, o(opts)),
+    ...(update ? { update: (obj: KubeObject, opts?: WriteOptions) => update(obj, o(opts)) } : {}),
+    patch: (ref, patch, opts) => client.patch(ref, patch, o(opts)),
+    createToken: (ns, sa, ttl, opts) => client.createToken(ns, sa, ttl, o(opts)),
+    servedVersions: (group, opts) => client.servedVersions(group, o(opts)),
+  };
 }

@@ -15,7 +15,7 @@ import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { signWebhook } from "../../src/daemon/webhook.js";
-import { planTopology } from "../../src/engine/reconcile.js";
+import { reconcile, reconcileOptions } from "../../src/engine/reconcile.js";
 import type { StartedClusters } from "../harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { FIELD_MANAGER } from "../../src/kube/http-client.js";
@@ -270,7 +270,7 @@ test("SIGKILL in the middle of an apply: a restarted daemon converges with no du
   const applied = await second.waitLine(/"msg":"revision applied"/, 30_000);
   assert.match(applied, /"revision":"[0-9a-f]{40}"/);
   const { topology } = await loadTopology({ file: path.join(repo.work, TOPOLOGY_PATH), text: repo.readTopology(), readFile: async () => clusters.trustAnchorPem });
-  const { plan } = await planTopology(topology!, check.clients, { now: () => new Date(), fieldManager: FIELD_MANAGER, allowMassPrune: false });
+  const { plan } = await reconcile(topology!, check.clients, reconcileOptions({ fieldManager: FIELD_MANAGER }));
   assert.deepEqual(plan.clusters.map((c) => [c.cluster, c.actions.length, c.error ?? ""]), [["workload1", 0, ""], ["workload2", 0, ""]], "converged: nothing to create, update or prune");
   const ts = await check.clients.get("workload1")!.list("split.smi-spec.io/v1alpha2", "TrafficSplit", { namespace: "test" });
   assert.equal(ts.length, 1, "one TrafficSplit");

@@ -79,7 +79,7 @@ test("loop: never two reconciles at once; triggers during a run coalesce into on
   };
   const loop = new ReconcileLoop(
     { source, clients: () => assert.fail("an invalid topology never reaches the clusters"), clock: { now: () => new Date() }, log: createLogger("silent"), metrics: new DaemonMetrics(false), canWrite: () => true, suspended: async () => false },
-    { drift: "heal", driftIntervalMs: 0, fieldManager: "crosslink", allowMassPrune: false, concurrency: 1, tokenWaitMs: 0, backoff: { baseMs: 1, maxMs: 1 }, identity: "t", role: "single" },
+    { drift: "heal", driftIntervalMs: 0, engine: { fieldManager: "crosslink", concurrency: 1, tokenWaitMs: 0 }, backoff: { baseMs: 1, maxMs: 1 }, identity: "t", role: "single" },
   );
   await Promise.all([loop.trigger("a"), loop.trigger("b"), loop.trigger("c"), loop.trigger("d")]);
   assert.equal(syncs, 2, "one run plus one coalesced follow-up");

@@ -5,8 +5,8 @@ import { fileURLToPath } from "node:url";
 import { after, before } from "node:test";
 import { parseDocument } from "yaml";
 import { startClusters, type StartOptions, type StartedClusters } from "../harness/driver.js";
-import { applyPlan, type ChangeSet } from "../../src/engine/apply.js";
-import { planTopology, type PlanRun } from "../../src/engine/reconcile.js";
+import type { ChangeSet } from "../../src/engine/apply.js";
+import { reconcile, reconcileOptions, type PlanRun } from "../../src/engine/reconcile.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { FIELD_MANAGER } from "../../src/kube/http-client.js";
 import { loadTopology } from "../../src/topology/index.js";
@@ -45,10 +45,9 @@ export async function applyOnce(
 ): Promise<PlanRun & { changes: ChangeSet; writes: number; requests: number }> {
   const before = acc.totals();
   const now = opts.now ?? (() => new Date());
-  const run = await planTopology(topology, acc.clients, { now, fieldManager: FIELD_MANAGER, allowMassPrune: opts.allowMassPrune ?? false });
-  const changes = await applyPlan(run.plan, acc.clients, { dryRun: false, fieldManager: FIELD_MANAGER, concurrency: 8, now, tokenWaitMs: 20_000 });
+  const run = await reconcile(topology, acc.clients, reconcileOptions({ now, fieldManager: FIELD_MANAGER, allowMassPrune: opts.allowMassPrune ?? false, tokenWaitMs: 20_000 }), () => true);
   const after = acc.totals();
-  return { ...run, changes, writes: after.writes - before.writes, requests: after.requests - before.requests };
+  return { ...run, changes: run.changes!, writes: after.writes - before.writes, requests: after.requests - before.requests };
 }
 
 
