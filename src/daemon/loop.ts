@@ -8,6 +8,7 @@
  * stop() and by the end of the Lease term, and the write fence `canWrite`
  * checked before every write. `status.reconciling` shows the run in progress.
  */
+import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
 import type { Diagnostic } from "../diagnostics.js";
 import { formatDiagnostics } from "../diagnostics.js";
@@ -122,7 +123,8 @@ export class ReconcileLoop {
   trigger(reason: string): Promise<void> {
     if (this.stopping) return Promise.resolve();
     if (this.running) {
-      this.pending = this.pending ? `${this.pending}+${reason}` : reason;
+      // Coalesced: each reason once, however many times it fired while the run lasted.
+      this.pending = !this.pending ? reason : this.pending.split("+").includes(reason) ? this.pending : `${this.pending}+${reason}`;
       return this.running;
     }
     const run = this.drain(reason).finally(() => {
@@ -277,6 +279,7 @@ export class ReconcileLoop {
     const allowedBy = this.opts.engine.allowMassPrune ? "--allow-mass-prune" : good.massPruneAllowed ? TRAILER_ALLOWANCE : undefined;
     const term = this.deps.writeSignal?.();
     const signal = term ? AbortSignal.any([this.stopController.signal, term]) : this.stopController.signal;
+    setMaxListeners(0, signal);
     const opts = reconcileOptions({
       ...this.opts.engine,
       now: () => clock.now(),
@@ -309,7 +312,7 @@ export class ReconcileLoop {
     if (changes) {
       result.changes = changes;
       result.wrote = true;
-      if (signal.aborted) log.warn({ revision: good.revision, reason: abortText(signal), done: changes.clusters.reduce((n, c) => n + c.results.filter((r) => r.status === "done").length, 0) }, "apply aborted");
+      if (signal.aborted || changes.clusters.some((c) => c.error?.startsWith("aborted"))) log.warn({ revision: good.revision, reason: abortText(signal), done: changes.clusters.reduce((n, c) => n + c.results.filter((r) => r.status === "done").length, 0) }, "apply aborted");
     }
     const clusters = this.clusterStates(plan, changes, backedOff);
     this.status.clusters = clusters;

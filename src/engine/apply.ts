@@ -139,16 +139,21 @@ async function applyCluster(
         await execute(action, client, clients, opts);
         return { action, status: "done" };
       } catch (err) {
-        if (opts.signal?.aborted && !r.error) r.error = `aborted: ${abortText(opts.signal)}`;
-        else if (err instanceof KubeError && err.cluster === cluster && (err.code === "KUBE_UNREACHABLE" || err.code === "KUBE_TIMEOUT" || err.code === "KUBE_ABORTED")) {
-          r.error = `stopped answering: ${err.message}`;
-          if (err.code === "KUBE_ABORTED") r.error = `aborted: ${err.message}`;
-        }
+        if (!r.error) r.error = stopReason(err, cluster, opts.signal);
         return { action, status: "failed", error: errorMessage(err) };
       }
     });
     r.results.push(...results);
   }
+}
+
+/** Why a failed action stops its cluster's remaining actions, or undefined when it does not. */
+function stopReason(err: unknown, cluster: string, signal?: AbortSignal): string | undefined {
+  if (signal?.aborted) return `aborted: ${abortText(signal)}`;
+  if (!(err instanceof KubeError) || err.cluster !== cluster) return undefined;
+  if (err.code === "KUBE_ABORTED") return `aborted: ${err.message}`;
+  if (err.code === "KUBE_UNREACHABLE" || err.code === "KUBE_TIMEOUT") return `stopped answering: ${err.message}`;
+  return undefined;
 }
 
 /** Waves of one cluster: apply ranks ascending, then delete ranks descending (as 1000 − rank, after all applies). */

@@ -11,6 +11,7 @@
  * Lease, SIGTERM, Ctrl-C) reaches every request in flight; the `mayWrite`
  * fence is checked before each write is sent.
  */
+import { setMaxListeners } from "node:events";
 import { scopedClient, type ClusterClient } from "../kube/port.js";
 import { FIELD_MANAGER } from "../kube/http-client.js";
 import type { Topology } from "../topology/types.js";
@@ -103,6 +104,7 @@ export async function planTopology(topology: Topology, clients: ReadonlyMap<stri
       // Requests still in flight when the observation ends (one of them failed) are cancelled.
       const end = new AbortController();
       const signal = AbortSignal.any([s.signal, end.signal]);
+      setMaxListeners(0, signal);
       return {
         client: scopedClient(client, { signal }),
         done: () => {

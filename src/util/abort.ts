@@ -2,6 +2,7 @@
  * Abort helpers: a signal that fires at a deadline or when any parent fires,
  * sleeping that ends early on abort, and the text of an abort's reason.
  */
+import { setMaxListeners } from "node:events";
 
 /** The reason a deadline signal aborts with. */
 export class DeadlineError extends Error {
@@ -14,6 +15,8 @@ export class DeadlineError extends Error {
 /** A signal that aborts when any of `parents` does or, when `ms` is given, after `ms` (with a DeadlineError); `dispose` clears the timer. */
 export function scopedSignal(parents: readonly (AbortSignal | undefined)[], ms?: number, what = "operation"): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
+  // Every request in flight of a cluster listens to its signal: more than the default 10 is normal.
+  setMaxListeners(0, controller.signal);
   const live = parents.filter((p): p is AbortSignal => p !== undefined);
   const onAbort = (p: AbortSignal) => () => controller.abort(p.reason);
   const listeners = live.map((p) => {

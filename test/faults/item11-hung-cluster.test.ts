@@ -1,0 +1,97 @@
+/**
+ * Issue 9, item 11: one hung cluster. A daemon with crosslink's default
+ * request policy and deadlines reconciles two clusters; workload2's API
+ * server is SIGSTOPped (connections open, no answers) and a commit changes
+ * workload1's split weights. workload1 must get its change within the
+ * per-cluster observe deadline (before: 4 tries × 15 s, 60–80 s); while the
+ * reconcile waits, /status shows it in progress (phase, cluster, since); the
+ * error says how many attempts and how long in all; and while workload2 is
+ * backed off the next commit costs workload1 nothing.
+ */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { parseRunConfig } from "../../src/daemon/config.js";
+import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
+import { createLogger } from "../../src/daemon/log.js";
+import type { DaemonStatus } from "../../src/daemon/status.js";
+import { setupDaemonEnv, TOPOLOGY_PATH, waitFor, type DaemonEnv } from "../daemon/support.js";
+
+let env: DaemonEnv;
+let hungPid: number | undefined;
+let daemon: Daemon | undefined;
+
+before(async () => {
+  env = await setupDaemonEnv("crosslink-hung-");
+});
+
+after(async () => {
+  if (hungPid) process.kill(hungPid, "SIGCONT");
+  await daemon?.stop().catch(() => {});
+  await env?.teardown();
+});
+
+const HTTPROUTE = { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", namespace: "test", name: "podinfo-split" };
+
+async function weights(): Promise<string> {
+  const hr = await env.check.clients.get("workload1")!.get(HTTPROUTE);
+  return JSON.stringify((hr?.spec as { rules: { backendRefs: { weight: number }[] }[] } | undefined)?.rules[0]?.backendRefs.map((b) => b.weight));
+}
+
+const setWeights = (a: number, b: number) => (doc: Parameters<Parameters<DaemonEnv["repo"]["edit"]>[1]>[0]) => {
+  doc.setIn(["spec", "splits", 0, "backends", 0, "weight"], a);
+  doc.setIn(["spec", "splits", 0, "backends", 1, "weight"], b);
+};
+
+test("a hung cluster costs the healthy one at most the observe deadline once, nothing while backed off; status shows the wait; errors give the total time", async () => {
+  const cfg = parseRunConfig(
+    ["--repo", `${env.server.url}/mesh.git`, "--path", TOPOLOGY_PATH, "--listen", "127.0.0.1:0", "--kubeconfig", env.clusters.kubeconfigPath,
+      "--cache-dir", path.join(env.tmp, "cache-hung"), "--schedule", "*/1 * * * * *", "--shutdown-timeout", "5s"],
+    {},
+  );
+  assert.ok(cfg !== "help");
+  // The real edges and defaults: no test retry policy.
+  daemon = await createDaemon(cfg, { log: createLogger("silent") });
+  await daemon.start();
+  const d = daemon;
+  const status = async (): Promise<DaemonStatus> => (await (await fetch(`${d.url()}/status`)).json()) as DaemonStatus;
+  await waitFor("the first commit applied", async () => (await status()).revision.applied === env.repo.first, 60_000, 200);
+
+  const hung = env.clusters.clusters.find((c) => c.name === "workload2")!;
+  process.kill(hung.pid, "SIGSTOP");
+  hungPid = hung.pid;
+
+  env.repo.edit("weights 80/20", setWeights(80, 20));
+  const t0 = Date.now();
+  let inProgress: DaemonStatus["reconciling"] | undefined;
+  const waited = await waitFor("workload1 gets 80/20", async () => {
+    const s = await status();
+    const waiting = s.reconciling?.clusters?.find((c) => c.name === "workload2");
+    if (waiting && !inProgress) inProgress = s.reconciling;
+    return (await weights()) === "[80,20]" ? (Date.now() - t0) / 1000 : undefined;
+  }, 100_000, 200).catch(() => undefined);
+  console.log(`healthy cluster waited ${waited?.toFixed(1) ?? "> 100"} s for its change while workload2 hung; in progress seen: ${JSON.stringify(inProgress)}`);
+  assert.ok(waited !== undefined && waited < 20, `workload1 waited ${waited?.toFixed(1) ?? "> 100"} s`);
+  assert.ok(inProgress, "/status showed the reconcile in progress waiting on workload2");
+  assert.equal(inProgress.clusters.find((c) => c.name === "workload2")!.phase, "observe");
+  assert.ok(Date.parse(inProgress.since) > 0 && Date.parse(inProgress.phaseSince) > 0);
+
+  const w2 = await waitFor("workload2 reported", async () => (await status()).clusters.find((c) => c.name === "workload2" && c.error), 30_000, 200);
+  console.log(`workload2's error: ${w2.error}`);
+  assert.match(w2.error!, /\d+ attempts?, \d+\.\d s in all|deadline of \d+\.\d s reached/);
+
+  // Backed off: the next commit reaches workload1 without waiting for workload2.
+  env.repo.edit("weights 60/40", setWeights(60, 40));
+  const t1 = Date.now();
+  await waitFor("workload1 gets 60/40", async () => (await weights()) === "[60,40]", 10_000, 100);
+  const second = (Date.now() - t1) / 1000;
+  console.log(`second commit while workload2 is backed off: ${second.toFixed(1)} s`);
+  assert.ok(second < 5, `second commit took ${second.toFixed(1)} s`);
+
+  process.kill(hung.pid, "SIGCONT");
+  hungPid = undefined;
+  const t2 = Date.now();
+  await daemon.stop();
+  daemon = undefined;
+  assert.ok(Date.now() - t2 < 7_000, "stop within the shutdown timeout");
+});
