@@ -106,48 +106,58 @@ async function splitBrain(drift: "heal" | "report"): Promise<void> {
     "--lease-duration", "3s", "--drift", drift, "--schedule", EVERY_SECOND, "--shutdown-timeout", "5s"];
   const old = spawnDaemon([...baseArgs(env, `cache-old-${drift}`), ...common, "--identity", `old-${drift}`]);
   children.push(old);
-  await old.waitLine(/"msg":"lease acquired"/, 20_000);
-  await old.waitLine(/"msg":"revision applied"/, 60_000);
-  // The new replica follows; with a 10 min drift interval it writes only for a new revision.
-  const next = await inProcessDaemon([...common, "--identity", `new-${drift}`, "--drift-interval", "10m"]);
-  await waitFor("the new replica is ready", async () => (await status(next)).ready, 15_000);
-  assert.equal(next.elector!.isLeader(), false);
+  let next: (Daemon & { writes(): number }) | undefined;
+  try {
+    await old.waitLine(/"msg":"lease acquired"/, 60_000);
+    await old.waitLine(/"msg":"revision applied"/, 60_000);
+    // The new replica follows; with a 10 min drift interval it writes only for a new revision.
+    next = await inProcessDaemon([...common, "--identity", `new-${drift}`, "--drift-interval", "10m"]);
+    const replica = next;
+    await waitFor("the new replica is ready", async () => (await status(replica)).ready, 15_000);
+    assert.equal(replica.elector!.isLeader(), false);
 
-  const from = old.lines.length;
-  env.repo.edit(`export ${COUNT} services (gateway)`, bulkExport("gateway"));
-  await old.waitLine(/"msg":"applying"/, 20_000, from);
-  process.kill(old.child.pid!, "SIGSTOP");
-  stopped.add(old.child.pid!);
-  const atStop = await labelValues();
-  const doneBeforeStop = atStop["true"] ?? 0;
-  assert.ok(doneBeforeStop < COUNT, `the old leader finished its apply before it was stopped (${JSON.stringify(atStop)}); the test needs it stopped in the middle`);
+    const from = old.lines.length;
+    env.repo.edit(`export ${COUNT} services (gateway)`, bulkExport("gateway"));
+    await old.waitLine(/"msg":"applying"/, 30_000, from);
+    process.kill(old.child.pid!, "SIGSTOP");
+    stopped.add(old.child.pid!);
+    const atStop = await labelValues();
+    const doneBeforeStop = atStop["true"] ?? 0;
+    assert.ok(doneBeforeStop < COUNT, `the old leader finished its apply before it was stopped (${JSON.stringify(atStop)}); the test needs it stopped in the middle`);
 
-  const superseding = env.repo.edit("export mode remote-discovery", bulkExport("remote-discovery"));
-  await waitFor("the new replica takes the Lease over", () => next.elector!.isLeader(), 20_000, 50);
-  await waitFor("the new replica applies the superseding commit", async () => (await status(next)).revision.applied === superseding, 60_000, 200);
-  assert.deepEqual(await labelValues(), { "remote-discovery": COUNT });
-  const newWrites = next.writes();
+    const superseding = env.repo.edit("export mode remote-discovery", bulkExport("remote-discovery"));
+    await waitFor("the new replica takes the Lease over", () => replica.elector!.isLeader(), 20_000, 50);
+    await waitFor("the new replica applies the superseding commit", async () => (await status(replica)).revision.applied === superseding, 60_000, 200);
+    assert.deepEqual(await labelValues(), { "remote-discovery": COUNT });
+    const newWrites = replica.writes();
 
-  const resumedFrom = old.lines.length;
-  process.kill(old.child.pid!, "SIGCONT");
-  stopped.delete(old.child.pid!);
-  await old.waitLine(/"msg":"lease lost"/, 15_000, resumedFrom);
-  const atLost = await serviceVersions(w1, NS);
-  // Whatever the old leader still had to send goes out now: give it time, until nothing has changed for 3 s.
-  const later = await settle(6_000, 3_000, 30_000);
-  const writesAfterLost = changedCount(atLost, later);
-  const values = await labelValues();
-  const linesAfter = old.lines.slice(resumedFrom).map((l) => l.json?.msg).filter(Boolean);
-  console.log(`drift ${drift}: ${doneBeforeStop} of ${COUNT} labelled before SIGSTOP; Services written after "lease lost": ${writesAfterLost}; labels now ${JSON.stringify(values)}; old leader's messages after SIGCONT: ${JSON.stringify(linesAfter)}`);
-  assert.equal(next.writes(), newWrites, "the new leader wrote nothing in the window (so every change counted is the old leader's)");
-  assert.equal(writesAfterLost, 0, `writes to the ${COUNT} Services after the old leader logged "lease lost"`);
-  assert.deepEqual(values, { "remote-discovery": COUNT }, "no stale label");
+    const resumedFrom = old.lines.length;
+    process.kill(old.child.pid!, "SIGCONT");
+    stopped.delete(old.child.pid!);
+    await old.waitLine(/"msg":"lease lost"/, 15_000, resumedFrom);
+    const atLost = await serviceVersions(w1, NS);
+    // Whatever the old leader still had to send goes out now: give it time, until nothing has changed for 3 s.
+    const later = await settle(6_000, 3_000, 30_000);
+    const writesAfterLost = changedCount(atLost, later);
+    const values = await labelValues();
+    const linesAfter = old.lines.slice(resumedFrom).map((l) => l.json?.msg).filter(Boolean);
+    console.log(`drift ${drift}: ${doneBeforeStop} of ${COUNT} labelled before SIGSTOP; Services written after "lease lost": ${writesAfterLost}; labels now ${JSON.stringify(values)}; old leader's messages after SIGCONT: ${JSON.stringify(linesAfter)}`);
+    assert.equal(replica.writes(), newWrites, "the new leader wrote nothing in the window (so every change counted is the old leader's)");
+    assert.equal(writesAfterLost, 0, `writes to the ${COUNT} Services after the old leader logged "lease lost"`);
+    assert.deepEqual(values, { "remote-discovery": COUNT }, "no stale label");
 
-  await next.stop();
-  daemons.splice(daemons.indexOf(next), 1);
-  old.child.kill("SIGTERM");
-  const exit = await Promise.race([old.exited, pause(20_000).then(() => undefined)]);
-  assert.ok(exit, "the old leader exits on SIGTERM");
+    old.child.kill("SIGTERM");
+    const exit = await Promise.race([old.exited, pause(20_000).then(() => undefined)]);
+    assert.ok(exit, "the old leader exits on SIGTERM");
+  } finally {
+    if (stopped.delete(old.child.pid!)) process.kill(old.child.pid!, "SIGCONT");
+    old.kill();
+    await old.exited;
+    if (next) {
+      await next.stop().catch(() => {});
+      daemons.splice(daemons.indexOf(next), 1);
+    }
+  }
 }
 
 test("split brain, --drift heal: the old leader, resumed after its Lease expired, writes nothing after 'lease lost'", () => splitBrain("heal"));
