@@ -4,11 +4,16 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 
-/** The CRDs the harness can install, by their metadata.name (files in test/harness/crds/). */
+/**
+ * The CRDs the harness can install, by their metadata.name (files in test/harness/crds/). The
+ * `*.linkerd.io` ones are Linkerd's own chart output (see their header comments); the
+ * `servers.policy.linkerd.io` CRD is there because Linkerd's destination ClusterStore reads Servers.
+ */
 export const CRD_NAMES = [
   "links.multicluster.linkerd.io",
   "httproutes.gateway.networking.k8s.io",
   "httproutes.policy.linkerd.io",
+  "servers.policy.linkerd.io",
   "trafficsplits.split.smi-spec.io",
 ] as const;
 export type CrdName = (typeof CRD_NAMES)[number];
@@ -165,6 +170,12 @@ export function controlPlaneObjects(p: SeedParams): KubernetesObject[] {
       apiVersion: "v1",
       kind: "ServiceAccount",
       metadata: { name: "linkerd-destination", namespace: LINKERD_NAMESPACE, labels },
+    },
+    // `linkerd multicluster install` (without --ignore-cluster) refuses to run without it.
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: "linkerd-heartbeat", namespace: LINKERD_NAMESPACE, labels: { ...labels, "linkerd.io/control-plane-component": "heartbeat" } },
     },
   ];
 }
