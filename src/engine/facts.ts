@@ -11,6 +11,9 @@ export interface LinkerdConfigFacts {
   /** identityTrustAnchorsPEM. */
   anchorsPem: string;
   version?: string;
+  /** `controllerImage` (repository) and `controllerImageVersion` (tag override), when set. */
+  controllerImage?: string;
+  controllerImageVersion?: string;
   /** The ConfigMap as read, for trust management. */
   configMap: KubeObject;
 }
@@ -53,6 +56,8 @@ export interface ClusterFacts {
   services: Map<string, KubeObject>;
   /** Services the service mirror created (`mirror.linkerd.io/mirrored-service=true`). */
   mirrors: KubeObject[];
+  /** The shared mirror-controller ClusterRole (`linkerd-multicluster-controller-access-local-resources`), whoever owns it. */
+  controllerSharedRole?: KubeObject;
   /** Names of every Link in the cluster, whoever owns it. */
   linkNames: string[];
 }

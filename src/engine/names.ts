@@ -11,6 +11,21 @@ export const TOPOLOGY_LABEL = "crosslink.dev/topology";
 /** Label naming the link an object belongs to (`from.to`), for display and selection. */
 export const LINK_LABEL = "crosslink.dev/link";
 
+/** Label Linkerd's multicluster chart puts on every object and pod it renders (`mc check`, `mc uninstall` and the chart's policy select by it). */
+export const EXTENSION_LABEL = "linkerd.io/extension";
+/** The extension label of Linkerd's multicluster objects. */
+export const EXTENSION_LABELS: Readonly<Record<string, string>> = { [EXTENSION_LABEL]: "multicluster" };
+
+/**
+ * The ClusterRole the multicluster chart renders once per cluster and every
+ * controller's ClusterRoleBinding points at. crosslink creates it only where
+ * nobody else has (see controllerSharedRole in render/source.ts).
+ */
+export const CONTROLLER_SHARED_CLUSTER_ROLE = "linkerd-multicluster-controller-access-local-resources";
+
+/** The image repository of Linkerd's controller when linkerd-config names none (the chart's default). */
+export const DEFAULT_CONTROLLER_IMAGE = "cr.l5d.io/linkerd/controller";
+
 /** The owner labels every object crosslink owns carries. */
 export function ownerLabels(topology: string): Record<string, string> {
   return { [MANAGED_BY]: "crosslink", [TOPOLOGY_LABEL]: topology };
@@ -46,7 +61,9 @@ export function linkNames(from: string, to: string) {
     remoteAccessToken: `${remoteAccess}-token`,
     /** In `from`: the managed mirror controller's objects (Linkerd 2.18 chart names). */
     controller: `controller-${to}`,
-    controllerClusterRole: `linkerd-multicluster-controller-access-local-resources-${to}`,
+    /** The shared ClusterRole (chart name) and this link's binding to it (`<role>-<to>`, as the chart names it). */
+    controllerClusterRole: CONTROLLER_SHARED_CLUSTER_ROLE,
+    controllerClusterRoleBinding: `${CONTROLLER_SHARED_CLUSTER_ROLE}-${to}`,
     controllerRole: `controller-read-remote-creds-${to}`,
     probeService: `probe-${to}`,
     linkLabel: `${from}.${to}`,

@@ -13,7 +13,7 @@ import type { Cluster, Topology } from "../topology/types.js";
 import { errorMessage, mapLimit } from "../util/concurrency.js";
 import type { ClusterFacts, ClusterObservation, GatewayFacts, LinkerdConfigFacts, ServedApis } from "./facts.js";
 import { nsName } from "./facts.js";
-import { EXPORTED_LABEL, FEDERATED_LABEL, MIRRORED_SERVICE_LABEL, isOwned, ownerSelector } from "./names.js";
+import { CONTROLLER_SHARED_CLUSTER_ROLE, EXPORTED_LABEL, FEDERATED_LABEL, MIRRORED_SERVICE_LABEL, isOwned, ownerSelector } from "./names.js";
 
 /** How many clusters are observed at once. */
 export const OBSERVE_CONCURRENCY = 8;
@@ -61,11 +61,14 @@ export async function observeCluster(topology: Topology, cluster: Cluster, clien
   for (const e of topology.exports) if (e.cluster === cluster.name) namespaces.add(e.namespace);
   for (const s of topology.splits) if (s.cluster === cluster.name) namespaces.add(s.namespace);
 
-  const [config, roots, issuer, gateway, ownedLists, exported, federated, mirrors, links, nsServices] = await Promise.all([
+  const [config, roots, issuer, gateway, sharedRole, ownedLists, exported, federated, mirrors, links, nsServices] = await Promise.all([
     client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name: "linkerd-config" }),
     client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name: "linkerd-identity-trust-roots" }),
     client.get({ apiVersion: "v1", kind: "Secret", namespace: cluster.linkerdNamespace, name: "linkerd-identity-issuer" }),
     client.get({ apiVersion: "v1", kind: "Service", namespace: cluster.multiclusterNamespace, name: "linkerd-gateway" }),
+    topology.links.some((l) => l.from === cluster.name && l.controller === "managed")
+      ? client.get({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name: CONTROLLER_SHARED_CLUSTER_ROLE })
+      : Promise.resolve(undefined),
     Promise.all(
       listable.map((k) => {
         const version = k.version ?? servedVersionOf(k.group, served);
@@ -101,6 +104,7 @@ export async function observeCluster(topology: Topology, cluster: Cluster, clien
   const issuerPem = issuer && issuerCertificate(issuer);
   if (issuerPem) facts.issuerCertPem = issuerPem;
   if (gateway) facts.gateway = gatewayFacts(gateway);
+  if (sharedRole) facts.controllerSharedRole = sharedRole;
   return facts;
 }
 
@@ -138,6 +142,10 @@ export function parseLinkerdConfig(cm: KubeObject): LinkerdConfigFacts | undefin
   };
   const version = pick("linkerdVersion");
   if (version) facts.version = version;
+  const image = pick("controllerImage");
+  if (typeof image === "string" && image) facts.controllerImage = image;
+  const imageVersion = pick("controllerImageVersion");
+  if (typeof imageVersion === "string" && imageVersion) facts.controllerImageVersion = imageVersion;
   return facts;
 }
 

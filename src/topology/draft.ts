@@ -41,6 +41,7 @@ export interface DraftLink {
   from?: string;
   to?: string;
   controller: ControllerMode;
+  controllerImage?: string;
   mode: CredentialsMode;
   /** Whether `credentials.ttl` was written. */
   ttlGiven: boolean;
@@ -158,7 +159,7 @@ export function toDraft(data: unknown): Draft {
     const l = obj(raw);
     const cred = obj(l.credentials);
     const ttl = typeof cred.ttl === "string" ? parseDuration(cred.ttl) : undefined;
-    return {
+    const link: DraftLink = {
       index,
       from: str(l.from),
       to: str(l.to),
@@ -169,6 +170,9 @@ export function toDraft(data: unknown): Draft {
       excludedLabels: strs(l.excludedLabels),
       excludedAnnotations: strs(l.excludedAnnotations),
     };
+    const image = str(l.controllerImage);
+    if (image) link.controllerImage = image;
+    return link;
   });
 
   const exports = list(spec.exports).map((raw, index): DraftExport => {

@@ -28,16 +28,18 @@ export function normalise(draft: Draft, anchors: ReadonlyMap<number, LoadedAncho
     if (c.gateway !== undefined) out.gateway = { ...c.gateway };
     return out;
   });
-  const links = draft.links.map(
-    (l): Link => ({
+  const links = draft.links.map((l): Link => {
+    const out: Link = {
       from: l.from ?? "",
       to: l.to ?? "",
       controller: l.controller,
       credentials: { mode: l.mode, ttlSeconds: l.ttlSeconds ?? 0 },
       excludedLabels: l.excludedLabels,
       excludedAnnotations: l.excludedAnnotations,
-    }),
-  );
+    };
+    if (l.controllerImage !== undefined) out.controllerImage = l.controllerImage;
+    return out;
+  });
   const exports = draft.exports.map((e) => ({ cluster: e.cluster ?? "", namespace: e.namespace ?? "", services: e.services.map((s) => s.name), mode: e.mode }));
   const splits = draft.splits.map((s): Split => {
     const backends = s.backends.map((b): SplitBackend => {

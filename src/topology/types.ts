@@ -52,6 +52,8 @@ export interface Link {
   from: string;
   to: string;
   controller: ControllerMode;
+  /** Image of a managed controller; undefined: linkerd-config's controller image at the cluster's Linkerd version. */
+  controllerImage?: string;
   credentials: { mode: CredentialsMode; ttlSeconds: number };
   excludedLabels: string[];
   excludedAnnotations: string[];

@@ -100,6 +100,20 @@ test("apply creates the objects link-gen, allow and the controller chart describ
   assert.match(pod.containers[0]!.image, /^cr\.l5d\.io\/linkerd\/controller:/);
   assert.equal(dep!.metadata.labels!.component, "controller");
   assert.equal(dep!.metadata.labels!["mirror.linkerd.io/cluster-name"], "east");
+  assert.equal(dep!.metadata.labels!["linkerd.io/extension"], "multicluster");
+  const depSpec = dep!.spec as { revisionHistoryLimit: number; template: { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> & { containers: { securityContext: Record<string, unknown>; volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; projected?: unknown }[] } } };
+  assert.equal(depSpec.revisionHistoryLimit, 10);
+  assert.equal(depSpec.template.metadata.labels["linkerd.io/extension"], "multicluster");
+  assert.equal(depSpec.template.spec.automountServiceAccountToken, false);
+  assert.deepEqual(depSpec.template.spec.containers[0]!.securityContext.seccompProfile, { type: "RuntimeDefault" });
+  assert.deepEqual(depSpec.template.spec.containers[0]!.volumeMounts.map((m) => [m.name, m.mountPath]), [["kube-api-access", "/var/run/secrets/kubernetes.io/serviceaccount"]]);
+  assert.ok(depSpec.template.spec.volumes.find((v) => v.name === "kube-api-access")?.projected, "projected token volume");
+  // The controller binds to the chart's shared ClusterRole, which the harness seeded as `install` does; crosslink leaves it alone.
+  const binding = await get(west, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "linkerd-multicluster-controller-access-local-resources-east");
+  assert.deepEqual(binding!.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "linkerd-multicluster-controller-access-local-resources" });
+  const shared = await get(west, "rbac.authorization.k8s.io/v1", "ClusterRole", "linkerd-multicluster-controller-access-local-resources");
+  assert.equal(shared!.metadata.labels!["app.kubernetes.io/managed-by"], undefined, "the chart's shared role is not taken over");
+  assert.ok(!shared!.metadata.managedFields!.some((m) => m.manager === "crosslink"), "crosslink wrote no field of the chart's shared role");
   const role = await get(west, "rbac.authorization.k8s.io/v1", "Role", "controller-read-remote-creds-east", "linkerd-multicluster");
   assert.deepEqual((role!.rules as { resourceNames?: string[] }[])[0]!.resourceNames, ["cluster-credentials-east"]);
   const probe = await get(west, "v1", "Service", "probe-east", "linkerd-multicluster");
@@ -232,4 +246,6 @@ test("unlinking deletes the link's objects and leftover mirrors, and nothing cro
   assert.ok(await get(west, "v1", "ServiceAccount", "not-ours", ns), "unowned ServiceAccount survives");
   assert.ok(await get(east, "v1", "ServiceAccount", "linkerd-service-mirror-remote-access-default", ns), "Linkerd's own remote-access SA survives");
   assert.ok(await get(east, "v1", "Service", "linkerd-gateway", ns), "gateway survives");
+  assert.equal(await get(west, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "linkerd-multicluster-controller-access-local-resources-east"), undefined);
+  assert.ok(await get(west, "rbac.authorization.k8s.io/v1", "ClusterRole", "linkerd-multicluster-controller-access-local-resources"), "the chart's shared controller role survives");
 });

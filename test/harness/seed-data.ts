@@ -40,6 +40,8 @@ export interface SeedParams {
   remoteAccessServiceAccounts: string[];
   gateway: boolean;
   sampleServices: boolean;
+  /** The shared mirror-controller ClusterRole `multicluster install` renders (Linkerd 2.18+). */
+  controllerRole: boolean;
 }
 
 /**
@@ -208,6 +210,25 @@ export function remoteAccessObjects(p: SeedParams): KubernetesObject[] {
       subjects: [{ kind: "ServiceAccount", name, namespace: MULTICLUSTER_NAMESPACE }],
     } as KubernetesObject,
   ]);
+}
+
+/** The ClusterRole the 2.18+ chart renders once and every controller binds to (`controller-clusterrole.yaml`). */
+export const CONTROLLER_SHARED_ROLE = "linkerd-multicluster-controller-access-local-resources";
+
+/** The chart's shared controller ClusterRole, when `controllerRole` is set. */
+export function controllerRoleObjects(p: SeedParams): KubernetesObject[] {
+  if (!p.controllerRole) return [];
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: CONTROLLER_SHARED_ROLE, labels: { "linkerd.io/extension": "multicluster", component: "controller" } },
+      rules: [
+        { apiGroups: [""], resources: ["endpoints", "services"], verbs: ["list", "get", "watch", "create", "delete", "update"] },
+        { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "get", "watch"] },
+      ],
+    } as KubernetesObject,
+  ];
 }
 
 /** `<sa>-token` Secrets of type kubernetes.io/service-account-token (the token controller fills them). */

@@ -16,6 +16,7 @@ import {
   CRD_NAMES,
   type CrdName,
   controlPlaneObjects,
+  controllerRoleObjects,
   gatewayObjects,
   gatewayStatus,
   namespaceObjects,
@@ -61,6 +62,8 @@ export interface SeedOptions {
   crds?: readonly CrdName[];
   /** Remote-access ServiceAccounts (default ["linkerd-service-mirror-remote-access-default"]). */
   remoteAccessServiceAccounts?: string[];
+  /** The chart's shared controller ClusterRole (default true, as `multicluster install` of 2.18+ renders it). */
+  controllerRole?: boolean;
   /** Sample Services in emojivoto and test (default true). */
   sampleServices?: boolean;
   /** Field manager (default "linkerd-harness"). */
@@ -181,6 +184,7 @@ export async function seedParams(kc: KubeConfig, opts: SeedOptions = {}): Promis
     remoteAccessServiceAccounts: opts.remoteAccessServiceAccounts ?? ["linkerd-service-mirror-remote-access-default"],
     gateway: opts.gateway ?? true,
     sampleServices: opts.sampleServices ?? true,
+    controllerRole: opts.controllerRole ?? true,
   };
 }
 
@@ -215,7 +219,7 @@ async function seedWith(client: HttpClusterClient, p: SeedParams & { trustAnchor
     }),
     applyAll(namespaceObjects(p)),
   ]);
-  await applyAll([...controlPlaneObjects(p), ...remoteAccessObjects(p), ...gatewayObjects(p), ...sampleServiceObjects(p)]);
+  await applyAll([...controlPlaneObjects(p), ...remoteAccessObjects(p), ...controllerRoleObjects(p), ...gatewayObjects(p), ...sampleServiceObjects(p)]);
   // The token controller deletes token Secrets whose ServiceAccount is missing,
   // so these go after the ServiceAccounts.
   const tokens = remoteAccessTokenSecrets(p);

@@ -1,8 +1,12 @@
 /** Small builders shared by the renderers. */
 import type { KubeObject } from "../../kube/object.js";
-import { LINK_LABEL, ownerLabels } from "../names.js";
+import { EXTENSION_LABELS, LINK_LABEL, ownerLabels } from "../names.js";
 
-/** An owned object: owner labels merged under the given labels, optional namespace and annotations. */
+/**
+ * An owned object: owner labels merged under the given labels, optional
+ * namespace and annotations. An object of a link (`extra.link`) is one of the
+ * multicluster extension's and also carries `linkerd.io/extension: multicluster`.
+ */
 export function owned(
   topology: string,
   apiVersion: string,
@@ -12,7 +16,7 @@ export function owned(
   body: Record<string, unknown>,
   extra: { labels?: Record<string, string>; annotations?: Record<string, string>; link?: string } = {},
 ): KubeObject {
-  const labels = { ...extra.labels, ...ownerLabels(topology), ...(extra.link ? { [LINK_LABEL]: extra.link } : {}) };
+  const labels = { ...(extra.link ? EXTENSION_LABELS : {}), ...extra.labels, ...ownerLabels(topology), ...(extra.link ? { [LINK_LABEL]: extra.link } : {}) };
   const metadata: KubeObject["metadata"] = { name, labels };
   if (namespace) metadata.namespace = namespace;
   if (extra.annotations && Object.keys(extra.annotations).length) metadata.annotations = extra.annotations;

@@ -9,10 +9,10 @@
  */
 import { objectKey, refOf } from "../../kube/object.js";
 import type { Cluster, Link } from "../../topology/types.js";
-import { LINK_LABEL, linkNames } from "../names.js";
+import { CONTROLLER_SHARED_CLUSTER_ROLE, LINK_LABEL, linkNames } from "../names.js";
 import { renderCredentials } from "./credentials.js";
 import { renderExports } from "./exports.js";
-import { renderController, renderLink } from "./source.js";
+import { controllerSharedRole, renderController, renderLink } from "./source.js";
 import { renderSplits } from "./splits.js";
 import { renderTargetAccess } from "./target.js";
 import { renderTrust } from "./trust.js";
@@ -38,7 +38,16 @@ export function render(input: RenderInput): Map<string, DesiredCluster> {
     if (!src) continue;
     const fromFacts = facts.get(link.from)!;
     const toFacts = facts.get(link.to);
-    if (link.controller === "managed") src.objects.push(...renderController(topology.name, link, from, fromFacts));
+    if (link.controller === "managed") {
+      const controller = renderController(topology.name, link, from, fromFacts);
+      src.objects.push(...controller.objects);
+      src.findings.push(...controller.findings);
+      if (!controller.objects.length) keepLinkObjects(src, fromFacts, link, CONTROLLER_KINDS);
+      if (!src.objects.some((o) => o.kind === "ClusterRole" && o.metadata.name === CONTROLLER_SHARED_CLUSTER_ROLE)) {
+        const shared = controllerSharedRole(topology.name, fromFacts);
+        if (shared) src.objects.push(shared);
+      }
+    }
     if (!toFacts || !fromFacts.linkerd || !toFacts.linkerd) {
       keepLinkObjects(src, fromFacts, link);
       src.findings.push({
@@ -52,7 +61,7 @@ export function render(input: RenderInput): Map<string, DesiredCluster> {
     const rendered = renderLink(topology.name, link, from, to, fromFacts, toFacts);
     src.findings.push(...rendered.findings);
     if (rendered.object) src.objects.push(rendered.object);
-    else keepLinkObjects(src, fromFacts, link, "Link");
+    else keepLinkObjects(src, fromFacts, link, new Set(["Link"]));
     const creds = renderCredentials(topology.name, link, from, to, fromFacts, toFacts, now);
     src.objects.push(...creds.objects);
     if (creds.issue) {
@@ -86,10 +95,13 @@ export function render(input: RenderInput): Map<string, DesiredCluster> {
   return out;
 }
 
+/** Kinds of a managed controller's objects (the Services among them: its probe Service). */
+const CONTROLLER_KINDS: ReadonlySet<string> = new Set(["ServiceAccount", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "Service"]);
+
 /** Marks the live objects of a link in its source cluster as "keep": their desired state is unknown this run. */
-function keepLinkObjects(d: DesiredCluster, facts: ClusterFacts, link: Link, onlyKind?: string): void {
+function keepLinkObjects(d: DesiredCluster, facts: ClusterFacts, link: Link, onlyKinds?: ReadonlySet<string>): void {
   const label = linkNames(link.from, link.to).linkLabel;
   for (const o of facts.owned) {
-    if (o.metadata.labels?.[LINK_LABEL] === label && (!onlyKind || o.kind === onlyKind)) d.keep.add(objectKey(refOf(o)));
+    if (o.metadata.labels?.[LINK_LABEL] === label && (!onlyKinds || onlyKinds.has(o.kind))) d.keep.add(objectKey(refOf(o)));
   }
 }

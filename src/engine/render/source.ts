@@ -7,7 +7,17 @@
 import type { KubeObject } from "../../kube/object.js";
 import type { Cluster, Link } from "../../topology/types.js";
 import type { ClusterFacts } from "../facts.js";
-import { CLUSTER_NAME_LABEL, EXPORTED_LABEL, FEDERATED_LABEL, MIRRORED_GATEWAY_LABEL, linkNames } from "../names.js";
+import {
+  CLUSTER_NAME_LABEL,
+  CONTROLLER_SHARED_CLUSTER_ROLE,
+  DEFAULT_CONTROLLER_IMAGE,
+  EXPORTED_LABEL,
+  EXTENSION_LABELS,
+  FEDERATED_LABEL,
+  MIRRORED_GATEWAY_LABEL,
+  isOwned,
+  linkNames,
+} from "../names.js";
 import { owned } from "./meta.js";
 import type { Finding } from "./types.js";
 
@@ -98,23 +108,75 @@ export function renderLink(
   return { object, findings };
 }
 
-/** The managed mirror controller of `from → to` (Linkerd 2.18 chart `controllers` entry). */
-export function renderController(topology: string, link: Link, from: Cluster, fromFacts: ClusterFacts): KubeObject[] {
+/**
+ * The controller image of a managed link: the topology's `controllerImage`,
+ * else linkerd-config's controller image at the cluster's Linkerd version (the
+ * chart's `controllerDefaults.image`). No version, no guess: XL608.
+ */
+export function controllerImage(link: Link, fromFacts: ClusterFacts): { image?: string; finding?: Finding } {
+  if (link.controllerImage) return { image: link.controllerImage };
+  const l = fromFacts.linkerd;
+  const tag = l?.controllerImageVersion || l?.version;
+  if (tag && IMAGE_TAG.test(tag)) return { image: `${l?.controllerImage || DEFAULT_CONTROLLER_IMAGE}:${tag}` };
+  return {
+    finding: {
+      severity: "error",
+      code: "XL608",
+      cluster: link.from,
+      message: `link ${link.from}→${link.to}: the mirror controller's image is unknown: ${!l ? "linkerd-config is not readable" : tag ? `linkerd-config's version ${JSON.stringify(tag)} is not an image tag` : "linkerd-config names no linkerdVersion"} in ${link.from}; the controller is left as it is`,
+      hint: `set spec.links[${link.from}→${link.to}].controllerImage (e.g. ${DEFAULT_CONTROLLER_IMAGE}:<the cluster's Linkerd version>)`,
+    },
+  };
+}
+
+/** An OCI tag: what may follow `:` in an image reference. */
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * The shared controller ClusterRole of a source cluster, when crosslink must
+ * create it: not when it exists and is not crosslink's (the chart's `install`
+ * renders it; crosslink binds to it and never takes it over or prunes it).
+ */
+export function controllerSharedRole(topology: string, fromFacts: ClusterFacts): KubeObject | undefined {
+  const live = fromFacts.controllerSharedRole;
+  if (live && !isOwned(live.metadata.labels, topology)) return undefined;
+  return owned(topology, "rbac.authorization.k8s.io/v1", "ClusterRole", CONTROLLER_SHARED_CLUSTER_ROLE, undefined, {
+    rules: [
+      { apiGroups: [""], resources: ["endpoints", "services"], verbs: ["list", "get", "watch", "create", "delete", "update"] },
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "get", "watch"] },
+    ],
+  }, { labels: { ...EXTENSION_LABELS, component: "controller" } });
+}
+
+/** The pod's API credentials as the chart mounts them: a projected, bounded token instead of the automounted one. */
+const KUBE_API_ACCESS_VOLUME = {
+  name: "kube-api-access",
+  projected: {
+    defaultMode: 420,
+    sources: [
+      { serviceAccountToken: { expirationSeconds: 3607, path: "token" } },
+      { configMap: { items: [{ key: "ca.crt", path: "ca.crt" }], name: "kube-root-ca.crt" } },
+      { downwardAPI: { items: [{ fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" }, path: "namespace" }] } },
+    ],
+  },
+};
+
+/**
+ * The managed mirror controller of `from → to` (Linkerd 2.18 chart
+ * `controllers` entry), or the XL608 finding when its image is unknown.
+ */
+export function renderController(topology: string, link: Link, from: Cluster, fromFacts: ClusterFacts): { objects: KubeObject[]; findings: Finding[] } {
+  const { image, finding } = controllerImage(link, fromFacts);
+  if (!image) return { objects: [], findings: [finding!] };
   const n = linkNames(link.from, link.to);
   const ns = from.multiclusterNamespace;
   const extra = { link: n.linkLabel, labels: { component: "controller", [CLUSTER_NAME_LABEL]: link.to } };
   const rbac = "rbac.authorization.k8s.io/v1";
-  const image = `cr.l5d.io/linkerd/controller:${fromFacts.linkerd?.version ?? "stable"}`;
-  const podLabels = { component: "controller", [CLUSTER_NAME_LABEL]: link.to };
-  return [
+  // The selector stays without the extension label: a Deployment's selector cannot change in place.
+  const selector = { component: "controller", [CLUSTER_NAME_LABEL]: link.to };
+  const objects = [
     owned(topology, "v1", "ServiceAccount", n.controller, ns, {}, extra),
-    owned(topology, rbac, "ClusterRole", n.controllerClusterRole, undefined, {
-      rules: [
-        { apiGroups: [""], resources: ["endpoints", "services"], verbs: ["list", "get", "watch", "create", "delete", "update"] },
-        { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "get", "watch"] },
-      ],
-    }, extra),
-    owned(topology, rbac, "ClusterRoleBinding", n.controllerClusterRole, undefined, {
+    owned(topology, rbac, "ClusterRoleBinding", n.controllerClusterRoleBinding, undefined, {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: n.controllerClusterRole },
       subjects: [{ kind: "ServiceAccount", name: n.controller, namespace: ns }],
     }, extra),
@@ -133,13 +195,19 @@ export function renderController(topology: string, link: Link, from: Cluster, fr
     owned(topology, "apps/v1", "Deployment", n.controller, ns, {
       spec: {
         replicas: 1,
-        selector: { matchLabels: podLabels },
+        revisionHistoryLimit: 10,
+        selector: { matchLabels: selector },
         template: {
           metadata: {
-            labels: podLabels,
-            annotations: { "linkerd.io/inject": "enabled", "config.alpha.linkerd.io/proxy-wait-before-exit-seconds": "0" },
+            labels: { ...EXTENSION_LABELS, ...selector },
+            annotations: {
+              "linkerd.io/inject": "enabled",
+              "cluster-autoscaler.kubernetes.io/safe-to-evict": "true",
+              "config.alpha.linkerd.io/proxy-wait-before-exit-seconds": "0",
+            },
           },
           spec: {
+            automountServiceAccountToken: false,
             serviceAccountName: n.controller,
             securityContext: { seccompProfile: { type: "RuntimeDefault" } },
             containers: [
@@ -158,15 +226,18 @@ export function renderController(topology: string, link: Link, from: Cluster, fr
                 ],
                 ports: [{ containerPort: 9999, name: "ctrl-admin" }],
                 securityContext: {
-                  runAsUser: 2103,
-                  runAsGroup: 2103,
-                  runAsNonRoot: true,
-                  readOnlyRootFilesystem: true,
                   allowPrivilegeEscalation: false,
                   capabilities: { drop: ["ALL"] },
+                  readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
+                  runAsUser: 2103,
+                  runAsGroup: 2103,
+                  seccompProfile: { type: "RuntimeDefault" },
                 },
+                volumeMounts: [{ mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", name: KUBE_API_ACCESS_VOLUME.name, readOnly: true }],
               },
             ],
+            volumes: [KUBE_API_ACCESS_VOLUME],
           },
         },
       },
@@ -175,4 +246,5 @@ export function renderController(topology: string, link: Link, from: Cluster, fr
       spec: { ports: [{ name: "mc-probe", port: 4191, protocol: "TCP" }] },
     }, { link: n.linkLabel, labels: { [MIRRORED_GATEWAY_LABEL]: "true", [CLUSTER_NAME_LABEL]: link.to } }),
   ];
+  return { objects, findings: [] };
 }
