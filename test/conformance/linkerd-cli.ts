@@ -156,7 +156,7 @@ export function crdFixtureHeader(name: string, version: string): string {
 
 /** Rewrites the harness's CRD fixtures from Linkerd's CLI. */
 export async function writeCrdFixtures(tools: LinkerdTools): Promise<string[]> {
-  const version = (await linkerdOk(tools, undefined, ["version", "--client", "--short"])).trim();
+  const version = await cliVersion(tools);
   const written: string[] = [];
   for (const [name, crd] of await renderLinkerdCrds(tools)) {
     const file = path.join(crdDir, `${name}.yaml`);
@@ -170,4 +170,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "w
   const tools = await linkerdTools();
   if (!tools) throw new Error("Linkerd's binaries are missing (see test/conformance/tools.ts)");
   for (const f of await writeCrdFixtures(tools)) console.log(f);
+}
+
+/** The client version of Linkerd's CLI (`edge-26.8.3`); harness clusters are seeded with it so versions match. */
+export async function cliVersion(tools: LinkerdTools): Promise<string> {
+  return (await linkerdOk(tools, undefined, ["version", "--client", "--short"])).trim();
 }

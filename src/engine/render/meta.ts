@@ -4,8 +4,9 @@ import { EXTENSION_LABELS, LINK_LABEL, ownerLabels } from "../names.js";
 
 /**
  * An owned object: owner labels merged under the given labels, optional
- * namespace and annotations. An object of a link (`extra.link`) is one of the
- * multicluster extension's and also carries `linkerd.io/extension: multicluster`.
+ * namespace and annotations. `extra.extension` adds `linkerd.io/extension:
+ * multicluster`, as Linkerd's chart and `allow` label their objects (`link-gen`
+ * does not label the Link and credentials).
  */
 export function owned(
   topology: string,
@@ -14,9 +15,9 @@ export function owned(
   name: string,
   namespace: string | undefined,
   body: Record<string, unknown>,
-  extra: { labels?: Record<string, string>; annotations?: Record<string, string>; link?: string } = {},
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string>; link?: string; extension?: boolean } = {},
 ): KubeObject {
-  const labels = { ...(extra.link ? EXTENSION_LABELS : {}), ...extra.labels, ...ownerLabels(topology), ...(extra.link ? { [LINK_LABEL]: extra.link } : {}) };
+  const labels = { ...(extra.extension ? EXTENSION_LABELS : {}), ...extra.labels, ...ownerLabels(topology), ...(extra.link ? { [LINK_LABEL]: extra.link } : {}) };
   const metadata: KubeObject["metadata"] = { name, labels };
   if (namespace) metadata.namespace = namespace;
   if (extra.annotations && Object.keys(extra.annotations).length) metadata.annotations = extra.annotations;

@@ -145,7 +145,7 @@ export function controllerSharedRole(topology: string, fromFacts: ClusterFacts):
       { apiGroups: [""], resources: ["endpoints", "services"], verbs: ["list", "get", "watch", "create", "delete", "update"] },
       { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "get", "watch"] },
     ],
-  }, { labels: { ...EXTENSION_LABELS, component: "controller" } });
+  }, { extension: true, labels: { component: "controller" } });
 }
 
 /** The pod's API credentials as the chart mounts them: a projected, bounded token instead of the automounted one. */
@@ -170,7 +170,7 @@ export function renderController(topology: string, link: Link, from: Cluster, fr
   if (!image) return { objects: [], findings: [finding!] };
   const n = linkNames(link.from, link.to);
   const ns = from.multiclusterNamespace;
-  const extra = { link: n.linkLabel, labels: { component: "controller", [CLUSTER_NAME_LABEL]: link.to } };
+  const extra = { link: n.linkLabel, extension: true, labels: { component: "controller", [CLUSTER_NAME_LABEL]: link.to } };
   const rbac = "rbac.authorization.k8s.io/v1";
   // The selector stays without the extension label: a Deployment's selector cannot change in place.
   const selector = { component: "controller", [CLUSTER_NAME_LABEL]: link.to };
@@ -244,7 +244,12 @@ export function renderController(topology: string, link: Link, from: Cluster, fr
     }, extra),
     owned(topology, "v1", "Service", n.probeService, ns, {
       spec: { ports: [{ name: "mc-probe", port: 4191, protocol: "TCP" }] },
-    }, { link: n.linkLabel, labels: { [MIRRORED_GATEWAY_LABEL]: "true", [CLUSTER_NAME_LABEL]: link.to } }),
+    }, {
+      link: n.linkLabel,
+      extension: true,
+      labels: { [MIRRORED_GATEWAY_LABEL]: "true", [CLUSTER_NAME_LABEL]: link.to },
+      ...(fromFacts.linkerd?.version ? { annotations: { "linkerd.io/created-by": `linkerd/cli ${fromFacts.linkerd.version}` } } : {}),
+    }),
   ];
   return { objects, findings: [] };
 }

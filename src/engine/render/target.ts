@@ -24,7 +24,7 @@ export const REMOTE_ACCESS_RULES = [
 export function renderTargetAccess(topology: string, link: Link, to: Cluster): KubeObject[] {
   const n = linkNames(link.from, link.to);
   const ns = to.multiclusterNamespace;
-  const extra = { link: n.linkLabel };
+  const extra = { link: n.linkLabel, extension: true };
   const objects: KubeObject[] = [
     owned(topology, "v1", "ServiceAccount", n.remoteAccess, ns, {}, extra),
     owned(topology, "rbac.authorization.k8s.io/v1", "ClusterRole", n.remoteAccess, undefined, { rules: REMOTE_ACCESS_RULES }, extra),
