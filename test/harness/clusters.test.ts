@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import * as x509 from "@peculiar/x509";
 import { parse } from "yaml";
 import { startClusters, type StartedClusters } from "./driver.js";
@@ -230,6 +230,14 @@ describe("kube-harness clusters", { timeout: 120_000 }, () => {
       assert.ok(days >= 364 && days <= 366, `issuer valid ~1 year, got ${days}`);
       const mc = await api.readNamespace({ name: MULTICLUSTER_NAMESPACE });
       assert.equal(mc.metadata?.labels?.["linkerd.io/extension"], "multicluster");
+      // What Linkerd's code reads besides: the heartbeat ServiceAccount (`multicluster install` checks it),
+      // the Server CRD (the destination ClusterStore lists Servers) and the chart's shared controller role.
+      await api.readNamespacedServiceAccount({ name: "linkerd-heartbeat", namespace: "linkerd" });
+      // Right after a CRD is Established its storage may still answer 429 "(re)initializing" for a moment.
+      const servers = await pollUntil("Servers listable", () => custom(kc).listClusterCustomObject({ group: "policy.linkerd.io", version: "v1beta3", plural: "servers" }) as Promise<{ items: unknown[] }>, 10_000);
+      assert.deepEqual(servers.items, []);
+      const role = await kc.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name: "linkerd-multicluster-controller-access-local-resources" });
+      assert.equal(role.metadata?.labels?.["linkerd.io/extension"], "multicluster");
     }
     const anchor = new x509.X509Certificate(env.trustAnchorPem);
     assert.equal(anchor.subject, "CN=root.linkerd.cluster.local");
