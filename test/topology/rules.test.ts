@@ -186,3 +186,13 @@ test("schema problems and rule problems are reported together", async () => {
   const r = await load(topo("  links:\n    - { from: west, to: nowhere, controller: x }"));
   assert.deepEqual(codes(r.diagnostics), ["XL202", "XL113"]);
 });
+
+test("a link's controllerImage is kept; one that is not an image reference is a located schema error", async () => {
+  const ok = await load(topo(["  links:", "    - { from: west, to: east, controllerImage: 'registry.example:5000/l5d/controller:edge-26.8.3' }"].join("\n")));
+  assert.deepEqual(ok.diagnostics, []);
+  assert.equal(ok.topology?.links[0]?.controllerImage, "registry.example:5000/l5d/controller:edge-26.8.3");
+  assert.equal((await load(topo(["  links:", link("west", "east")].join("\n")))).topology?.links[0]?.controllerImage, undefined);
+  const bad = await load(topo(["  links:", "    - { from: west, to: east, controllerImage: 'Not An Image' }"].join("\n")));
+  assert.equal(bad.topology, undefined);
+  assert.ok(bad.diagnostics.some((d) => d.severity === "error" && d.line > 0), JSON.stringify(bad.diagnostics));
+});
