@@ -2,6 +2,7 @@
 // check that does not need running pods, cluster DNS or the internet passes; those that do are listed.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { applyOnce } from "../engine/support.js";
 import { multiclusterCheck, type CheckResult } from "./linkerd-cli.js";
 import { useConformance } from "./fixture.js";
 
@@ -59,4 +60,16 @@ test("linkerd multicluster check passes on the target cluster", async (t) => {
   if (fx.skip) return t.skip(fx.skip);
   const report = await multiclusterCheck(fx.tools!, fx.target("east"));
   assertChecks(report.checks, TARGET_CHECKS, "east");
+});
+
+test("where the chart never made the shared controller role, crosslink's own one passes the permissions check", async (t) => {
+  if (fx.skip) return t.skip(fx.skip);
+  const west = fx.acc.clients.get("west")!;
+  const shared = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name: "linkerd-multicluster-controller-access-local-resources" };
+  assert.ok(await west.delete(shared), "the seeded (chart's) role is removed, as on an extension older than 2.18");
+  const r = await applyOnce(fx.topology, fx.acc);
+  assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes));
+  assert.equal((await west.get(shared))?.metadata.labels?.["app.kubernetes.io/managed-by"], "crosslink");
+  const report = await multiclusterCheck(fx.tools!, fx.target("west"));
+  assertChecks(report.checks, SOURCE_CHECKS, "west");
 });
