@@ -1,7 +1,7 @@
 // Parity with Linkerd's own renderers on the same clusters: `link-gen` (Link, both credential Secrets),
 // `allow` (remote access in the target) and the chart's `controllers` entry (the managed controller)
 // against what crosslink renders for east-west, field by field. Every difference must be on the
-// allow-list below (docs/decisions.md §9 gives the reasons); every allow-list entry must be used.
+// allow-list below (docs/decisions.md §10 gives the reasons); every allow-list entry must be used.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import yaml from "js-yaml";
@@ -30,7 +30,7 @@ interface Allowed {
 const OWNER_LABELS = ["app.kubernetes.io/managed-by", "crosslink.dev/topology", "crosslink.dev/link"];
 const ALL_KINDS = ["Link", "Secret", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "Service"];
 
-/** The allowed differences (docs/decisions.md §9). */
+/** The allowed differences (docs/decisions.md §10). */
 export const ALLOWED: Allowed[] = [
   ...(["link-gen", "allow", "chart"] as const).flatMap((source) =>
     OWNER_LABELS.map((label): Allowed => ({
