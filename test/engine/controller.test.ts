@@ -14,7 +14,7 @@ import { applyOnce, exampleTopology, useClusters } from "./support.js";
 const fx = useClusters(["east", "west"], "east-west", () => ({ seed: { controllerRole: false, linkerdVersion: "edge-26.8.3" } }));
 const RBAC = "rbac.authorization.k8s.io/v1";
 const SHARED = "linkerd-multicluster-controller-access-local-resources";
-const owner = { "app.kubernetes.io/managed-by": "crosslink", "crosslink.dev/topology": "east-west" };
+const owner = { "app.kubernetes.io/managed-by": "crosslink", "crosslink.dev/topology": "east-west", "crosslink.dev/link": "west.east" };
 const west = () => fx.acc.clients.get("west")!;
 const get = (apiVersion: string, kind: string, name: string, namespace?: string) =>
   west().get({ apiVersion, kind, name, ...(namespace ? { namespace } : {}) });
@@ -72,8 +72,8 @@ test("without a readable Linkerd version: XL608, controller kept; a link's contr
 
 test("the shared role crosslink created goes with the last managed link", async () => {
   const external = await exampleTopology("east-west", fx.clusters.trustAnchorPem, (d) => d.setIn(["spec", "links", 0, "controller"], "external"));
-  // Seven of the ten objects crosslink owns in west go: a mass prune, allowed here.
-  const r = await applyOnce(external, fx.acc, { allowMassPrune: true });
+  // No flag: the prune guard explains every deletion (the controller's by `controller: external`, the shared role by no managed link left).
+  const r = await applyOnce(external, fx.acc);
   assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes));
   assert.equal(await get(RBAC, "ClusterRole", SHARED), undefined);
   assert.equal(await get(RBAC, "ClusterRoleBinding", `${SHARED}-east`), undefined);

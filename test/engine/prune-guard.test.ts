@@ -38,8 +38,7 @@ function linkObjects(from: string, to: string): { source: KubeObject[]; target: 
       o("v1", "Secret", n.credentials, MC),
       o("v1", "Secret", n.credentials, "linkerd"),
       o("v1", "ServiceAccount", n.controller, MC),
-      o(rbac, "ClusterRole", n.controllerClusterRole, undefined),
-      o(rbac, "ClusterRoleBinding", n.controllerClusterRole, undefined),
+      o(rbac, "ClusterRoleBinding", n.controllerClusterRoleBinding, undefined),
       o(rbac, "Role", n.controllerRole, MC),
       o(rbac, "RoleBinding", n.controllerRole, MC),
       o("apps/v1", "Deployment", n.controller, MC),
@@ -106,11 +105,11 @@ test("XL642: an origin still declared, a link in a cluster it does not involve, 
 test("a changed field of a declared link or split explains the objects it no longer produces", async () => {
   const { source } = linkObjects("us-east", "eu-west");
   const controller = source.filter((o) => ["ServiceAccount", "Deployment", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "Service"].includes(o.kind));
-  assert.equal(controller.length, 7);
+  assert.equal(controller.length, 6);
   const external = await regions((d) => d.setIn(["spec", "links", 0, "controller"], "external"));
   assert.deepEqual(unexplainedDeletions(external, controller.map((o) => deletion("us-east", o))), []);
   const managed = await regions();
-  assert.equal(unexplainedDeletions(managed, controller.map((o) => deletion("us-east", o)))[0]?.message.startsWith("7 deletion(s) in us-east"), true);
+  assert.equal(unexplainedDeletions(managed, controller.map((o) => deletion("us-east", o)))[0]?.message.startsWith("6 deletion(s) in us-east"), true);
   // token Secret of service-account-token credentials, after a change to token-request
   const token = owned("three-regions", "v1", "Secret", linkNames("us-east", "eu-west").remoteAccessToken, MC, {}, { link: "us-east.eu-west" });
   assert.deepEqual(unexplainedDeletions(managed, [deletion("eu-west", token)]), [], "token-request (the default) renders no token Secret");
@@ -163,7 +162,7 @@ test("the live labels rebuild what was applied: links, splits, crosslink's expor
   assert.deepEqual(parseLinkLabel("a.b.c"), undefined);
 });
 
-test("plan(): removing the only link of a cluster deletes 10 of its 10 objects and is not blocked; a topology emptied of links is", async () => {
+test("plan(): removing the only link of a cluster deletes its 9 objects and is not blocked; a topology emptied of links is", async () => {
   const { source, target } = linkObjects("us-east", "eu-west");
   const observations: ClusterObservation[] = ["us-east", "eu-west", "ap-south"].map((c) => ({
     cluster: c,
@@ -174,8 +173,8 @@ test("plan(): removing the only link of a cluster deletes 10 of its 10 objects a
   const topology = await exampleTopology("three-regions", PEM, (d) => d.deleteIn(["spec", "links", 0]));
   const p = plan(topology, observations, desired, { fieldManager: "crosslink", allowMassPrune: false });
   const east = p.clusters.find((c) => c.cluster === "us-east")!;
-  assert.equal(east.actions.filter((a) => a.type === "delete").length, 10);
-  assert.equal(east.ownedCount, 10);
+  assert.equal(east.actions.filter((a) => a.type === "delete").length, 9);
+  assert.equal(east.ownedCount, 9);
   assert.equal(east.blocked, undefined);
   assert.deepEqual(p.clusters.flatMap((c) => c.findings), []);
 
@@ -198,4 +197,18 @@ test("plan(): removing the only link of a cluster deletes 10 of its 10 objects a
     ["eu-west", "XL642", true],
     ["ap-south", "", false],
   ]);
+});
+
+test("the shared controller role goes unremarked with a cluster's last managed link; an older per-link role always does", async () => {
+  const n = linkNames("us-east", "eu-west");
+  const rbac = "rbac.authorization.k8s.io/v1";
+  const shared = owned("three-regions", rbac, "ClusterRole", n.controllerClusterRole, undefined, {}, { extension: true });
+  const legacy = owned("three-regions", rbac, "ClusterRole", n.controllerClusterRoleBinding, undefined, {}, { link: n.linkLabel });
+  const all = await regions();
+  assert.match(unexplainedDeletions(all, [deletion("us-east", shared)])[0]?.message ?? "", /us-east still has a link with a managed controller/);
+  const external = await regions((d) => {
+    for (const [i, l] of (d.toJS() as { spec: { links: { from: string }[] } }).spec.links.entries()) if (l.from === "us-east") d.setIn(["spec", "links", i, "controller"], "external");
+  });
+  assert.deepEqual(unexplainedDeletions(external, [deletion("us-east", shared)]), []);
+  assert.deepEqual(unexplainedDeletions(all, [deletion("us-east", legacy)]), [], "crosslink no longer renders a per-link controller role");
 });

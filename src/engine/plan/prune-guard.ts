@@ -19,7 +19,7 @@
  */
 import { describeRef, groupOf, type ObjectRef } from "../../kube/object.js";
 import type { SplitApi } from "../../topology/types.js";
-import { CLUSTER_NAME_LABEL, LINK_LABEL, MANAGED_BY, MIRRORED_SERVICE_LABEL, linkNames } from "../names.js";
+import { CLUSTER_NAME_LABEL, CONTROLLER_SHARED_CLUSTER_ROLE, LINK_LABEL, MANAGED_BY, MIRRORED_SERVICE_LABEL, linkNames } from "../names.js";
 import { splitApiOfGroup, splitObjectName, splitServiceOf } from "../render/splits.js";
 import type { Declarations, DeclaredLink } from "./declarations.js";
 import { parseLinkLabel } from "./declarations.js";
@@ -121,10 +121,15 @@ type Origin =
   | { type: "misplaced"; link: { from: string; to: string } }
   | { type: "split"; cluster: string; namespace: string; service: string; api: SplitApi }
   | { type: "mirror"; link: { from: string; to: string } }
+  | { type: "controller-role"; cluster: string }
   | { type: "unknown" };
 
-/** Which of a link's objects: they depend on different fields of the link. */
-type LinkRole = "link" | "credentials" | "controller" | "target-access" | "target-token" | "other";
+/**
+ * Which of a link's objects: they depend on different fields of the link.
+ * "superseded": what an older crosslink rendered and this one no longer does
+ * (the per-link controller ClusterRole, now the chart's shared one).
+ */
+type LinkRole = "link" | "credentials" | "controller" | "target-access" | "target-token" | "superseded" | "other";
 
 function linkRole(cluster: string, link: { from: string; to: string }, ref: ObjectRef): LinkRole | undefined {
   const n = linkNames(link.from, link.to);
@@ -132,9 +137,10 @@ function linkRole(cluster: string, link: { from: string; to: string }, ref: Obje
   if (cluster === link.from) {
     if (is(["Link"], n.link)) return "link";
     if (is(["Secret"], n.credentials)) return "credentials";
-    if (is(["ServiceAccount", "Deployment"], n.controller) || is(["ClusterRole", "ClusterRoleBinding"], n.controllerClusterRole) || is(["Role", "RoleBinding"], n.controllerRole) || is(["Service"], n.probeService)) {
+    if (is(["ServiceAccount", "Deployment"], n.controller) || is(["ClusterRoleBinding"], n.controllerClusterRoleBinding) || is(["Role", "RoleBinding"], n.controllerRole) || is(["Service"], n.probeService)) {
       return "controller";
     }
+    if (is(["ClusterRole"], n.controllerClusterRoleBinding)) return "superseded";
     return "other";
   }
   if (cluster === link.to) {
@@ -155,6 +161,7 @@ function originOf(d: PlannedDeletion): Origin {
   if (d.labels[MANAGED_BY] !== "crosslink" && d.labels[MIRRORED_SERVICE_LABEL] === "true" && d.labels[CLUSTER_NAME_LABEL]) {
     return { type: "mirror", link: { from: d.cluster, to: d.labels[CLUSTER_NAME_LABEL] } };
   }
+  if (d.ref.kind === "ClusterRole" && d.ref.name === CONTROLLER_SHARED_CLUSTER_ROLE) return { type: "controller-role", cluster: d.cluster };
   const api = splitApiOfGroup(groupOf(d.ref.apiVersion), d.ref.kind);
   const service = splitServiceOf(d.ref.name);
   if (api && service && d.ref.namespace) return { type: "split", cluster: d.cluster, namespace: d.ref.namespace, service, api };
@@ -170,7 +177,7 @@ function declares(d: Declarations, origin: Origin): boolean {
   switch (origin.type) {
     case "link": {
       const l = findLink(d, origin.link);
-      if (!l) return false;
+      if (!l || origin.role === "superseded") return false;
       if (origin.role === "controller" && l.controller !== undefined && l.controller !== "managed") return false;
       if (origin.role === "target-token" && l.credentials !== undefined && l.credentials !== "service-account-token") return false;
       if (!origin.namespace || origin.role === "other") return true;
@@ -184,6 +191,8 @@ function declares(d: Declarations, origin: Origin): boolean {
       );
     case "mirror":
       return findLink(d, origin.link) !== undefined;
+    case "controller-role":
+      return d.links.some((l) => l.from === origin.cluster && (l.controller === undefined || l.controller === "managed"));
     case "misplaced":
     case "unknown":
       return false;
@@ -199,6 +208,8 @@ function unexplainedBecause(next: Declarations, origin: Origin, cluster: string)
       return `labelled for link ${origin.link.from}→${origin.link.to}, which does not involve ${cluster}`;
     case "split":
       return declares(next, origin) ? `split ${origin.cluster}/${origin.namespace}/${origin.service} is still declared` : undefined;
+    case "controller-role":
+      return declares(next, origin) ? `${cluster} still has a link with a managed controller` : undefined;
     default:
       return declares(next, origin) ? `link ${origin.link.from}→${origin.link.to} is still declared` : undefined;
   }
