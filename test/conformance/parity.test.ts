@@ -10,6 +10,7 @@ import { planTopology } from "../../src/engine/reconcile.js";
 import { FIELD_MANAGER } from "../../src/kube/http-client.js";
 import { linkerdOk, yamlObjects } from "./linkerd-cli.js";
 import { useConformance } from "./fixture.js";
+import { applyOnce, exampleTopology } from "../engine/support.js";
 
 const fx = useConformance();
 
@@ -140,4 +141,25 @@ test("crosslink's objects equal link-gen's, allow's and the controller chart's e
   const byReason = new Map<string, number>();
   for (const d of diffs) byReason.set(allowedBy(d)!.reason, (byReason.get(allowedBy(d)!.reason) ?? 0) + 1);
   for (const [reason, n] of byReason) t.diagnostic(`${n} × ${reason}`);
+});
+
+test("in service-account-token mode link-gen and allow for the per-source account differ from crosslink only by ownership labels and created-by", async (t) => {
+  if (fx.skip) return t.skip(fx.skip);
+  const { tools } = fx;
+  const topology = await exampleTopology("east-west", fx.clusters.trustAnchorPem, (d) => d.setIn(["spec", "links", 0, "credentials"], d.createNode({ mode: "service-account-token" })));
+  const applied = await applyOnce(topology, fx.acc);
+  assert.ok(applied.changes.clusters.every((c) => c.converged), JSON.stringify(applied.changes));
+  const desired = (await planTopology(topology, fx.acc.clients, { now: () => new Date(), fieldManager: FIELD_MANAGER, allowMassPrune: false })).desired;
+  assert.equal(desired.get("west")!.credentials.length, 0);
+  const sa = "linkerd-service-mirror-remote-access-west";
+  const linkGen = yamlObjects(await linkerdOk(tools!, fx.target("east"), ["multicluster", "link-gen", "--cluster-name", "east", "--service-account-name", sa]));
+  const allow = yamlObjects(await linkerdOk(tools!, fx.target("east"), ["multicluster", "allow", "--service-account-name", sa, "--ignore-cluster"])).filter((o) => o.kind !== "Namespace");
+  const diffs = [...differences("link-gen", linkGen, desired.get("west")!.objects), ...differences("allow", allow, desired.get("east")!.objects)];
+  const explained = (d: Difference) =>
+    d.side === "crosslink" && d.path?.[0] === "metadata" && d.path[1] === "labels" && OWNER_LABELS.includes(String(d.path[2])) ? "ownership labels"
+    : d.source === "allow" && d.side === "linkerd" && d.path?.join("/") === "metadata/annotations/linkerd.io/created-by" ? "created-by"
+    : undefined;
+  assert.deepEqual(diffs.filter((d) => !explained(d)), [], "the same token, user and Secrets as Linkerd's own tools");
+  assert.ok(diffs.some((d) => d.kind === "Secret" && d.object.endsWith(`${sa}-token`)), "allow's token Secret is compared with crosslink's");
+  t.diagnostic(`${diffs.length} differences, all ownership labels or created-by`);
 });
