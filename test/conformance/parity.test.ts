@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import yaml from "js-yaml";
 import type { KubeObject } from "../../src/kube/object.js";
-import { planTopology } from "../../src/engine/reconcile.js";
-import { FIELD_MANAGER } from "../../src/kube/http-client.js";
+import { planTopology, reconcileOptions } from "../../src/engine/reconcile.js";
 import { linkerdOk, yamlObjects } from "./linkerd-cli.js";
 import { useConformance } from "./fixture.js";
 import { applyOnce, exampleTopology } from "../engine/support.js";
@@ -112,7 +111,7 @@ function allowedBy(d: Difference): Allowed | undefined {
 test("crosslink's objects equal link-gen's, allow's and the controller chart's except the allowed differences", async (t) => {
   if (fx.skip) return t.skip(fx.skip);
   const { tools } = fx;
-  const desired = (await planTopology(fx.topology, fx.acc.clients, { now: () => new Date(), fieldManager: FIELD_MANAGER, allowMassPrune: false })).desired;
+  const desired = (await planTopology(fx.topology, fx.acc.clients, reconcileOptions())).desired;
   const west = desired.get("west")!.objects;
   const east = desired.get("east")!.objects;
   assert.equal(desired.get("west")!.credentials.length, 0, "the credentials are current, so their Secrets are rendered in full");
@@ -149,7 +148,7 @@ test("in service-account-token mode link-gen and allow for the per-source accoun
   const topology = await exampleTopology("east-west", fx.clusters.trustAnchorPem, (d) => d.setIn(["spec", "links", 0, "credentials"], d.createNode({ mode: "service-account-token" })));
   const applied = await applyOnce(topology, fx.acc);
   assert.ok(applied.changes.clusters.every((c) => c.converged), JSON.stringify(applied.changes));
-  const desired = (await planTopology(topology, fx.acc.clients, { now: () => new Date(), fieldManager: FIELD_MANAGER, allowMassPrune: false })).desired;
+  const desired = (await planTopology(topology, fx.acc.clients, reconcileOptions())).desired;
   assert.equal(desired.get("west")!.credentials.length, 0);
   const sa = "linkerd-service-mirror-remote-access-west";
   const linkGen = yamlObjects(await linkerdOk(tools!, fx.target("east"), ["multicluster", "link-gen", "--cluster-name", "east", "--service-account-name", sa]));
