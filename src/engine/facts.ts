@@ -29,13 +29,12 @@ export interface GatewayFacts {
   probePeriod?: string;
 }
 
-/** Newest served version of each API crosslink writes, when served. */
-export interface ServedApis {
-  link?: string[];
-  gatewayHttpRoute?: string[];
-  policyHttpRoute?: string[];
-  smi?: string[];
-}
+/**
+ * The served versions (newest preferred first) of each API group whose
+ * version is discovered (kube/kinds.ts DISCOVERED_GROUPS: the Link's and every
+ * split API's), by group; a group absent or `[]` is not served.
+ */
+export type ServedApis = Readonly<Record<string, readonly string[]>>;
 
 /** Everything observed in one reachable cluster. */
 export interface ClusterFacts {

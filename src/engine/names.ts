@@ -41,9 +41,6 @@ export function isOwned(labels: Record<string, string> | undefined, topology: st
   return labels?.[MANAGED_BY] === "crosslink" && labels?.[TOPOLOGY_LABEL] === topology;
 }
 
-/** Linkerd's export labels. */
-export const EXPORTED_LABEL = "mirror.linkerd.io/exported";
-export const FEDERATED_LABEL = "mirror.linkerd.io/federated";
 /** Labels the service mirror puts on the Services it creates. */
 export const MIRRORED_SERVICE_LABEL = "mirror.linkerd.io/mirrored-service";
 export const CLUSTER_NAME_LABEL = "mirror.linkerd.io/cluster-name";

@@ -8,12 +8,13 @@
 import yaml from "js-yaml";
 import type { ClusterClient } from "../kube/port.js";
 import type { KubeObject } from "../kube/object.js";
-import { MANAGED_KINDS } from "../kube/kinds.js";
+import { DISCOVERED_GROUPS, LINK_GROUP, MANAGED_KINDS } from "../kube/kinds.js";
+import { EXPORT_LABELS } from "../extensions/export-modes.js";
 import type { Cluster, Topology } from "../topology/types.js";
 import { errorMessage, mapLimit } from "../util/concurrency.js";
 import type { ClusterFacts, ClusterObservation, GatewayFacts, LinkerdConfigFacts, ServedApis } from "./facts.js";
 import { nsName } from "./facts.js";
-import { CONTROLLER_SHARED_CLUSTER_ROLE, EXPORTED_LABEL, FEDERATED_LABEL, MIRRORED_SERVICE_LABEL, isOwned, ownerSelector } from "./names.js";
+import { CONTROLLER_SHARED_CLUSTER_ROLE, MIRRORED_SERVICE_LABEL, isOwned, ownerSelector } from "./names.js";
 
 /** How many clusters are observed at once. */
 export const OBSERVE_CONCURRENCY = 8;
@@ -46,13 +47,9 @@ export async function observeAll(topology: Topology, clients: ReadonlyMap<string
 
 /** Reads one cluster. Throws when the cluster cannot be read; observeAll turns that into a per-cluster error. */
 export async function observeCluster(topology: Topology, cluster: Cluster, client: ClusterClient): Promise<ClusterFacts> {
-  const [linkVersions, gatewayRoutes, policyRoutes, smi] = await Promise.all([
-    client.servedVersions("multicluster.linkerd.io"),
-    client.servedVersions("gateway.networking.k8s.io"),
-    client.servedVersions("policy.linkerd.io"),
-    client.servedVersions("split.smi-spec.io"),
-  ]);
-  const served: ServedApis = { link: linkVersions, gatewayHttpRoute: gatewayRoutes, policyHttpRoute: policyRoutes, smi };
+  const versions = await Promise.all(DISCOVERED_GROUPS.map((g) => client.servedVersions(g)));
+  const served: ServedApis = Object.fromEntries(DISCOVERED_GROUPS.map((g, i) => [g, versions[i]!]));
+  const linkVersions = served[LINK_GROUP] ?? [];
   const selector = ownerSelector(topology.name);
   // Links are listed whole (the orphan-mirror rule needs every Link's name); the owned ones are picked from that list.
   const listable = MANAGED_KINDS.filter((k) => k.kind !== "Link" && (k.version || servedVersionOf(k.group, served)));
@@ -61,7 +58,7 @@ export async function observeCluster(topology: Topology, cluster: Cluster, clien
   for (const e of topology.exports) if (e.cluster === cluster.name) namespaces.add(e.namespace);
   for (const s of topology.splits) if (s.cluster === cluster.name) namespaces.add(s.namespace);
 
-  const [config, roots, issuer, gateway, sharedRole, ownedLists, exported, federated, mirrors, links, nsServices] = await Promise.all([
+  const [config, roots, issuer, gateway, sharedRole, ownedLists, exported, mirrors, links, nsServices] = await Promise.all([
     client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name: "linkerd-config" }),
     client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name: "linkerd-identity-trust-roots" }),
     client.get({ apiVersion: "v1", kind: "Secret", namespace: cluster.linkerdNamespace, name: "linkerd-identity-issuer" }),
@@ -76,15 +73,14 @@ export async function observeCluster(topology: Topology, cluster: Cluster, clien
         return client.list(apiVersion, k.kind, { labelSelector: selector });
       }),
     ),
-    client.list("v1", "Service", { labelSelector: EXPORTED_LABEL }),
-    client.list("v1", "Service", { labelSelector: FEDERATED_LABEL }),
+    Promise.all(EXPORT_LABELS.map((label) => client.list("v1", "Service", { labelSelector: label }))),
     client.list("v1", "Service", { labelSelector: `${MIRRORED_SERVICE_LABEL}=true` }),
-    linkVersions.length ? client.list(`multicluster.linkerd.io/${linkVersions[0]}`, "Link") : Promise.resolve([]),
+    linkVersions.length ? client.list(`${LINK_GROUP}/${linkVersions[0]}`, "Link") : Promise.resolve([]),
     Promise.all([...namespaces].sort().map((ns) => client.list("v1", "Service", { namespace: ns }))),
   ]);
 
   const services = new Map<string, KubeObject>();
-  for (const svc of [...nsServices.flat(), ...exported, ...federated]) {
+  for (const svc of [...nsServices.flat(), ...exported.flat()]) {
     services.set(nsName(svc.metadata.namespace ?? "", svc.metadata.name), svc);
   }
   const facts: ClusterFacts = {
@@ -108,18 +104,9 @@ export async function observeCluster(topology: Topology, cluster: Cluster, clien
   return facts;
 }
 
-/** Which served-API fact holds each group crosslink writes custom resources of. */
-const SERVED_BY_GROUP: Record<string, keyof ServedApis> = {
-  "multicluster.linkerd.io": "link",
-  "gateway.networking.k8s.io": "gatewayHttpRoute",
-  "policy.linkerd.io": "policyHttpRoute",
-  "split.smi-spec.io": "smi",
-};
-
 /** The newest served version of a group crosslink writes, by the served-API facts. */
 export function servedVersionOf(group: string, served: ServedApis): string | undefined {
-  const key = SERVED_BY_GROUP[group];
-  return key ? served[key]?.[0] : undefined;
+  return served[group]?.[0];
 }
 
 /** Parses `linkerd-config`'s `values` (YAML) into the facts render needs; undefined when unreadable. */

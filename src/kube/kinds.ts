@@ -3,6 +3,7 @@
  * parts and its apply rank. Apply runs ranks in ascending order; deletion runs
  * them in reverse (Flux's ssa ordering, as data).
  */
+import { SPLIT_APIS } from "../extensions/split-apis.js";
 import { groupOf } from "./object.js";
 
 /** What crosslink needs to know about a kind to talk to the API server. */
@@ -16,9 +17,12 @@ export interface KindInfo {
   rank: number;
   /** Whether crosslink creates and prunes objects of this kind (by owner labels). */
   managed: boolean;
-  /** The version crosslink lists with when the kind's version is fixed. */
+  /** The version crosslink lists with when the kind's version is fixed; absent: discovered per cluster (custom resources). */
   version?: string;
 }
+
+/** The API group of Linkerd's `Link`. */
+export const LINK_GROUP = "multicluster.linkerd.io";
 
 const table: KindInfo[] = [
   { group: "", kind: "Namespace", plural: "namespaces", namespaced: false, rank: 0, managed: false, version: "v1" },
@@ -30,11 +34,10 @@ const table: KindInfo[] = [
   { group: "", kind: "ConfigMap", plural: "configmaps", namespaced: true, rank: 40, managed: false, version: "v1" },
   { group: "", kind: "Secret", plural: "secrets", namespaced: true, rank: 40, managed: true, version: "v1" },
   { group: "", kind: "Service", plural: "services", namespaced: true, rank: 50, managed: true, version: "v1" },
-  { group: "multicluster.linkerd.io", kind: "Link", plural: "links", namespaced: true, rank: 60, managed: true },
+  { group: LINK_GROUP, kind: "Link", plural: "links", namespaced: true, rank: 60, managed: true },
   { group: "apps", kind: "Deployment", plural: "deployments", namespaced: true, rank: 70, managed: true, version: "v1" },
-  { group: "gateway.networking.k8s.io", kind: "HTTPRoute", plural: "httproutes", namespaced: true, rank: 80, managed: true },
-  { group: "policy.linkerd.io", kind: "HTTPRoute", plural: "httproutes", namespaced: true, rank: 80, managed: true },
-  { group: "split.smi-spec.io", kind: "TrafficSplit", plural: "trafficsplits", namespaced: true, rank: 80, managed: true },
+  // One row per split API (src/extensions/split-apis.ts); the version is discovered.
+  ...SPLIT_APIS.map(({ group, kind, plural }) => ({ group, kind, plural, namespaced: true, rank: 80, managed: true })),
   { group: "apiextensions.k8s.io", kind: "CustomResourceDefinition", plural: "customresourcedefinitions", namespaced: false, rank: 0, managed: false, version: "v1" },
   { group: "coordination.k8s.io", kind: "Lease", plural: "leases", namespaced: true, rank: 0, managed: false, version: "v1" },
 ];
@@ -44,6 +47,9 @@ export const KINDS: readonly KindInfo[] = table;
 
 /** The kinds crosslink owns and prunes. */
 export const MANAGED_KINDS: readonly KindInfo[] = table.filter((k) => k.managed);
+
+/** The API groups whose served versions observe discovers in every cluster: those of managed kinds without a fixed version. */
+export const DISCOVERED_GROUPS: readonly string[] = [...new Set(MANAGED_KINDS.filter((k) => !k.version).map((k) => k.group))];
 
 /** The kind entry for an apiVersion + kind; throws for a kind outside the table (a programming error). */
 export function kindInfo(apiVersion: string, kind: string): KindInfo {

@@ -4,6 +4,7 @@
  */
 import { mirrorName } from "../engine/names.js";
 import { formatDuration } from "../topology/index.js";
+import { exportModeInfo } from "../extensions/export-modes.js";
 import type { ExportMode, Link } from "../topology/types.js";
 import { exportsOf, linksInto, type ExportedService, type TopologyIndex } from "./index-maps.js";
 import type { ExportKey, LinkKey, SplitKey, WeightChange } from "./types.js";
@@ -15,11 +16,11 @@ export interface Sides {
 }
 
 function mirrorOf(e: ExportKey & { mode: ExportMode }): string {
-  return `${e.namespace}/${mirrorName(e.service, e.cluster, e.mode === "federated")}`;
+  return `${e.namespace}/${mirrorName(e.service, e.cluster, exportModeInfo(e.mode).federated)}`;
 }
 
 function mirrorLine(from: string, e: ExportedService, verb: "will mirror" | "will stop mirroring"): string {
-  if (e.mode === "federated") {
+  if (exportModeInfo(e.mode).federated) {
     return verb === "will mirror"
       ? `${from} will see ${e.service} from ${e.cluster} as a member of ${mirrorOf(e)}`
       : `${e.cluster} will leave ${mirrorOf(e)} in ${from} (${from} stops sending to its ${e.service})`;
@@ -78,8 +79,7 @@ export function exportModeChanged(s: Sides, e: ExportKey, before: ExportMode, af
     const was = mirrorOf({ ...e, mode: before });
     const now = mirrorOf({ ...e, mode: after });
     if (was !== now) out.push(`${l.from} mirrors ${e.service} from ${e.cluster} as ${now} instead of ${was}; remote split backends follow the new name`);
-    else if (after === "remote-discovery") out.push(`${l.from}'s ${now} sends straight to ${e.cluster}'s pods instead of its gateway (needs a flat pod network)`);
-    else out.push(`${l.from}'s ${now} goes through ${e.cluster}'s gateway instead of straight to its pods`);
+    else out.push(`${l.from}'s ${now} reaches ${e.cluster} ${exportModeInfo(after).route} instead of ${exportModeInfo(before).route}`);
   }
   return out;
 }

@@ -6,6 +6,8 @@
  */
 import type { ControllerMode, CredentialsMode, ExportMode, SplitApi } from "./types.js";
 import { parseDuration } from "./duration.js";
+import { DEFAULT_EXPORT_MODE, EXPORT_MODE_NAMES } from "../extensions/export-modes.js";
+import { SPLIT_API_NAMES } from "../extensions/split-apis.js";
 
 /** Defaults Linkerd itself uses when the topology says nothing. */
 export const BUILTIN_DEFAULTS = {
@@ -186,7 +188,7 @@ export function toDraft(data: unknown): Draft {
       cluster: str(e.cluster),
       namespace: str(e.namespace),
       services,
-      mode: oneOf(e.mode, ["gateway", "remote-discovery", "federated"] as const, "gateway"),
+      mode: oneOf(e.mode, EXPORT_MODE_NAMES, DEFAULT_EXPORT_MODE),
     };
   });
 
@@ -210,7 +212,7 @@ export function toDraft(data: unknown): Draft {
       backends,
       backendsGiven: Array.isArray(s.backends),
     };
-    const api = maybeOneOf(s.api, ["gateway", "linkerd", "smi"] as const);
+    const api = maybeOneOf(s.api, SPLIT_API_NAMES);
     if (api) split.api = api;
     return split;
   });

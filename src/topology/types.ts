@@ -3,6 +3,8 @@
  * accepted it, defaults are filled in and anchor files are loaded. Every later
  * stage (render, plan, review) works on this type, never on raw YAML.
  */
+import type { ExportMode } from "../extensions/export-modes.js";
+import type { SplitApi } from "../extensions/split-apis.js";
 
 /** A position in the topology file (1-based line and column). */
 export interface SourcePos {
@@ -28,11 +30,11 @@ export type CredentialsMode = "token-request" | "service-account-token";
 /** Who runs the mirror controller for a link. */
 export type ControllerMode = "managed" | "external";
 
-/** How a service is exported. */
-export type ExportMode = "gateway" | "remote-discovery" | "federated";
+/** How a service is exported; the rows of src/extensions/export-modes.ts. */
+export type { ExportMode } from "../extensions/export-modes.js";
 
-/** Which API a split is written with. `undefined` means: what the cluster serves. */
-export type SplitApi = "gateway" | "linkerd" | "smi";
+/** Which API a split is written with (rows of src/extensions/split-apis.ts); `undefined` means: what the cluster serves. */
+export type { SplitApi } from "../extensions/split-apis.js";
 
 /** One cluster of the mesh. */
 export interface Cluster {

@@ -8,9 +8,9 @@
 import { groupOf } from "../../kube/object.js";
 import type { ControllerMode, CredentialsMode, SplitApi, Topology } from "../../topology/types.js";
 import type { ClusterObservation } from "../facts.js";
-import { EXPORTED_LABEL, FEDERATED_LABEL, LINK_LABEL } from "../names.js";
+import { LINK_LABEL } from "../names.js";
+import { ownsExportLabel } from "../render/exports.js";
 import { splitApiOfGroup, splitServiceOf } from "../render/splits.js";
-import { managedLeafPaths } from "./managed-fields.js";
 
 /** A declared cluster; namespaces undefined: not known (reconstructed from live objects). */
 export interface DeclaredCluster {
@@ -99,8 +99,7 @@ export function declarationsFromLive(observations: readonly ClusterObservation[]
       }
     }
     for (const svc of facts.services.values()) {
-      const owned = managedLeafPaths(svc, fieldManager).some((p) => p[0] === "metadata" && p[1] === "labels" && (p[2] === EXPORTED_LABEL || p[2] === FEDERATED_LABEL));
-      if (!owned) continue;
+      if (!ownsExportLabel(svc, fieldManager)) continue;
       const namespace = svc.metadata.namespace ?? "";
       exports.set(`${facts.cluster}/${namespace}/${svc.metadata.name}`, { cluster: facts.cluster, namespace, service: svc.metadata.name });
       clusters.add(facts.cluster);

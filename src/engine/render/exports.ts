@@ -6,23 +6,16 @@
  * nothing else.
  */
 import type { KubeObject } from "../../kube/object.js";
-import type { Export, Topology } from "../../topology/types.js";
+import type { Topology } from "../../topology/types.js";
 import type { ClusterFacts } from "../facts.js";
 import { nsName } from "../facts.js";
-import { EXPORTED_LABEL, FEDERATED_LABEL } from "../names.js";
+import { EXPORT_LABELS, exportModeInfo } from "../../extensions/export-modes.js";
 import { managedLeafPaths } from "../plan/managed-fields.js";
 import type { DesiredPatch, Finding } from "./types.js";
 
-/** The label an export mode sets. */
-export function exportLabel(mode: Export["mode"]): [string, string] {
-  switch (mode) {
-    case "gateway":
-      return [EXPORTED_LABEL, "true"];
-    case "remote-discovery":
-      return [EXPORTED_LABEL, "remote-discovery"];
-    case "federated":
-      return [FEDERATED_LABEL, "member"];
-  }
+/** Whether `manager` applied one of the export modes' labels to this Service (read from its managed fields). */
+export function ownsExportLabel(svc: KubeObject, manager: string): boolean {
+  return managedLeafPaths(svc, manager).some((p) => p[0] === "metadata" && p[1] === "labels" && typeof p[2] === "string" && EXPORT_LABELS.includes(p[2]));
 }
 
 function servicePatch(namespace: string, name: string, labels: Record<string, string>): KubeObject {
@@ -38,7 +31,7 @@ export function renderExports(topology: Topology, facts: ClusterFacts): { patche
   const wanted = new Set<string>();
   for (const e of topology.exports) {
     if (e.cluster !== facts.cluster) continue;
-    const [key, value] = exportLabel(e.mode);
+    const { label, value } = exportModeInfo(e.mode);
     for (const svc of e.services) {
       const id = nsName(e.namespace, svc);
       if (!facts.services.has(id)) {
@@ -52,13 +45,12 @@ export function renderExports(topology: Topology, facts: ClusterFacts): { patche
         continue;
       }
       wanted.add(id);
-      patches.push({ object: servicePatch(e.namespace, svc, { [key]: value }), force: false, reason: `export (${e.mode})` });
+      patches.push({ object: servicePatch(e.namespace, svc, { [label]: value }), force: false, reason: `export (${e.mode})` });
     }
   }
   for (const [id, svc] of facts.services) {
     if (wanted.has(id)) continue;
-    const owned = managedLeafPaths(svc, "crosslink");
-    if (owned.some((p) => p[0] === "metadata" && p[1] === "labels" && (p[2] === EXPORTED_LABEL || p[2] === FEDERATED_LABEL))) {
+    if (ownsExportLabel(svc, "crosslink")) {
       patches.push({
         object: servicePatch(svc.metadata.namespace ?? "", svc.metadata.name, {}),
         force: false,

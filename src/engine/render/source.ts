@@ -7,17 +7,9 @@
 import type { KubeObject } from "../../kube/object.js";
 import type { Cluster, Link } from "../../topology/types.js";
 import type { ClusterFacts } from "../facts.js";
-import {
-  CLUSTER_NAME_LABEL,
-  CONTROLLER_SHARED_CLUSTER_ROLE,
-  DEFAULT_CONTROLLER_IMAGE,
-  EXPORTED_LABEL,
-  EXTENSION_LABELS,
-  FEDERATED_LABEL,
-  MIRRORED_GATEWAY_LABEL,
-  isOwned,
-  linkNames,
-} from "../names.js";
+import { EXPORT_MODES, type ExportModeInfo } from "../../extensions/export-modes.js";
+import { LINK_GROUP } from "../../kube/kinds.js";
+import { CLUSTER_NAME_LABEL, CONTROLLER_SHARED_CLUSTER_ROLE, DEFAULT_CONTROLLER_IMAGE, EXTENSION_LABELS, MIRRORED_GATEWAY_LABEL, isOwned, linkNames } from "../names.js";
 import { owned } from "./meta.js";
 import type { Finding } from "./types.js";
 
@@ -32,13 +24,13 @@ export function renderLink(
 ): { object?: KubeObject; findings: Finding[] } {
   const findings: Finding[] = [];
   const n = linkNames(link.from, link.to);
-  const version = fromFacts.served.link?.[0];
+  const version = fromFacts.served[LINK_GROUP]?.[0];
   if (!version) {
     findings.push({
       severity: "error",
       code: "XL601",
       cluster: from.name,
-      message: `link ${link.from}→${link.to}: the Link CRD (multicluster.linkerd.io) is not served in ${from.name}`,
+      message: `link ${link.from}→${link.to}: the Link CRD (${LINK_GROUP}) is not served in ${from.name}`,
       hint: "install the Linkerd multicluster extension in the source cluster",
     });
   }
@@ -84,10 +76,10 @@ export function renderLink(
       port: String(gw.probePort ?? 4191),
       period: gw.probePeriod ?? "3s",
     },
-    selector: { matchLabels: { [EXPORTED_LABEL]: "true" } },
-    remoteDiscoverySelector: { matchLabels: { [EXPORTED_LABEL]: "remote-discovery" } },
   };
-  if (version !== "v1alpha1") spec.federatedServiceSelector = { matchLabels: { [FEDERATED_LABEL]: "member" } };
+  for (const m of EXPORT_MODES as readonly ExportModeInfo[]) {
+    if (!m.linkVersionsWithout.includes(version)) spec[m.linkSelector] = { matchLabels: { [m.label]: m.value } };
+  }
   if (version !== "v1alpha1" && version !== "v1alpha2") {
     if (link.excludedLabels.length) spec.excludedLabels = link.excludedLabels;
     if (link.excludedAnnotations.length) spec.excludedAnnotations = link.excludedAnnotations;

@@ -5,7 +5,9 @@
  * backends resolve to their mirror names.
  */
 import type { KubeObject } from "../../kube/object.js";
-import type { Split, SplitApi, Topology } from "../../topology/types.js";
+import { exportModeInfo } from "../../extensions/export-modes.js";
+import { SPLIT_APIS, splitApiInfo, type SplitApi } from "../../extensions/split-apis.js";
+import type { Split, Topology } from "../../topology/types.js";
 import type { ClusterFacts } from "../facts.js";
 import { nsName } from "../facts.js";
 import { mirrorName } from "../names.js";
@@ -24,29 +26,18 @@ export function splitServiceOf(objectName: string): string | undefined {
   return objectName.endsWith(SPLIT_SUFFIX) && objectName.length > SPLIT_SUFFIX.length ? objectName.slice(0, -SPLIT_SUFFIX.length) : undefined;
 }
 
-/** The group and kind each split API writes. */
-export const SPLIT_KINDS: Readonly<Record<SplitApi, { group: string; kind: string }>> = {
-  gateway: { group: "gateway.networking.k8s.io", kind: "HTTPRoute" },
-  linkerd: { group: "policy.linkerd.io", kind: "HTTPRoute" },
-  smi: { group: "split.smi-spec.io", kind: "TrafficSplit" },
-};
-
 /** The split API that writes objects of this group and kind (undefined: not a split object). */
 export function splitApiOfGroup(group: string, kind: string): SplitApi | undefined {
-  return (Object.keys(SPLIT_KINDS) as SplitApi[]).find((api) => SPLIT_KINDS[api].group === group && SPLIT_KINDS[api].kind === kind);
+  return SPLIT_APIS.find((a) => a.group === group && a.kind === kind)?.api;
 }
 
-/** Which API a split uses in a cluster: its own `api`, else Gateway API, Linkerd policy, SMI, in that order of preference. */
+/** Which API a split uses in a cluster: its own `api`, else the first served in SPLIT_APIS' order of preference. */
 export function splitApi(split: Split, facts: ClusterFacts): { api: SplitApi; version: string } | undefined {
-  const choices: [SplitApi, string[] | undefined, string][] = [
-    ["gateway", facts.served.gatewayHttpRoute, "v1"],
-    ["linkerd", facts.served.policyHttpRoute, "v1beta3"],
-    ["smi", facts.served.smi, "v1alpha2"],
-  ];
-  for (const [api, served, preferred] of choices) {
-    if (split.api && split.api !== api) continue;
+  for (const row of SPLIT_APIS) {
+    if (split.api && split.api !== row.api) continue;
+    const served = facts.served[row.group];
     if (!served?.length) continue;
-    return { api, version: served.includes(preferred) ? preferred : served[0]! };
+    return { api: row.api, version: row.versions.find((v) => served.includes(v)) ?? served[0]! };
   }
   return undefined;
 }
@@ -56,7 +47,7 @@ export function renderSplits(topology: Topology, facts: ClusterFacts): { objects
   const objects: KubeObject[] = [];
   const findings: Finding[] = [];
   const federated = new Set(
-    topology.exports.filter((e) => e.mode === "federated").flatMap((e) => e.services.map((s) => `${e.cluster}/${e.namespace}/${s}`)),
+    topology.exports.filter((e) => exportModeInfo(e.mode).federated).flatMap((e) => e.services.map((s) => `${e.cluster}/${e.namespace}/${s}`)),
   );
   for (const split of topology.splits) {
     if (split.cluster !== facts.cluster) continue;
@@ -67,7 +58,7 @@ export function renderSplits(topology: Topology, facts: ClusterFacts): { objects
         severity: "error",
         code: "XL621",
         cluster: facts.cluster,
-        message: `${where}: ${split.api ? `API '${split.api}' is` : "no split API (Gateway API HTTPRoute, Linkerd HTTPRoute, SMI TrafficSplit) is"} not served in ${facts.cluster}`,
+        message: `${where}: ${split.api ? `API '${split.api}' is` : `no split API (${SPLIT_APIS.map((a) => a.title).join(", ")}) is`} not served in ${facts.cluster}`,
         hint: "install the CRDs, or choose another `api`",
       });
       continue;
@@ -89,30 +80,36 @@ export function renderSplits(topology: Topology, facts: ClusterFacts): { objects
           : b.service,
       weight: b.weight,
     }));
-    objects.push(routeObject(topology.name, split, chosen, backends, port));
+    const row = splitApiInfo(chosen.api);
+    const body = RENDER_ROUTE[chosen.api](split, backends, port);
+    objects.push(owned(topology.name, `${row.group}/${chosen.version}`, row.kind, splitObjectName(split), split.namespace, body));
   }
   return { objects, findings };
 }
 
-function routeObject(
-  topology: string,
-  split: Split,
-  chosen: { api: SplitApi; version: string },
-  backends: { name: string; weight: number }[],
-  port: number | undefined,
-): KubeObject {
-  const name = splitObjectName(split);
-  const { group, kind } = SPLIT_KINDS[chosen.api];
-  if (chosen.api === "smi") {
-    return owned(topology, `${group}/${chosen.version}`, kind, name, split.namespace, {
-      spec: { service: split.service, backends: backends.map((b) => ({ service: b.name, weight: b.weight })) },
-    });
-  }
+/** One weighted backend, resolved to the Service name in the split's cluster. */
+interface RouteBackend {
+  name: string;
+  weight: number;
+}
+
+/** Renders the body (`spec`) of a split's route object; its apiVersion, kind, name and namespace come from the table. */
+type RouteRenderer = (split: Split, backends: RouteBackend[], port: number | undefined) => Record<string, unknown>;
+
+/** An HTTPRoute with the Service as parentRef (Gateway API and Linkerd's policy API share the shape). */
+const httpRoute: RouteRenderer = (split, backends, port) => {
   const withPort = <T extends object>(o: T) => (port ? { ...o, port } : o);
-  return owned(topology, `${group}/${chosen.version}`, kind, name, split.namespace, {
+  return {
     spec: {
       parentRefs: [withPort({ name: split.service, kind: "Service", group: "core" })],
       rules: [{ backendRefs: backends.map((b) => withPort({ name: b.name, weight: b.weight })) }],
     },
-  });
-}
+  };
+};
+
+/** The render function of each split API (one per row of SPLIT_APIS; the compiler asks for a new row's). */
+const RENDER_ROUTE: { [A in SplitApi]: RouteRenderer } = {
+  gateway: httpRoute,
+  linkerd: httpRoute,
+  smi: (split, backends) => ({ spec: { service: split.service, backends: backends.map((b) => ({ service: b.name, weight: b.weight })) } }),
+};

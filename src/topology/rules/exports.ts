@@ -1,4 +1,5 @@
 /** Rules on exports: the cluster resolves, a service is exported once, mirror names fit, someone links to it. */
+import { exportModeInfo } from "../../extensions/export-modes.js";
 import type { ExportMode } from "../types.js";
 import { checkClusterRef, mirrorName, type Rule, type RuleContext } from "./context.js";
 
@@ -53,7 +54,7 @@ export const exportRules: Rule = (ctx) => {
         first.set(key, `spec.exports[${e.index}].services[${s.index}]`);
       }
       if (e.cluster === undefined) continue;
-      const mirror = mirrorName(s.name, e.cluster, e.mode === "federated");
+      const mirror = mirrorName(s.name, e.cluster, exportModeInfo(e.mode).federated);
       if (mirror.length > MAX_NAME) {
         ctx.report("XL211", ptr, `mirror service name \`${mirror}\` is ${mirror.length} characters, more than ${MAX_NAME}`, "shorten the service or cluster name; Kubernetes rejects longer Service names");
       }
