@@ -6,6 +6,7 @@ import { loadGitSides } from "../review/git-load.js";
 import { buildReview, renderReviewHuman, renderReviewJson, renderReviewMarkdown, reviewExitCode, type ObservedIssuer } from "../review/index.js";
 import { TRAILER_ALLOWANCE } from "../review/safety.js";
 import { GitSourceError } from "../source/git-revision.js";
+import { ALL_CODES, PRUNE_GUARD_CODES, REVIEW_CODES } from "../codes.js";
 import type { Command } from "./command.js";
 import { parseArgs } from "node:util";
 
@@ -29,11 +30,9 @@ const HELP = `Usage: crosslink plan --base REV [--head REV] [--repo DIR|URL] [-f
 Shows what changing the topology from --base to --head does to the mesh:
 clusters, links, exports, split weights and trust anchors added, removed or
 changed, what each implies, head's validation diagnostics, and safety rules:
-  XL701 a removed link is still used by a split      XL702 a removed export is still used by a split
-  XL703 an observed issuer chains only to a removed anchor (--live)
-  XL704 every base anchor removed (offline)          XL641 over half the links, exports or clusters dropped
-        (allowed by a 'crosslink: allow-mass-prune' trailer in the head commit message)
-  XL642 (--live) a deletion that no change of the topology explains (allowed by the same trailer)
+${[...Object.keys(REVIEW_CODES), ...PRUNE_GUARD_CODES]
+  .map((code) => `  ${code} ${ALL_CODES[code]!.replaceAll("`", "")}`)
+  .join("\n")}
 REV: a branch, tag, sha, origin/main, HEAD~1. PATH is inside the repository.
 --live also shows the object-level plan against the clusters (as 'crosslink diff').
 Exit status: 0 no change, 2 changes, 1 errors (invalid head, failed safety rule, git error).

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { validate as validateCron } from "node-cron";
+import { CrosslinkError } from "../errors.js";
 import { parseDuration } from "../topology/duration.js";
 import type { GitRef } from "../source/git.js";
 import { LOG_LEVELS } from "./log.js";
@@ -73,10 +74,10 @@ export const RUN_OPTIONS = {
 } as const;
 
 /** A configuration problem; the message names the flag. */
-export class ConfigError extends Error {
-  readonly code = "CONFIG_INVALID";
+export class ConfigError extends CrosslinkError<"CONFIG_INVALID"> {
+  /** Creates an error; the message names the flag first. */
   constructor(message: string) {
-    super(message);
+    super("CONFIG_INVALID", message);
     this.name = "ConfigError";
   }
 }

@@ -4,6 +4,7 @@
  * cluster's `context`. A context that is missing is a located diagnostic.
  */
 import { KubeConfig } from "@kubernetes/client-node";
+import type { EngineCode } from "../codes.js";
 import type { Diagnostic } from "../diagnostics.js";
 import type { Topology } from "../topology/types.js";
 import { HttpClusterClient, type RetryPolicy } from "./http-client.js";
@@ -40,7 +41,7 @@ export function clusterAccess(topology: Topology, kc: KubeConfig, retry?: RetryP
       topology.positions(`/spec/clusters/${i}/context`) ?? topology.positions(`/spec/clusters/${i}/name`) ?? { file: "", line: 1, col: 1 };
     diagnostics.push({
       severity: "error",
-      code: "XL501",
+      code: "XL501" satisfies EngineCode,
       message: `cluster '${cluster.name}': kubeconfig has no context '${cluster.context}'`,
       hint: `known contexts: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"}; set 'context:' or pass --kubeconfig`,
       ...pos,

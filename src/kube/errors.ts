@@ -1,4 +1,5 @@
 /** Typed errors of the Kubernetes edge, with literal codes and the object first in the message. */
+import { CrosslinkError, definedData } from "../errors.js";
 
 /** Codes of errors raised while talking to a cluster. */
 export type KubeErrorCode =
@@ -14,17 +15,18 @@ export type KubeErrorCode =
   /** The call was cancelled (lost Lease, shutdown) or refused unsent by the write fence. */
   | "KUBE_ABORTED";
 
-/** An error from one cluster's API server (or from reaching it). */
-export class KubeError extends Error {
+/** An error from one cluster's API server (or from reaching it); `data` holds cluster, status and retryAfterMs. */
+export class KubeError extends CrosslinkError<KubeErrorCode> {
+  /** Creates an error; the message names the object first. */
   constructor(
-    readonly code: KubeErrorCode,
+    code: KubeErrorCode,
     message: string,
     readonly cluster: string,
     readonly status?: number,
     /** What the server asked for in `Retry-After` (429/503), in milliseconds. */
     readonly retryAfterMs?: number,
   ) {
-    super(message);
+    super(code, message, { data: definedData({ cluster, status, retryAfterMs }) });
     this.name = "KubeError";
   }
 }

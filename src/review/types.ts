@@ -3,6 +3,7 @@
  * revisions, safety findings with stable codes, and the graph the Mermaid
  * diagram draws. Computed by `diff.ts`/`safety.ts`, displayed by `render-*.ts`.
  */
+import type { PRUNE_GUARD_CODES, ReviewCode } from "../codes.js";
 import type { Diagnostic } from "../diagnostics.js";
 import type { ExportMode } from "../topology/types.js";
 
@@ -73,7 +74,8 @@ export type FindingSeverity = "error" | "warning" | "info";
 
 /** A safety finding: a stable code, a message naming the object first, and why it matters. */
 export interface ReviewFinding {
-  code: string;
+  /** A code of src/codes.ts REVIEW_CODES, or one of the prune guard's (PRUNE_GUARD_CODES). */
+  code: ReviewCode | (typeof PRUNE_GUARD_CODES)[number];
   severity: FindingSeverity;
   message: string;
   explanation: string;

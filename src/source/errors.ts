@@ -1,4 +1,5 @@
 /** Typed errors of the source edge, with literal codes. */
+import { CrosslinkError, definedData } from "../errors.js";
 
 /** Codes of errors raised while reading a source. */
 export type SourceErrorCode =
@@ -10,14 +11,15 @@ export type SourceErrorCode =
   | "SOURCE_CONFIG";
 
 /** An error from a source; the revision or URL comes first in the message. Never carries credentials. */
-export class SourceError extends Error {
+export class SourceError extends CrosslinkError<SourceErrorCode> {
+  /** Creates an error; `data` holds the revision when known. */
   constructor(
-    readonly code: SourceErrorCode,
+    code: SourceErrorCode,
     message: string,
     /** The revision concerned, when known (e.g. the commit whose signature failed). */
     readonly revision?: string,
   ) {
-    super(message);
+    super(code, message, { data: definedData({ revision }) });
     this.name = "SourceError";
   }
 }

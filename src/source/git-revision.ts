@@ -12,21 +12,20 @@ import path from "node:path";
 import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import type { ReadFile } from "../topology/index.js";
+import { CrosslinkError } from "../errors.js";
 import { redactUrl } from "./errors.js";
 
 /** The codes of git source failures. */
 export type GitErrorCode = "NOT_A_REPOSITORY" | "CLONE_FAILED" | "UNKNOWN_REVISION" | "FILE_MISSING";
 
 /** A git source failure: `code` is stable, `data` says which repository, revision or path. */
-export class GitSourceError extends Error {
+export class GitSourceError extends CrosslinkError<GitErrorCode> {
+  declare readonly hint: string;
+  declare readonly data: Readonly<Record<string, string>>;
+
   /** Creates an error; the message names the object first. */
-  constructor(
-    readonly code: GitErrorCode,
-    message: string,
-    readonly hint: string,
-    readonly data: Record<string, string> = {},
-  ) {
-    super(message);
+  constructor(code: GitErrorCode, message: string, hint: string, data: Record<string, string> = {}) {
+    super(code, message, { hint, data });
     this.name = "GitSourceError";
   }
 }

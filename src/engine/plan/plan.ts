@@ -153,6 +153,6 @@ function sortKey(a: Action): string {
 const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 };
 
 /** Orders findings (of a plan or a review): errors first, then by code and message. */
-export function sortFindings<F extends Pick<Finding, "severity" | "code" | "message">>(findings: F[]): F[] {
+export function sortFindings<F extends Pick<Finding, "severity" | "message"> & { code: string }>(findings: F[]): F[] {
   return findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.code.localeCompare(b.code) || a.message.localeCompare(b.message));
 }

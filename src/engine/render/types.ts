@@ -1,4 +1,5 @@
 /** What render produces: the desired state of every cluster, plus findings. */
+import type { EngineCode } from "../../codes.js";
 import type { KubeObject, ObjectRef } from "../../kube/object.js";
 import type { CredentialsMode } from "../../topology/types.js";
 import type { ClusterFacts } from "../facts.js";
@@ -10,7 +11,8 @@ export type FindingSeverity = "error" | "warning" | "info";
 /** Something the plan reports that is not an object change. */
 export interface Finding {
   severity: FindingSeverity;
-  code: string;
+  /** A code of src/codes.ts ENGINE_CODES. */
+  code: EngineCode;
   message: string;
   cluster?: string;
   hint?: string;
