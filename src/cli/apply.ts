@@ -1,7 +1,7 @@
 /** `crosslink apply`: shows the plan, applies it, prints what changed per cluster. Exit 0 only when every cluster converged. */
 import { createInterface } from "node:readline/promises";
 import { reconcile } from "../engine/reconcile.js";
-import { hasErrors } from "../engine/plan/types.js";
+import { hasErrors } from "../engine/plan/actions.js";
 import { renderChangeSetHuman } from "../report/human.js";
 import { changeSetJson, planJson } from "../report/json.js";
 import { inSync } from "../report/summary.js";

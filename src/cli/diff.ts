@@ -1,6 +1,6 @@
 /** `crosslink diff`: the plan, without changing anything. Exit 0 in sync, 2 changes pending, 1 error. */
 import { reconcile } from "../engine/reconcile.js";
-import { hasErrors } from "../engine/plan/types.js";
+import { hasErrors } from "../engine/plan/actions.js";
 import { renderPlanHuman } from "../report/human.js";
 import { planJson } from "../report/json.js";
 import { renderPlanMarkdown } from "../report/markdown.js";

@@ -74,7 +74,7 @@ export async function runPlan(args: string[], io: PlanIo): Promise<number> {
     if (values.live && headTopology) {
       // the engine and the Kubernetes client load only for --live
       const [{ hasChanges, hasErrors: planHasErrors }, { reconcile, observedIssuers }, { renderPlanHuman }, { planJson }, { renderPlanMarkdown }, { accessOrReport, engineOptions }, { declarationsOf }] = await Promise.all([
-        import("../engine/plan/types.js"),
+        import("../engine/plan/actions.js"),
         import("../engine/reconcile.js"),
         import("../report/human.js"),
         import("../report/json.js"),

@@ -10,7 +10,7 @@ import path from "node:path";
 import yaml from "js-yaml";
 import type { KubeObject } from "../kube/object.js";
 import { reconcile } from "../engine/reconcile.js";
-import type { DesiredCluster } from "../engine/render/types.js";
+import type { DesiredCluster } from "../engine/render/desired.js";
 import type { Command } from "./command.js";
 import { EXIT, accessOrReport, engineOptions, loadOrReport, parseEngineArgs } from "./common.js";
 

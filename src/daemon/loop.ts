@@ -14,7 +14,7 @@ import type { Diagnostic } from "../diagnostics.js";
 import { formatDiagnostics } from "../diagnostics.js";
 import type { ChangeSet } from "../engine/apply.js";
 import { declarationsOf, type Declarations } from "../engine/plan/declarations.js";
-import { hasChanges, type Plan } from "../engine/plan/types.js";
+import { hasChanges, type Plan } from "../engine/plan/actions.js";
 import { reconcile, reconcileOptions, type ProgressEvent, type ReconcileOptions } from "../engine/reconcile.js";
 import type { ClusterClient } from "../kube/port.js";
 import { allowsMassPrune } from "../review/git-load.js";

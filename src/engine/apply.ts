@@ -16,7 +16,7 @@ import { abortText, sleep } from "../util/abort.js";
 import { errorMessage, mapLimit } from "../util/concurrency.js";
 import { credentialsKubeconfig } from "./render/credentials.js";
 import { b64 } from "./render/meta.js";
-import { actionRank, type Action, type ClusterPlan, type CredentialsAction, type Plan } from "./plan/types.js";
+import { actionRank, type Action, type ClusterPlan, type CredentialsAction, type Plan } from "./plan/actions.js";
 
 /** Options of apply. */
 export interface ApplyOptions {

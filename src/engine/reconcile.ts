@@ -20,9 +20,9 @@ import { applyPlan, type ChangeSet } from "./apply.js";
 import type { ClusterFacts, ClusterObservation } from "./facts.js";
 import { observeAll } from "./observe.js";
 import { plan as makePlan, type PlanOptions } from "./plan/plan.js";
-import type { Plan } from "./plan/types.js";
+import type { Plan } from "./plan/actions.js";
 import { render } from "./render/render.js";
-import type { DesiredCluster } from "./render/types.js";
+import type { DesiredCluster } from "./render/desired.js";
 
 /** Options of a reconcile, for every caller: the plan's (field manager, prune guard) and the rest. */
 export interface ReconcileOptions extends PlanOptions {

@@ -1,7 +1,7 @@
 /** The plan and the change set for a terminal. */
 import type { ChangeSet } from "../engine/apply.js";
-import type { Finding } from "../engine/render/types.js";
-import type { Action, Plan } from "../engine/plan/types.js";
+import type { Finding } from "../engine/render/desired.js";
+import type { Action, Plan } from "../engine/plan/actions.js";
 import { actionSymbol, actionTitle, countPlan, describeCounts } from "./summary.js";
 import { showChange } from "./values.js";
 

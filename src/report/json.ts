@@ -1,6 +1,6 @@
 /** The plan and the change set as JSON (versioned; secrets never included). */
 import type { ChangeSet } from "../engine/apply.js";
-import { actionRef, type Action, type Plan } from "../engine/plan/types.js";
+import { actionRef, type Action, type Plan } from "../engine/plan/actions.js";
 import { countPlan } from "./summary.js";
 import { changeJson } from "./values.js";
 

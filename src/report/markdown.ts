@@ -1,5 +1,5 @@
 /** The plan as Markdown: summary first, findings on top, one collapsible section per cluster. */
-import type { Plan } from "../engine/plan/types.js";
+import type { Plan } from "../engine/plan/actions.js";
 import { actionSymbol, actionTitle, countPlan, describeCounts } from "./summary.js";
 import { showChange } from "./values.js";
 

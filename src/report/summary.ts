@@ -1,6 +1,6 @@
 /** Counting a plan's actions for summaries, shared by every renderer. */
 import { describeRef } from "../kube/object.js";
-import { actionRef, type Action, type ClusterPlan, type Plan } from "../engine/plan/types.js";
+import { actionRef, type Action, type ClusterPlan, type Plan } from "../engine/plan/actions.js";
 
 /** Counts of a plan's actions. */
 export interface PlanCounts {

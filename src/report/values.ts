@@ -1,6 +1,6 @@
 /** Display of field values in reports: sensitive ones never shown, long ones shortened. */
-import type { FieldChange } from "../engine/plan/types.js";
-import { formatPath } from "../engine/plan/path.js";
+import type { FieldChange } from "../engine/plan/actions.js";
+import { formatPath } from "../kube/field-path.js";
 
 /** The placeholder shown instead of a sensitive value. */
 export const SENSITIVE = "(sensitive)";

@@ -4,14 +4,8 @@
  * the review can still say in review terms what the change does, e.g. that a
  * split still uses a link the change removes.
  */
-import path from "node:path";
-import yaml from "js-yaml";
 import { hasErrors, type Diagnostic } from "../diagnostics.js";
-import { loadAnchors } from "../topology/anchors.js";
-import { toDraft } from "../topology/draft.js";
-import { loadTopology, type LoadInput } from "../topology/index.js";
-import { normalise } from "../topology/normalise.js";
-import { DEFAULT_MAX_BYTES, parseYaml, type SourceMap } from "../topology/parse.js";
+import { loadTopology, readForComparison, readTolerant, type LoadInput } from "../topology/index.js";
 import type { Topology } from "../topology/types.js";
 
 /** A revision's topology for review: `valid` false means `topology` is a best-effort reading. */
@@ -25,28 +19,9 @@ export interface ReviewLoad {
 export async function loadForReview(input: LoadInput): Promise<ReviewLoad> {
   const { topology, diagnostics } = await loadTopology(input);
   if (topology && !hasErrors(diagnostics)) return { topology, diagnostics, valid: true };
-  return { diagnostics, valid: false, ...(await tolerant(input)) };
+  const tolerant = await readTolerant(input);
+  return { diagnostics, valid: false, ...(tolerant ? { topology: tolerant } : {}) };
 }
-
-async function tolerant(input: LoadInput): Promise<{ topology?: Topology }> {
-  try {
-    const parsed = parseYaml(input.file, input.text, input.limits);
-    if (parsed.data === undefined) return {};
-    const draft = toDraft(parsed.data);
-    const { anchors } = await loadAnchors(draft, parsed.map, {
-      file: input.file,
-      baseDir: input.baseDir ?? path.dirname(input.file),
-      readFile: input.readFile ?? (() => Promise.reject(new Error("no reader"))),
-      now: input.now === undefined ? Date.now() : new Date(input.now).getTime(),
-    });
-    return { topology: normalise(draft, anchors, parsed.map, input.file) };
-  } catch {
-    return {};
-  }
-}
-
-const NO_POSITIONS: SourceMap = { value: () => ({ line: 1, col: 1 }), key: () => ({ line: 1, col: 1 }), has: () => false };
-const ALIAS = /(^|[\s[{,:-])[&*][^\s,\]}]/m;
 
 /**
  * Reads the base revision for comparison only: no positions, schema or rules
@@ -56,24 +31,6 @@ const ALIAS = /(^|[\s[{,:-])[&*][^\s,\]}]/m;
  * `valid` means "read", not "validated".
  */
 export async function loadBaseForReview(input: LoadInput): Promise<ReviewLoad> {
-  const text = typeof input.text === "string" ? input.text : Buffer.from(input.text).toString("utf8");
-  if (text.length > DEFAULT_MAX_BYTES || ALIAS.test(text)) return loadForReview(input);
-  let data: unknown;
-  try {
-    data = yaml.load(text, { schema: yaml.CORE_SCHEMA });
-  } catch {
-    return loadForReview(input);
-  }
-  try {
-    const draft = toDraft(data);
-    const { anchors } = await loadAnchors(draft, NO_POSITIONS, {
-      file: input.file,
-      baseDir: input.baseDir ?? path.dirname(input.file),
-      readFile: input.readFile ?? (() => Promise.reject(new Error("no reader"))),
-      now: input.now === undefined ? Date.now() : new Date(input.now).getTime(),
-    });
-    return { topology: normalise(draft, anchors, NO_POSITIONS, input.file), diagnostics: [], valid: true };
-  } catch {
-    return loadForReview(input);
-  }
+  const topology = await readForComparison(input);
+  return topology ? { topology, diagnostics: [], valid: true } : loadForReview(input);
 }

@@ -4,7 +4,7 @@
  */
 import { hasErrors, type Diagnostic } from "../diagnostics.js";
 import type { Topology } from "../topology/types.js";
-import { diffTopologies, reviewGraph } from "./diff.js";
+import { topologyChanges, reviewGraph } from "./changes.js";
 import type { ReviewLoad } from "./load.js";
 import { safetyFindings, type ObservedIssuer } from "./safety.js";
 import type { Review, ReviewFinding } from "./types.js";
@@ -49,7 +49,7 @@ export function buildReview(input: ReviewInput): Review {
     baseTopology = emptyTopology(headTopology?.name);
   }
   const head = headTopology ?? emptyTopology(baseTopology.name);
-  const changes = headTopology ? diffTopologies(baseTopology, head) : [];
+  const changes = headTopology ? topologyChanges(baseTopology, head) : [];
   if (headTopology) findings.push(...safetyFindings(baseTopology, head, changes, { massPruneAllowed: input.massPruneAllowed, ...(input.issuers ? { issuers: input.issuers } : {}) }));
   return {
     file: input.file,

@@ -1,7 +1,7 @@
 /**
  * The review's data: a closed union of topology-level changes between two
  * revisions, safety findings with stable codes, and the graph the Mermaid
- * diagram draws. Computed by `diff.ts`/`safety.ts`, displayed by `render-*.ts`.
+ * diagram draws. Computed by `changes.ts`/`safety.ts`, displayed by `render-*.ts`.
  */
 import type { PRUNE_GUARD_CODES, ReviewCode } from "../codes.js";
 import type { Diagnostic } from "../diagnostics.js";

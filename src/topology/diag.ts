@@ -1,7 +1,12 @@
 /** Builds topology diagnostics with a typed code. */
 import type { Diagnostic, Severity } from "../diagnostics.js";
 import type { Code } from "./codes.js";
-import type { LineCol } from "./parse.js";
+
+/** A 1-based line and column. */
+export interface LineCol {
+  line: number;
+  col: number;
+}
 
 /** A topology diagnostic: `code` at `pos` of `file`, with a message and a hint (error unless told). */
 export function diag(

@@ -6,13 +6,7 @@
 import jsyaml from "js-yaml";
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { Diagnostic } from "../diagnostics.js";
-import { diag } from "./diag.js";
-
-/** A 1-based line and column. */
-export interface LineCol {
-  line: number;
-  col: number;
-}
+import { diag, type LineCol } from "./diag.js";
 
 /** Where the keys and values of a YAML document sit, by JSON pointer (`""` is the root). */
 export interface SourceMap {

@@ -15,7 +15,7 @@ import { massRemovals, pruneGuard, unexplainedDeletions, type PlannedDeletion } 
 import type { ClusterFacts, ClusterObservation } from "../../src/engine/facts.js";
 import { linkNames } from "../../src/engine/names.js";
 import { owned } from "../../src/engine/render/meta.js";
-import type { DesiredCluster } from "../../src/engine/render/types.js";
+import type { DesiredCluster } from "../../src/engine/render/desired.js";
 import { refOf, type KubeObject } from "../../src/kube/object.js";
 import { exampleTopology, ROOT } from "./support.js";
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createIssuer, createTrustAnchor, type CertKeyPair } from "../harness/pki.js";
-import { diffTopologies, safetyFindings } from "../../src/review/index.js";
+import { topologyChanges, safetyFindings } from "../../src/review/index.js";
 import { loadTopology } from "../../src/topology/index.js";
 import type { Topology } from "../../src/topology/types.js";
 import { exampleFiles, exampleText, runCli, tempRepo, type Files, type TempRepo } from "./support.js";
@@ -136,20 +136,20 @@ async function topologyWith(anchors: string[]): Promise<Topology> {
 test("XL703 (live) fails: an observed issuer still chains only to the removed anchor; passes once rotated", async () => {
   const base = await topologyWith([oldRoot, newRoot.certPem]);
   const head = await topologyWith([newRoot.certPem]);
-  const changes = diffTopologies(base, head);
+  const changes = topologyChanges(base, head);
   assert.deepEqual(changes.map((c) => c.kind), ["trust-anchor-removed"]);
   const oldCa = await createTrustAnchor({ commonName: "old" });
   // an issuer under a root that is neither base nor head is not this change's doing
   const stray = await createIssuer(oldCa);
   const rotated = await createIssuer(newRoot);
   const oldIssuerBase = await topologyWith([oldCa.certPem, newRoot.certPem]);
-  const failing = safetyFindings(oldIssuerBase, head, diffTopologies(oldIssuerBase, head), {
+  const failing = safetyFindings(oldIssuerBase, head, topologyChanges(oldIssuerBase, head), {
     massPruneAllowed: false,
     issuers: [{ cluster: "workload1", issuerCertPem: stray.certPem }, { cluster: "workload2", issuerCertPem: rotated.certPem }],
   });
   assert.deepEqual(codes(failing), ["error XL703"]);
   assert.match(failing[0]!.message, /the identity issuer of workload1 still chains to it/);
-  const passing = safetyFindings(oldIssuerBase, head, diffTopologies(oldIssuerBase, head), {
+  const passing = safetyFindings(oldIssuerBase, head, topologyChanges(oldIssuerBase, head), {
     massPruneAllowed: false,
     issuers: [{ cluster: "workload1", issuerCertPem: rotated.certPem }, { cluster: "workload2", issuerCertPem: rotated.certPem }],
   });

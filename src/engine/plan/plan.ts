@@ -10,11 +10,11 @@ import type { Topology } from "../../topology/types.js";
 import type { ClusterFacts, ClusterObservation } from "../facts.js";
 import { nsName } from "../facts.js";
 import { CLUSTER_NAME_LABEL } from "../names.js";
-import type { DesiredCluster, Finding } from "../render/types.js";
+import type { DesiredCluster, Finding } from "../render/desired.js";
 import { declarationsFromLive, declarationsOf, type Declarations } from "./declarations.js";
-import { diffObject, touchesImmutable } from "./diff.js";
+import { fieldChanges, touchesImmutable } from "./field-changes.js";
 import { pruneGuard, type GuardFinding, type PlannedDeletion } from "./prune-guard.js";
-import { actionRank, type Action, type ClusterPlan, type Plan } from "./types.js";
+import { actionRank, type Action, type ClusterPlan, type Plan } from "./actions.js";
 
 /** Options of planning. */
 export interface PlanOptions {
@@ -69,7 +69,7 @@ function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: Re
 
   for (const [key, object] of wanted) {
     const current = live.get(key);
-    const changes = diffObject(object, current, opts.fieldManager);
+    const changes = fieldChanges(object, current, opts.fieldManager);
     if (!current) applies.push({ type: "create", object, changes, reason: "not in the cluster" });
     else if (!changes.length) unchanged++;
     else if (touchesImmutable(object.kind, changes)) applies.push({ type: "replace", object, ref: refOf(current), changes, reason: "immutable field changed" });
@@ -79,7 +79,7 @@ function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: Re
   for (const patch of want.patches) {
     const current = liveForPatch(facts, patch.object);
     if (!current) continue;
-    const changes = diffObject(patch.object, current, opts.fieldManager);
+    const changes = fieldChanges(patch.object, current, opts.fieldManager);
     if (!changes.length) unchanged++;
     else applies.push({ type: "update", object: patch.object, ref: refOf(current), changes, force: patch.force, reason: patch.reason });
   }

@@ -15,7 +15,7 @@ import type { Cluster, Link } from "../../topology/types.js";
 import type { ClusterFacts } from "../facts.js";
 import { linkNames } from "../names.js";
 import { b64, owned } from "./meta.js";
-import type { CredentialsIssue } from "./types.js";
+import type { CredentialsIssue } from "./desired.js";
 
 /** What the credentials kubeconfig says, parsed back. */
 export interface KubeconfigSummary {

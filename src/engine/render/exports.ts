@@ -10,8 +10,8 @@ import type { Topology } from "../../topology/types.js";
 import type { ClusterFacts } from "../facts.js";
 import { nsName } from "../facts.js";
 import { EXPORT_LABELS, exportModeInfo } from "../../extensions/export-modes.js";
-import { managedLeafPaths } from "../plan/managed-fields.js";
-import type { DesiredPatch, Finding } from "./types.js";
+import { managedLeafPaths } from "../../kube/managed-fields.js";
+import type { DesiredPatch, Finding } from "./desired.js";
 
 /** Whether `manager` applied one of the export modes' labels to this Service (read from its managed fields). */
 export function ownsExportLabel(svc: KubeObject, manager: string): boolean {

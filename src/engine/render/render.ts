@@ -16,7 +16,7 @@ import { controllerSharedRole, renderController, renderLink } from "./source.js"
 import { renderSplits } from "./splits.js";
 import { renderTargetAccess } from "./target.js";
 import { renderTrust } from "./trust.js";
-import type { DesiredCluster, RenderInput } from "./types.js";
+import type { DesiredCluster, RenderInput } from "./desired.js";
 import type { ClusterFacts } from "../facts.js";
 
 /** Renders the desired state of every observed cluster. */

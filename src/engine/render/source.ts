@@ -11,7 +11,7 @@ import { EXPORT_MODES, type ExportModeInfo } from "../../extensions/export-modes
 import { LINK_GROUP } from "../../kube/kinds.js";
 import { CLUSTER_NAME_LABEL, CONTROLLER_SHARED_CLUSTER_ROLE, DEFAULT_CONTROLLER_IMAGE, EXTENSION_LABELS, MIRRORED_GATEWAY_LABEL, isOwned, linkNames } from "../names.js";
 import { owned } from "./meta.js";
-import type { Finding } from "./types.js";
+import type { Finding } from "./desired.js";
 
 /** The Link for `from → to`, or the findings that prevent rendering it. */
 export function renderLink(

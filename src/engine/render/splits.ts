@@ -12,7 +12,7 @@ import type { ClusterFacts } from "../facts.js";
 import { nsName } from "../facts.js";
 import { mirrorName } from "../names.js";
 import { owned } from "./meta.js";
-import type { Finding } from "./types.js";
+import type { Finding } from "./desired.js";
 
 const SPLIT_SUFFIX = "-split";
 

@@ -10,7 +10,7 @@ import type { KubeObject } from "../../kube/object.js";
 import { bundleFingerprints, chainsTo, sameCertificates } from "../../pki/pem.js";
 import type { Topology } from "../../topology/types.js";
 import type { ClusterFacts } from "../facts.js";
-import type { DesiredPatch, Finding } from "./types.js";
+import type { DesiredPatch, Finding } from "./desired.js";
 
 /** The topology's bundle: every anchor's PEM, in topology order, newline-separated. */
 export function topologyBundle(topology: Topology): string {

@@ -5,9 +5,9 @@
  * wants, read from the live object's managed fields.
  */
 import type { KubeObject } from "../../kube/object.js";
-import { managedLeafPaths } from "./managed-fields.js";
-import { getPath, type FieldPath } from "./path.js";
-import type { FieldChange } from "./types.js";
+import { managedLeafPaths } from "../../kube/managed-fields.js";
+import { getPath, type FieldPath } from "../../kube/field-path.js";
+import type { FieldChange } from "./actions.js";
 
 const IGNORED_TOP = new Set(["apiVersion", "kind", "metadata", "status"]);
 
@@ -25,7 +25,7 @@ export function isSensitive(kind: string, path: FieldPath): boolean {
 }
 
 /** The changes that turn `live` into `desired` (live undefined: everything desired is a change). */
-export function diffObject(desired: KubeObject, live: KubeObject | undefined, manager: string): FieldChange[] {
+export function fieldChanges(desired: KubeObject, live: KubeObject | undefined, manager: string): FieldChange[] {
   const changes: FieldChange[] = [];
   const kind = desired.kind;
   const push = (path: FieldPath, before: unknown, after: unknown) =>

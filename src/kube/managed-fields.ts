@@ -3,8 +3,8 @@
  * `metadata.managedFields` (FieldsV1). Used to find fields crosslink set
  * before and no longer wants (they show as removals in the plan).
  */
-import type { KubeObject } from "../../kube/object.js";
-import type { FieldPath } from "./path.js";
+import type { KubeObject } from "./object.js";
+import type { FieldPath } from "./field-path.js";
 
 /**
  * Leaf paths a manager owns through `Apply` on the main resource. Lists keyed

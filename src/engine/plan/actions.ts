@@ -4,8 +4,8 @@
  */
 import { KINDS } from "../../kube/kinds.js";
 import { groupOf, type KubeObject, type ObjectRef } from "../../kube/object.js";
-import type { CredentialsIssue, Finding } from "../render/types.js";
-import type { FieldPath } from "./path.js";
+import type { CredentialsIssue, Finding } from "../render/desired.js";
+import type { FieldPath } from "../../kube/field-path.js";
 
 /** One changed field; `sensitive` values are never shown. */
 export interface FieldChange {

@@ -1,5 +1,5 @@
 /**
- * The topology-level diff: pairs base and head by key and returns a closed,
+ * The topology-level changes: pairs base and head by key and returns a closed,
  * deterministic list of `TopologyChange`s, each with its implications. Pure.
  */
 import { X509Certificate } from "node:crypto";
@@ -11,7 +11,7 @@ import { indexTopology, percent, type TopologyIndex } from "./index-maps.js";
 import type { FieldDelta, GraphStatus, ReviewGraph, TopologyChange, WeightChange } from "./types.js";
 
 /** Every topology-level change from `base` to `head`, in a stable order. */
-export function diffTopologies(base: Topology, head: Topology): TopologyChange[] {
+export function topologyChanges(base: Topology, head: Topology): TopologyChange[] {
   const s = { base: indexTopology(base), head: indexTopology(head) };
   return [...settings(base, head), ...anchors(base, head), ...clusters(base, head), ...links(s), ...exportChanges(s), ...splits(s)];
 }
