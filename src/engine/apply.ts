@@ -14,8 +14,7 @@ import { refOf, type KubeObject } from "../kube/object.js";
 import type { ClusterClient } from "../kube/port.js";
 import { abortText, sleep } from "../util/abort.js";
 import { errorMessage, mapLimit } from "../util/concurrency.js";
-import { credentialsKubeconfig } from "./render/credentials.js";
-import { b64 } from "./render/meta.js";
+import { issuedSecrets } from "./render/credentials.js";
 import { actionRank, type Action, type ClusterPlan, type CredentialsAction, type Plan } from "./plan/actions.js";
 
 /** Options of apply. */
@@ -194,9 +193,7 @@ async function issueCredentials(action: CredentialsAction, client: ClusterClient
   const target = clients.get(issue.to);
   if (!target) throw new KubeError("KUBE_UNREACHABLE", `link ${issue.from}→${issue.to}: no client for ${issue.to}`, issue.to);
   const token = opts.dryRun ? "dry-run" : await obtainToken(action, target, opts);
-  const kubeconfig = credentialsKubeconfig(issue.kubeconfig, token);
-  const secrets: KubeObject[] = issue.secrets.map((s) => ({ ...s, data: { kubeconfig: b64(kubeconfig) } }));
-  const [mc, ctl] = secrets as [KubeObject, KubeObject];
+  const [mc, ctl] = issuedSecrets(issue, token) as [KubeObject, KubeObject];
   await client.apply(mc, w);
   // The destination controller handles only Add and Delete of this Secret: recreate it to rotate.
   if (issue.op === "rotate") await client.delete(refOf(ctl), w);

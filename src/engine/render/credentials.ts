@@ -92,6 +92,12 @@ export function credentialSecrets(topology: string, link: Link, from: Cluster, t
   ];
 }
 
+/** The two credential Secrets of an issue, holding a kubeconfig with `token` (what apply writes). */
+export function issuedSecrets(issue: CredentialsIssue, token: string): KubeObject[] {
+  const kubeconfig = credentialsKubeconfig(issue.kubeconfig, token);
+  return issue.secrets.map((s) => ({ ...s, data: { kubeconfig: b64(kubeconfig) } }));
+}
+
 /**
  * Decides a link's credentials: either desired Secrets equal to a still-good
  * live credential, or an issue to perform at apply time.

@@ -1,11 +1,11 @@
 /** Pure parts of planning: field diff, managed-field removals, immutable fields, redaction. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { fieldChanges, touchesImmutable } from "../../src/engine/plan/field-changes.js";
-import { managedLeafPaths } from "../../src/kube/managed-fields.js";
-import { formatPath } from "../../src/kube/field-path.js";
-import type { KubeObject } from "../../src/kube/object.js";
-import { showChange } from "../../src/report/values.js";
+import { fieldChanges, touchesImmutable } from "../../../../src/engine/plan/field-changes.js";
+import { managedLeafPaths } from "../../../../src/kube/managed-fields.js";
+import { formatPath } from "../../../../src/kube/field-path.js";
+import type { KubeObject } from "../../../../src/kube/object.js";
+import { showChange } from "../../../../src/report/values.js";
 
 const svc = (labels: Record<string, string>, extra: Partial<KubeObject> = {}): KubeObject => ({
   apiVersion: "v1",
