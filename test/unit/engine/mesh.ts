@@ -70,7 +70,11 @@ export function planFacts(topology: Topology, facts: readonly ClusterFacts[], op
     if (f) return [{ cluster: c.name, ok: true, facts: f }];
     return opts.unreachable?.includes(c.name) ? [{ cluster: c.name, ok: false, error: "connect ECONNREFUSED" }] : [];
   });
-  return plan(topology, observations, renderFacts(topology, facts, opts.now), { fieldManager: MANAGER, allowMassPrune: opts.allowMassPrune ?? false });
+  return plan(topology, observations, renderFacts(topology, facts, opts.now), {
+    fieldManager: MANAGER,
+    allowMassPrune: opts.allowMassPrune ?? false,
+    ...(opts.previous ? { previous: opts.previous } : {}),
+  });
 }
 
 /** The plan of one cluster. */

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import test from "node:test";
 import type { ClusterFacts } from "../../../../src/engine/facts.js";
 import { hasChanges } from "../../../../src/engine/plan/actions.js";
+import { declarationsOf } from "../../../../src/engine/plan/declarations.js";
 import { EXPORT_MODES } from "../../../../src/extensions/export-modes.js";
 import { SPLIT_APIS } from "../../../../src/extensions/split-apis.js";
 import { formatPath } from "../../../../src/kube/field-path.js";
@@ -120,32 +121,67 @@ test("an immutable field that differs (a binding's roleRef) is a replace", async
   assert.deepEqual(actionIds(p), ["replace ClusterRoleBinding linkerd-service-mirror-remote-access-west"]);
 });
 
-test("removing a link deletes its objects in reverse kind order and the mirrors it leaves; the prune guard stops a mass prune", async () => {
-  const topology = await eastWest({ clusters: [{ name: "east" }, { name: "west" }, { name: "north" }], links: [{ from: "west", to: "east" }, { from: "north", to: "east" }] });
-  const facts = [...(await freshMesh()), await healthy({ cluster: "north" })];
-  const converged = applyAll(topology, facts);
+const THREE = [{ name: "east" }, { name: "west" }, { name: "north" }];
+
+async function threeClusters(): Promise<{ topology: Topology; converged: ClusterFacts[] }> {
+  const topology = await eastWest({ clusters: THREE, links: [{ from: "west", to: "east" }, { from: "north", to: "east" }] });
+  const converged = applyAll(topology, [...(await freshMesh()), await healthy({ cluster: "north" })]);
+  return { topology, converged };
+}
+
+test("removing one of two links deletes its objects in reverse kind order and the mirrors it leaves: an ordinary change", async () => {
+  const { topology, converged } = await threeClusters();
   const mirror: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "web-svc-east", namespace: "emojivoto", labels: { "mirror.linkerd.io/mirrored-service": "true", "mirror.linkerd.io/cluster-name": "east" } } };
   const withMirror = converged.map((f) => (f.cluster === "west" ? { ...f, mirrors: [mirror] } : f));
-  const unlinked = await eastWest({ clusters: [{ name: "east" }, { name: "west" }, { name: "north" }], links: [{ from: "north", to: "east" }] });
-  const blocked = planFacts(unlinked, withMirror);
-  const west = clusterPlan(blocked, "west");
-  assert.ok(west.blocked, "every object crosslink owns in west would go");
-  assert.deepEqual(west.findings.map((f) => f.code), ["XL641"]);
-  const east = clusterPlan(blocked, "east");
-  assert.equal(east.blocked, undefined, "east loses 3 of 7 objects: no mass prune");
-  assert.deepEqual(actionIds(east), [
-    "delete ClusterRoleBinding linkerd-service-mirror-remote-access-west",
-    "delete ClusterRole linkerd-service-mirror-remote-access-west",
-    "delete ServiceAccount linkerd-multicluster/linkerd-service-mirror-remote-access-west",
-  ]);
-  const allowed = clusterPlan(planFacts(unlinked, withMirror, { allowMassPrune: true }), "west");
-  assert.equal(allowed.blocked, undefined);
-  const deletes = actionIds(allowed);
+  const unlinked = await eastWest({ clusters: THREE, links: [{ from: "north", to: "east" }] });
+  const p = planFacts(unlinked, withMirror, { previous: declarationsOf(topology) });
+  const west = clusterPlan(p, "west");
+  assert.equal(west.blocked, undefined, "dropping 1 of 2 links is no mass removal, and every deletion is explained");
+  assert.deepEqual(west.findings, []);
+  const deletes = actionIds(west);
   assert.equal(deletes.length, 11, deletes.join("\n"));
   assert.ok(deletes.every((d) => d.startsWith("delete ")));
   assert.deepEqual(deletes.slice(0, 2), ["delete Deployment linkerd-multicluster/controller-east", "delete Link linkerd-multicluster/east"]);
   assert.ok(deletes.includes("delete Service emojivoto/web-svc-east"), "the mirror the unlink leaves behind");
   assert.equal(deletes.at(-1), "delete ServiceAccount linkerd-multicluster/controller-east");
+  assert.deepEqual(actionIds(clusterPlan(p, "east")), [
+    "delete ClusterRoleBinding linkerd-service-mirror-remote-access-west",
+    "delete ClusterRole linkerd-service-mirror-remote-access-west",
+    "delete ServiceAccount linkerd-multicluster/linkerd-service-mirror-remote-access-west",
+  ]);
+  assert.deepEqual(actionIds(clusterPlan(p, "north")), []);
+});
+
+test("dropping both links at once is a mass removal (XL641) that blocks every cluster; --allow-mass-prune makes it info", async () => {
+  const { topology, converged } = await threeClusters();
+  const none = await eastWest({ clusters: THREE, links: [], exports: [] });
+  const blocked = planFacts(none, converged, { previous: declarationsOf(topology) });
+  for (const c of blocked.clusters) {
+    assert.ok(c.blocked, `${c.cluster} blocked`);
+    assert.deepEqual(c.findings.map((f) => [f.code, f.severity]), [["XL641", "error"]], c.cluster);
+  }
+  const allowed = planFacts(none, converged, { previous: declarationsOf(topology), allowMassPrune: true });
+  for (const c of allowed.clusters) {
+    assert.equal(c.blocked, undefined);
+    assert.deepEqual(c.findings.map((f) => [f.code, f.severity]), [["XL641", "info"]], c.cluster);
+  }
+  assert.equal(clusterPlan(allowed, "west").actions.length, 10);
+});
+
+test("a deletion no declared change explains (XL642) blocks that cluster only", async () => {
+  const { topology, converged } = await threeClusters();
+  const stray: KubeObject = {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: "stray", namespace: "linkerd-multicluster", labels: { "app.kubernetes.io/managed-by": "crosslink", "crosslink.dev/topology": "mesh", "crosslink.dev/link": "west.east" } },
+  };
+  const facts = converged.map((f) => (f.cluster === "west" ? { ...f, owned: [...f.owned, stray] } : f));
+  const p = planFacts(topology, facts, { previous: declarationsOf(topology) });
+  const west = clusterPlan(p, "west");
+  assert.deepEqual(actionIds(west), ["delete ServiceAccount linkerd-multicluster/stray"]);
+  assert.ok(west.blocked);
+  assert.deepEqual(west.findings.map((f) => f.code), ["XL642"]);
+  assert.equal(clusterPlan(p, "east").blocked, undefined);
 });
 
 test("an unreachable cluster gets an error and no actions; the other cluster keeps that link's objects", async () => {
