@@ -93,7 +93,7 @@ export function renderLink(
   }
   // `linkerd multicluster check` warns unless created-by names the cluster's Linkerd CLI version.
   const createdBy = fromFacts.linkerd?.version ? `linkerd/cli ${fromFacts.linkerd.version}` : "crosslink";
-  const object = owned(topology, `multicluster.linkerd.io/${version}`, "Link", n.link, from.multiclusterNamespace, { spec }, {
+  const object = owned(topology, `${LINK_GROUP}/${version}`, "Link", n.link, from.multiclusterNamespace, { spec }, {
     link: n.linkLabel,
     annotations: { "linkerd.io/created-by": createdBy },
   });
