@@ -3,11 +3,16 @@
  * sleeping that ends early on abort, and the text of an abort's reason.
  */
 import { setMaxListeners } from "node:events";
+import { CrosslinkError } from "../errors.js";
 
-/** The reason a deadline signal aborts with. */
-export class DeadlineError extends Error {
-  constructor(readonly ms: number, what: string) {
-    super(`${what}: deadline of ${seconds(ms)} reached`);
+/** The reason a deadline signal aborts with; `data` holds the deadline in ms. */
+export class DeadlineError extends CrosslinkError<"DEADLINE"> {
+  /** Creates the error; the message names what ran out of time first. */
+  constructor(
+    readonly ms: number,
+    what: string,
+  ) {
+    super("DEADLINE", `${what}: deadline of ${seconds(ms)} reached`, { data: { ms } });
     this.name = "DeadlineError";
   }
 }

@@ -8,6 +8,7 @@ import { CrosslinkError } from "../../src/errors.js";
 import { KubeError } from "../../src/kube/errors.js";
 import { SourceError } from "../../src/source/errors.js";
 import { GitSourceError } from "../../src/source/git-revision.js";
+import { DeadlineError } from "../../src/util/abort.js";
 import { repoRoot } from "../support/paths.js";
 
 test("the error classes share the base and its JSON form", () => {
@@ -17,6 +18,7 @@ test("the error classes share the base and its JSON form", () => {
     [new SourceError("SOURCE_SIGNATURE", "abc123: not signed", "abc123"), "SourceError", { revision: "abc123" }],
     [new GitSourceError("UNKNOWN_REVISION", "repo: no revision x", "fetch it", { rev: "x" }), "GitSourceError", { rev: "x" }],
     [new ConfigError("--schedule: not a cron expression"), "ConfigError", {}],
+    [new DeadlineError(10_000, "GET /api/v1/namespaces"), "DeadlineError", { ms: 10_000 }],
   ];
   for (const [err, name, data] of cases) {
     assert.ok(err instanceof CrosslinkError && err instanceof Error, name);
