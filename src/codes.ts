@@ -17,6 +17,8 @@ export const ENGINE_CODES = {
   XL605: "the source serves only Link v1alpha1/v1alpha2: excluded labels/annotations are left out",
   XL606: "a link's clusters could not both be observed: its Link and credentials are kept as they are",
   XL607: "credentials renewed for an external controller: restart it",
+  XL608:
+    "a managed controller's image is unknown: the source's `linkerd-config` has no readable `linkerdVersion` (or it is not an image tag) and the link sets no `controllerImage`; the controller's objects are left as they are",
   XL611: "an exported Service does not exist (yet)",
   XL621: "no split API is served (or not the one `api` asks for)",
   XL622: "the split's Service does not exist (yet)",

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KubeObject } from "../../src/kube/object.js";
-import { actionRef } from "../../src/engine/plan/types.js";
+import { actionRef } from "../../src/engine/plan/actions.js";
 import { applyOnce, exampleTopology, useClusters } from "./support.js";
 
 const fx = useClusters(["east", "west"], "east-west", () => ({ seed: { controllerRole: false, linkerdVersion: "edge-26.8.3" } }));

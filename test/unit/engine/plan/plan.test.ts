@@ -43,7 +43,7 @@ test("an empty cluster: creates in the kind table's order, credentials and the e
   const west = actionIds(clusterPlan(first, "west"));
   assert.deepEqual(west, [
     "create ServiceAccount linkerd-multicluster/controller-east",
-    "create ClusterRole linkerd-multicluster-controller-access-local-resources-east",
+    "create ClusterRole linkerd-multicluster-controller-access-local-resources",
     "create Role linkerd-multicluster/controller-read-remote-creds-east",
     "create ClusterRoleBinding linkerd-multicluster-controller-access-local-resources-east",
     "create RoleBinding linkerd-multicluster/controller-read-remote-creds-east",

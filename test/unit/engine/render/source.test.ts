@@ -19,7 +19,7 @@ test("a link: remote access in `to`; Link, managed controller and a credentials 
     `ServiceAccount ${MC}/linkerd-service-mirror-remote-access-west`,
   ]);
   assert.deepEqual(ids(west.objects), [
-    "ClusterRole linkerd-multicluster-controller-access-local-resources-east",
+    "ClusterRole linkerd-multicluster-controller-access-local-resources",
     "ClusterRoleBinding linkerd-multicluster-controller-access-local-resources-east",
     `Deployment ${MC}/controller-east`,
     `Link ${MC}/east`,
