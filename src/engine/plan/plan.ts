@@ -95,7 +95,7 @@ function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: Re
     if (wanted.has(key) || want.keep.has(key)) continue;
     gone(object, "no longer in the topology");
   }
-  for (const { svc, target } of orphanMirrors(facts, wanted, want.keep, deletes, clusterNames)) gone(svc, `mirror of ${target}, whose Link is gone`);
+  for (const { svc, reason } of orphanMirrors(facts, wanted, want.keep, deletes, clusterNames)) gone(svc, reason);
 
   applies.sort((a, b) => actionRank(a) - actionRank(b) || sortKey(a).localeCompare(sortKey(b)));
   deletes.sort((a, b) => actionRank(b) - actionRank(a) || sortKey(a).localeCompare(sortKey(b)));
@@ -113,7 +113,9 @@ function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: Re
  * Mirror Services the service mirror leaves behind when a Link goes
  * (`linkerd multicluster unlink` lists them): those labelled with a topology
  * cluster's name whose Link is being deleted now, or is already gone and not
- * wanted. Mirrors of Links crosslink does not manage are never touched.
+ * wanted; and federated Services whose members all came through such Links
+ * (Linkerd's `unlink` misses those). Mirrors of Links crosslink does not
+ * manage are never touched.
  */
 function orphanMirrors(
   facts: ClusterFacts,
@@ -121,20 +123,33 @@ function orphanMirrors(
   keep: ReadonlySet<string>,
   deletes: readonly Action[],
   clusterNames: ReadonlySet<string>,
-): { svc: KubeObject; target: string }[] {
+): { svc: KubeObject; reason: string }[] {
   const linkName = (key: string) => (key.startsWith("multicluster.linkerd.io/Link/") ? key.slice(key.lastIndexOf("/") + 1) : undefined);
   const stayingLinks = new Set([...wanted.keys(), ...keep].map(linkName).filter((n) => n !== undefined));
   const deletedLinks = new Set(deletes.flatMap((a) => (a.type === "delete" && a.ref.kind === "Link" ? [a.ref.name] : [])));
   const liveLinks = new Set(facts.linkNames);
-  const out: { svc: KubeObject; target: string }[] = [];
+  const linkGone = (target: string) =>
+    clusterNames.has(target) && target !== facts.cluster && !stayingLinks.has(target) && (!liveLinks.has(target) || deletedLinks.has(target));
+  const out: { svc: KubeObject; reason: string }[] = [];
   for (const svc of facts.mirrors) {
     const target = svc.metadata.labels?.[CLUSTER_NAME_LABEL];
-    if (!target || !clusterNames.has(target) || target === facts.cluster || stayingLinks.has(target)) continue;
-    if (liveLinks.has(target) && !deletedLinks.has(target)) continue;
-    out.push({ svc, target });
+    if (target) {
+      if (linkGone(target)) out.push({ svc, reason: `mirror of ${target}, whose Link is gone` });
+      continue;
+    }
+    // A federated Service (`<svc>-federated`) has no cluster label; it is left behind only when every member is remote and every member's Link is gone.
+    const ann = svc.metadata.annotations ?? {};
+    const members = (ann[FEDERATED_REMOTE_ANNOTATION] ?? "").split(",").map((m) => m.slice(m.lastIndexOf("@") + 1)).filter(Boolean);
+    if (members.length && !ann[FEDERATED_LOCAL_ANNOTATION] && members.every(linkGone)) {
+      out.push({ svc, reason: `federated mirror whose members' Links (${[...new Set(members)].join(", ")}) are gone` });
+    }
   }
   return out;
 }
+
+/** Annotations of a federated Service naming its remote (`svc@cluster,…`) and local members. */
+const FEDERATED_REMOTE_ANNOTATION = "multicluster.linkerd.io/remote-discovery";
+const FEDERATED_LOCAL_ANNOTATION = "multicluster.linkerd.io/local-discovery";
 
 function liveForPatch(facts: ClusterFacts, obj: KubeObject): KubeObject | undefined {
   if (obj.kind === "Service") return facts.services.get(nsName(obj.metadata.namespace ?? "", obj.metadata.name));
