@@ -73,6 +73,7 @@ function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: Re
     if (!current) applies.push({ type: "create", object, changes, reason: "not in the cluster" });
     else if (!changes.length) unchanged++;
     else if (touchesImmutable(object.kind, changes)) applies.push({ type: "replace", object, ref: refOf(current), changes, reason: "immutable field changed" });
+    else if (reloadedOnlyWhenRecreated(object)) applies.push({ type: "replace", object, ref: refOf(current), changes, reason: "Linkerd's destination controller reads this Secret only when it is created" });
     // Forced: a hand edit (kubectl edit/patch) moved the fields to another manager; crosslink owns the object and takes them back.
     else applies.push({ type: "update", object, ref: refOf(current), changes, force: true, reason: "drifted from the topology" });
   }
@@ -108,6 +109,19 @@ function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: Re
   };
   return { plan, deletions };
 }
+
+/**
+ * The Linkerd-namespace credentials Secret: the destination controller's
+ * ClusterStore handles only its Add and Delete (measured with Linkerd's own
+ * ClusterStore: an update in place is ignored and the old token stays in use),
+ * so any change to it is a delete and create.
+ */
+function reloadedOnlyWhenRecreated(object: KubeObject): boolean {
+  return object.kind === "Secret" && object.metadata.labels?.[DESTINATION_CLUSTER_LABEL] !== undefined;
+}
+
+/** Label the destination controller selects its remote-cluster credentials by. */
+const DESTINATION_CLUSTER_LABEL = "multicluster.linkerd.io/cluster-name";
 
 /**
  * Mirror Services the service mirror leaves behind when a Link goes
