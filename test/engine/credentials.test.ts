@@ -67,3 +67,33 @@ test("with an external controller, a rotation says the controller must be restar
   assert.ok(west.findings.some((f) => f.code === "XL607"), JSON.stringify(west.findings));
   assert.ok(west.actions.some((a) => a.type === "delete" && a.ref.kind === "Deployment"), "the managed controller is pruned when the link turns external");
 });
+
+test("the Linkerd-namespace Secret is only ever recreated: after a lost multicluster Secret, and when it drifted", async () => {
+  const topology = await exampleTopology("east-west", fx.clusters.trustAnchorPem);
+  assert.ok((await applyOnce(topology, fx.acc)).changes.clusters.every((c) => c.converged));
+  const west = fx.acc.clients.get("west")!;
+  const uid0 = (await secret("linkerd"))!.metadata.uid;
+
+  // Only the multicluster-namespace Secret lost: reissued, and the destination controller's Secret recreated with the same token.
+  await west.delete({ apiVersion: "v1", kind: "Secret", namespace: "linkerd-multicluster", name: "cluster-credentials-east" });
+  const reissued = await applyOnce(topology, fx.acc);
+  const issue = reissued.plan.clusters.flatMap((c) => c.actions).find((a) => a.type === "credentials");
+  assert.equal(issue?.type === "credentials" && issue.issue.op, "rotate");
+  const uid1 = (await secret("linkerd"))!.metadata.uid;
+  assert.notEqual(uid1, uid0);
+  assert.equal(token(await secret("linkerd")), token(await secret("linkerd-multicluster")));
+
+  // Someone else changes it in place (which the destination controller ignores): crosslink replaces it.
+  await west.apply(
+    { apiVersion: "v1", kind: "Secret", metadata: { name: "cluster-credentials-east", namespace: "linkerd", annotations: { "multicluster.linkerd.io/cluster-domain": "other.local" } } },
+    { fieldManager: "someone-else", force: true },
+  );
+  const repaired = await applyOnce(topology, fx.acc);
+  const actions = repaired.plan.clusters.flatMap((c) => c.actions);
+  assert.deepEqual(actions.map((a) => a.type), ["replace"]);
+  assert.match(actions[0]!.reason, /destination controller reads this Secret only when it is created/);
+  const after = (await secret("linkerd"))!;
+  assert.notEqual(after.metadata.uid, uid1);
+  assert.equal(after.metadata.annotations?.["multicluster.linkerd.io/cluster-domain"], "cluster.local");
+  assert.equal((await applyOnce(topology, fx.acc)).writes, 0);
+});

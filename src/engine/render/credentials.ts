@@ -135,7 +135,9 @@ export function renderCredentials(
     },
     kubeconfig: kc,
     secrets: templates,
-    op: liveMc ? "rotate" : "create",
+    // The destination controller reads the Linkerd-namespace Secret only when it is created: a live one is
+    // deleted and created again (apply), so "rotate" whenever either Secret exists.
+    op: liveMc || liveSecret(templates[1]!) ? "rotate" : "create",
     reason: reason ?? "no credentials yet",
   };
   const liveDeployment =
