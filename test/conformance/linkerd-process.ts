@@ -17,6 +17,8 @@ export interface LinkerdProcess {
   readonly pid: number | undefined;
   /** Every line written so far, stdout and stderr interleaved. */
   readonly lines: string[];
+  /** When each line arrived (Date.now()), index for index with `lines`. */
+  readonly times: number[];
   /** Resolves with the exit code (null when killed by a signal). */
   readonly exited: Promise<number | null>;
   /** The first line matching `re` at index `from` or later, waiting up to `ms`. */
@@ -56,9 +58,11 @@ export function startLinkerdProcess(binary: string, args: string[], env: Record<
     });
   }
   const lines: string[] = [];
+  const times: number[] = [];
   const waiters: { re: RegExp; from: number; resolve: (l: string) => void }[] = [];
   const onLine = (line: string) => {
     lines.push(line);
+    times.push(Date.now());
     for (const w of [...waiters]) {
       if (lines.length - 1 >= w.from && w.re.test(line)) {
         waiters.splice(waiters.indexOf(w), 1);
@@ -84,6 +88,7 @@ export function startLinkerdProcess(binary: string, args: string[], env: Record<
   return {
     pid: child.pid,
     lines,
+    times,
     exited,
     matching: (re, from = 0) => lines.slice(from).filter((l) => re.test(l)),
     waitLine: (re, ms, from = 0) =>
