@@ -222,6 +222,15 @@ test("unlinking deletes the link's objects and leftover mirrors, and nothing cro
   // What the service mirror would have created for east, and objects of the same kinds that are not crosslink's.
   await west.apply(mk("web-svc-east", { "mirror.linkerd.io/mirrored-service": "true", "mirror.linkerd.io/cluster-name": "east" }), { fieldManager: "linkerd-service-mirror" });
   await west.apply(mk("web-svc-elsewhere", { "mirror.linkerd.io/mirrored-service": "true", "mirror.linkerd.io/cluster-name": "elsewhere" }), { fieldManager: "someone" });
+  // Federated mirrors (no cluster label): only one whose every member came through east, with no local member, is left behind by the unlink.
+  const federated = (name: string, annotations: Record<string, string>): KubeObject => {
+    const svc = mk(name, { "mirror.linkerd.io/mirrored-service": "true" });
+    svc.metadata.annotations = annotations;
+    return svc;
+  };
+  await west.apply(federated("voting-svc-federated", { "multicluster.linkerd.io/remote-discovery": "voting-svc@east" }), { fieldManager: "linkerd-service-mirror" });
+  await west.apply(federated("emoji-svc-federated", { "multicluster.linkerd.io/remote-discovery": "emoji-svc@east,emoji-svc@elsewhere" }), { fieldManager: "linkerd-service-mirror" });
+  await west.apply(federated("web-svc-federated", { "multicluster.linkerd.io/remote-discovery": "web-svc@east", "multicluster.linkerd.io/local-discovery": "web-svc" }), { fieldManager: "linkerd-service-mirror" });
   await west.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "cluster-credentials-other", namespace: "linkerd-multicluster" }, type: "Opaque" }, { fieldManager: "someone" });
   await west.apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "not-ours", namespace: "linkerd-multicluster", labels: { "app.kubernetes.io/managed-by": "helm" } } }, { fieldManager: "helm" });
 
@@ -242,6 +251,9 @@ test("unlinking deletes the link's objects and leftover mirrors, and nothing cro
   assert.equal(await get(west, "v1", "Service", "web-svc-east", "emojivoto"), undefined, "leftover mirror removed");
   assert.equal(await get(east, "v1", "ServiceAccount", "linkerd-service-mirror-remote-access-west", ns), undefined);
   assert.ok(await get(west, "v1", "Service", "web-svc-elsewhere", "emojivoto"), "mirror of an unmanaged link survives");
+  assert.equal(await get(west, "v1", "Service", "voting-svc-federated", "emojivoto"), undefined, "federated mirror of east only removed");
+  assert.ok(await get(west, "v1", "Service", "emoji-svc-federated", "emojivoto"), "federated mirror with a member of an unmanaged link survives");
+  assert.ok(await get(west, "v1", "Service", "web-svc-federated", "emojivoto"), "federated mirror with a local member survives");
   assert.ok(await get(west, "v1", "Secret", "cluster-credentials-other", ns), "unowned Secret survives");
   assert.ok(await get(west, "v1", "ServiceAccount", "not-ours", ns), "unowned ServiceAccount survives");
   assert.ok(await get(east, "v1", "ServiceAccount", "linkerd-service-mirror-remote-access-default", ns), "Linkerd's own remote-access SA survives");
