@@ -10,7 +10,9 @@ import { test } from "node:test";
 import { applyOnce } from "../engine/support.js";
 import type { KubeObject } from "../../src/kube/object.js";
 import type { ClusterClient } from "../../src/kube/port.js";
+import { startLinkerdProcess } from "./linkerd-process.js";
 import { MirrorController } from "./mirror-controller.js";
+import { ensureServersCrd } from "./servers-crd.js";
 import { readObject, startConformanceEnv, timed, writeEndpoints, type ExportSpec } from "./support.js";
 import type { KubernetesObject, KubernetesObjectApi } from "@kubernetes/client-node";
 import { requireLinkerdTools } from "./tools.js";
@@ -32,6 +34,14 @@ test("Linkerd's service-mirror controller mirrors crosslink's exports, leaves it
   const figures: Record<string, number> = {};
   const eastObjects = env.objects("east");
   const westObjects = env.objects("west");
+  const westKubeconfig = env.clusters.clusters.find((c) => c.name === "west")!.kubeconfig;
+  /** The endpoints Linkerd's destination ClusterStore (driver) resolves for an exported Service of east, read through west's credentials Secret. */
+  const discovered = async (service: string, port: number) => {
+    const p = startLinkerdProcess(tools.clusterstore, ["-kubeconfig", westKubeconfig, "-namespace", "linkerd", "-cluster", "east", "-svc-namespace", NS, "-svc", service, "-port", String(port), "-wait", "20s"]);
+    const code = await p.exited;
+    assert.equal(code, 0, p.lines.slice(-10).join("\n"));
+    return p.matching(/^LISTENER Add /).map((l) => /ip=(\S+)/.exec(l)![1]).sort();
+  };
   try {
     // The harness has no endpoints controller: write what it would (Endpoints carry the Service's labels).
     const syncEndpoints = async () => {
@@ -41,28 +51,46 @@ test("Linkerd's service-mirror controller mirrors crosslink's exports, leaves it
     };
 
     // Link first, controller running, then the exports: the time to mirror is the controller's.
+    // The destination's ClusterStore reads Linkerd's servers CRD in the target; the harness does not seed it.
+    figures.serversCrdInstalled = Number(await ensureServersCrd(tools, env.east));
     const linked = await applyOnce(await env.topology([]), env.acc);
     assert.ok(linked.changes.clusters.every((c) => c.converged), JSON.stringify(linked.changes.clusters));
     await ctl.start();
     await ctl.followRollouts();
     await ctl.process!.waitLine(/Starting|started|cluster watcher|leader/i, 30_000);
 
+    // Times to mirror are counted from here: crosslink's apply, the Endpoints writes, and the controller's work.
+    const exportStart = Date.now();
     const exported = await applyOnce(await env.topology(ALL), env.acc);
     assert.ok(exported.changes.clusters.every((c) => c.converged));
     await syncEndpoints();
+    // When each mirror first appears (polled every 50 ms, for up to 30 s).
+    const firstSeen: Record<string, number> = {};
+    for (const deadline = Date.now() + 30_000; Object.keys(firstSeen).length < 3 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+      for (const name of ["web-svc-east", "emoji-svc-east", "voting-svc-federated"]) if (!firstSeen[name] && (await svc(env.west, name))) firstSeen[name] = Date.now() - exportStart;
+    }
+    figures.gatewayMirrorMs = firstSeen["web-svc-east"] ?? -1;
+    figures.remoteDiscoveryMirrorMs = firstSeen["emoji-svc-east"] ?? -1;
+    figures.federatedMirrorMs = firstSeen["voting-svc-federated"] ?? -1;
     const link = (await env.west.get({ apiVersion: "multicluster.linkerd.io/v1alpha3", kind: "Link", namespace: "linkerd-multicluster", name: "east" }))!;
     const spec = link.spec as { gatewayAddress: string; gatewayPort: string; gatewayIdentity: string };
 
     await t.test("gateway mode: <svc>-east with the remote labels, fq-name annotation and Endpoints at the gateway", async () => {
-      const { value: mirror, ms } = await timed("web-svc-east", () => svc(env.west, "web-svc-east"), 30_000);
-      figures.gatewayMirrorMs = ms;
+      const { value: mirror } = await timed("web-svc-east", () => svc(env.west, "web-svc-east"), 30_000);
       const remote = (await svc(env.east, "web-svc"))!;
       assert.deepEqual(mirror.metadata.labels, { ...withoutMirrorPrefix(remote.metadata.labels), "mirror.linkerd.io/mirrored-service": "true", "mirror.linkerd.io/cluster-name": "east" });
       assert.equal(mirror.metadata.annotations?.["mirror.linkerd.io/remote-svc-fq-name"], "web-svc.emojivoto.svc.cluster.local");
       assert.ok(mirror.metadata.annotations?.["mirror.linkerd.io/remote-resource-version"]);
       assert.deepEqual(ports(mirror), ports(remote));
       assert.equal((mirror.spec as { selector?: unknown }).selector, undefined);
-      const { value: e } = await timed("Endpoints web-svc-east", () => eps(westObjects, "web-svc-east"), 30_000);
+      const { value: e } = await timed(
+        "Endpoints web-svc-east with addresses",
+        async () => {
+          const found = await eps(westObjects, "web-svc-east");
+          return Array.isArray(found?.subsets) && found.subsets.length > 0 && found;
+        },
+        30_000,
+      );
       assert.ok(e.metadata);
       const subsets = e.subsets as { addresses?: { ip: string }[]; notReadyAddresses?: { ip: string }[]; ports: { port: number }[] }[];
       const ips = subsets.flatMap((s) => [...(s.addresses ?? []), ...(s.notReadyAddresses ?? [])].map((a) => a.ip)).sort();
@@ -73,22 +101,22 @@ test("Linkerd's service-mirror controller mirrors crosslink's exports, leaves it
     });
 
     await t.test("remote-discovery mode: <svc>-east labelled for the destination controller, no Endpoints", async () => {
-      const { value: mirror, ms } = await timed("emoji-svc-east", () => svc(env.west, "emoji-svc-east"), 30_000);
-      figures.remoteDiscoveryMirrorMs = ms;
+      const { value: mirror } = await timed("emoji-svc-east", () => svc(env.west, "emoji-svc-east"), 30_000);
       const labels = mirror.metadata.labels ?? {};
       assert.equal(labels["multicluster.linkerd.io/remote-discovery"], "east");
       assert.equal(labels["multicluster.linkerd.io/remote-service"], "emoji-svc");
       assert.equal(labels["mirror.linkerd.io/mirrored-service"], "true");
       assert.equal(labels["mirror.linkerd.io/cluster-name"], "east");
       assert.equal(await eps(westObjects, "emoji-svc-east"), undefined);
+      assert.deepEqual(await discovered("emoji-svc", 8080), ["10.42.0.12"], "the destination resolves it to east's endpoints");
     });
 
     await t.test("federated mode: one <svc>-federated naming its remote member", async () => {
-      const { value: mirror, ms } = await timed("voting-svc-federated", () => svc(env.west, "voting-svc-federated"), 30_000);
-      figures.federatedMirrorMs = ms;
+      const { value: mirror } = await timed("voting-svc-federated", () => svc(env.west, "voting-svc-federated"), 30_000);
       assert.equal(mirror.metadata.annotations?.["multicluster.linkerd.io/remote-discovery"], "voting-svc@east");
       assert.equal(mirror.metadata.labels?.["mirror.linkerd.io/mirrored-service"], "true");
       assert.equal(mirror.metadata.labels?.["mirror.linkerd.io/cluster-name"], undefined);
+      assert.deepEqual(await discovered("voting-svc", 8080), ["10.42.0.13"], "the destination resolves the member to east's endpoints");
     });
 
     await t.test("the Link status the controller writes is no drift: diff exits 0, apply writes nothing, status stays", async () => {
