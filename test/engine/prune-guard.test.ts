@@ -85,6 +85,15 @@ test("deletions of what the topology dropped are explained, even all of a cluste
   assert.deepEqual(unexplainedDeletions(next, deletions), []);
 });
 
+test("a federated mirror is explained once no link of its members is declared", async () => {
+  const fed: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "checkout-federated", namespace: "shop", labels: { "mirror.linkerd.io/mirrored-service": "true" } } };
+  const gone = await regions((d) => d.deleteIn(["spec", "links", 0])); // us-east → eu-west
+  assert.deepEqual(unexplainedDeletions(gone, [{ ...deletion("us-east", fed), federatedMembers: ["eu-west"] }]), []);
+  const still = unexplainedDeletions(await regions(), [{ ...deletion("us-east", fed), federatedMembers: ["eu-west"] }]);
+  assert.match(still[0]!.message, /checkout-federated \(a link of one of its members is still declared\)/);
+  assert.equal(unexplainedDeletions(gone, [deletion("us-east", fed)]).length, 1, "without its members it has no known origin");
+});
+
 test("XL642: an origin still declared, a link in a cluster it does not involve, an unknown object", async () => {
   const next = await regions();
   const { source } = linkObjects("us-east", "eu-west");

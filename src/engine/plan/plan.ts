@@ -88,15 +88,15 @@ function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: Re
 
   const deletes: Action[] = [];
   const deletions: PlannedDeletion[] = [];
-  const gone = (object: KubeObject, reason: string) => {
+  const gone = (object: KubeObject, reason: string, federatedMembers?: string[]) => {
     deletes.push({ type: "delete", ref: refOf(object), reason });
-    deletions.push({ cluster: facts.cluster, ref: refOf(object), labels: object.metadata.labels ?? {} });
+    deletions.push({ cluster: facts.cluster, ref: refOf(object), labels: object.metadata.labels ?? {}, ...(federatedMembers ? { federatedMembers } : {}) });
   };
   for (const [key, object] of live) {
     if (wanted.has(key) || want.keep.has(key)) continue;
     gone(object, "no longer in the topology");
   }
-  for (const { svc, reason } of orphanMirrors(facts, wanted, want.keep, deletes, clusterNames)) gone(svc, reason);
+  for (const { svc, reason, federatedMembers } of orphanMirrors(facts, wanted, want.keep, deletes, clusterNames)) gone(svc, reason, federatedMembers);
 
   applies.sort((a, b) => actionRank(a) - actionRank(b) || sortKey(a).localeCompare(sortKey(b)));
   deletes.sort((a, b) => actionRank(b) - actionRank(a) || sortKey(a).localeCompare(sortKey(b)));
@@ -137,14 +137,14 @@ function orphanMirrors(
   keep: ReadonlySet<string>,
   deletes: readonly Action[],
   clusterNames: ReadonlySet<string>,
-): { svc: KubeObject; reason: string }[] {
+): { svc: KubeObject; reason: string; federatedMembers?: string[] }[] {
   const linkName = (key: string) => (key.startsWith("multicluster.linkerd.io/Link/") ? key.slice(key.lastIndexOf("/") + 1) : undefined);
   const stayingLinks = new Set([...wanted.keys(), ...keep].map(linkName).filter((n) => n !== undefined));
   const deletedLinks = new Set(deletes.flatMap((a) => (a.type === "delete" && a.ref.kind === "Link" ? [a.ref.name] : [])));
   const liveLinks = new Set(facts.linkNames);
   const linkGone = (target: string) =>
     clusterNames.has(target) && target !== facts.cluster && !stayingLinks.has(target) && (!liveLinks.has(target) || deletedLinks.has(target));
-  const out: { svc: KubeObject; reason: string }[] = [];
+  const out: { svc: KubeObject; reason: string; federatedMembers?: string[] }[] = [];
   for (const svc of facts.mirrors) {
     const target = svc.metadata.labels?.[CLUSTER_NAME_LABEL];
     if (target) {
@@ -155,7 +155,8 @@ function orphanMirrors(
     const ann = svc.metadata.annotations ?? {};
     const members = (ann[FEDERATED_REMOTE_ANNOTATION] ?? "").split(",").map((m) => m.slice(m.lastIndexOf("@") + 1)).filter(Boolean);
     if (members.length && !ann[FEDERATED_LOCAL_ANNOTATION] && members.every(linkGone)) {
-      out.push({ svc, reason: `federated mirror whose members' Links (${[...new Set(members)].join(", ")}) are gone` });
+      const clusters = [...new Set(members)];
+      out.push({ svc, reason: `federated mirror whose members' Links (${clusters.join(", ")}) are gone`, federatedMembers: clusters });
     }
   }
   return out;

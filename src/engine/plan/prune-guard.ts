@@ -41,6 +41,8 @@ export interface PlannedDeletion {
   cluster: string;
   ref: ObjectRef;
   labels: Record<string, string>;
+  /** For a federated mirror (`<svc>-federated`, no cluster label): the clusters of its remote members. */
+  federatedMembers?: string[];
 }
 
 /** A finding of the guard: a stable code, what happened, why it matters and what to do. */
@@ -122,6 +124,7 @@ type Origin =
   | { type: "split"; cluster: string; namespace: string; service: string; api: SplitApi }
   | { type: "mirror"; link: { from: string; to: string } }
   | { type: "controller-role"; cluster: string }
+  | { type: "federated"; links: { from: string; to: string }[] }
   | { type: "unknown" };
 
 /**
@@ -162,6 +165,9 @@ function originOf(d: PlannedDeletion): Origin {
     return { type: "mirror", link: { from: d.cluster, to: d.labels[CLUSTER_NAME_LABEL] } };
   }
   if (d.ref.kind === "ClusterRole" && d.ref.name === CONTROLLER_SHARED_CLUSTER_ROLE) return { type: "controller-role", cluster: d.cluster };
+  if (d.labels[MANAGED_BY] !== "crosslink" && d.labels[MIRRORED_SERVICE_LABEL] === "true" && d.federatedMembers?.length) {
+    return { type: "federated", links: d.federatedMembers.map((to) => ({ from: d.cluster, to })) };
+  }
   const api = splitApiOfGroup(groupOf(d.ref.apiVersion), d.ref.kind);
   const service = splitServiceOf(d.ref.name);
   if (api && service && d.ref.namespace) return { type: "split", cluster: d.cluster, namespace: d.ref.namespace, service, api };
@@ -193,6 +199,8 @@ function declares(d: Declarations, origin: Origin): boolean {
       return findLink(d, origin.link) !== undefined;
     case "controller-role":
       return d.links.some((l) => l.from === origin.cluster && (l.controller === undefined || l.controller === "managed"));
+    case "federated":
+      return origin.links.some((l) => findLink(d, l) !== undefined);
     case "misplaced":
     case "unknown":
       return false;
@@ -210,6 +218,8 @@ function unexplainedBecause(next: Declarations, origin: Origin, cluster: string)
       return declares(next, origin) ? `split ${origin.cluster}/${origin.namespace}/${origin.service} is still declared` : undefined;
     case "controller-role":
       return declares(next, origin) ? `${cluster} still has a link with a managed controller` : undefined;
+    case "federated":
+      return declares(next, origin) ? "a link of one of its members is still declared" : undefined;
     default:
       return declares(next, origin) ? `link ${origin.link.from}→${origin.link.to} is still declared` : undefined;
   }
