@@ -7,7 +7,7 @@
  * loopback and fail fast.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -40,6 +40,7 @@ function loopbackResolvConf(): string | null {
   writeFileSync(file, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
   const probe = spawnSync("unshare", ["-m", "sh", "-c", 'mount --bind "$0" /etc/resolv.conf && grep -q 127.0.0.1 /etc/resolv.conf', file], { timeout: 10_000 });
   loopbackDns = probe.status === 0 ? file : null;
+  process.once("exit", () => rmSync(file, { force: true }));
   return loopbackDns;
 }
 
