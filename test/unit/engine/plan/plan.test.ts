@@ -194,7 +194,7 @@ test("an unreachable cluster gets an error and no actions; the other cluster kee
   assert.deepEqual(west.findings.map((f) => f.code), ["XL606"]);
 });
 
-test("credentials near expiry are rotated; a drifted credential Secret is an update whose values are sensitive", async () => {
+test("credentials near expiry are rotated; a drifted Linkerd-namespace credential Secret is replaced (the destination reads it only on create), values sensitive", async () => {
   const topology = await eastWest();
   const converged = applyAll(topology, await freshMesh());
   const later = new Date(NOW.getTime() + 20 * 3600 * 1000);
@@ -205,13 +205,15 @@ test("credentials near expiry are rotated; a drifted credential Secret is an upd
   assert.ok(action.type === "credentials" && action.issue.op === "rotate");
   assert.match(action.reason, /under half its TTL/);
   assert.deepEqual(action.issue.restart?.name, "controller-east");
-  // The destination controller's copy drifted while the mirror controller's still holds a good token: an update, values hidden.
+  // The destination controller's copy drifted while the mirror controller's still holds a good token: Linkerd's
+  // ClusterStore ignores in-place updates, so it is recreated (decision 11), values hidden.
   const secret = converged[1]!.owned.find((o) => o.kind === "Secret" && o.metadata.namespace === "linkerd")!;
   const changed = serverSideApply(secret, { ...secret, data: { kubeconfig: "b3RoZXI=" } });
   const west = clusterPlan(planFacts(topology, [converged[0]!, { ...converged[1]!, owned: converged[1]!.owned.map((o) => (o === secret ? changed : o)) }]), "west");
-  const update = west.actions.find((a) => a.type === "update" && a.ref.kind === "Secret");
-  assert.ok(update && update.type === "update");
-  assert.deepEqual(update.changes.map((c) => [formatPath(c.path), c.sensitive]), [["data.kubeconfig", true]]);
+  const replace = west.actions.find((a) => a.type === "replace" && a.ref.kind === "Secret");
+  assert.ok(replace && replace.type === "replace");
+  assert.equal(replace.ref.namespace, "linkerd");
+  assert.deepEqual(replace.changes.map((c) => [formatPath(c.path), c.sensitive]), [["data.kubeconfig", true]]);
 });
 
 test("trust bundle with manageTrust: forced updates of both ConfigMaps; applied, the next plan is a no-op", async () => {
