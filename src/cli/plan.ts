@@ -22,10 +22,11 @@ const OPTIONS = {
   live: { type: "boolean", default: false },
   kubeconfig: { type: "string" },
   "cache-dir": { type: "string" },
+  "max-fetch-bytes": { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
-const HELP = `Usage: crosslink plan --base REV [--head REV] [--repo DIR|URL] [-f PATH] [--output human|markdown|json] [--live [--kubeconfig FILE]]
+const HELP = `Usage: crosslink plan --base REV [--head REV] [--repo DIR|URL] [--cache-dir DIR] [--max-fetch-bytes N] [-f PATH] [--output human|markdown|json] [--live [--kubeconfig FILE]]
 
 Shows what changing the topology from --base to --head does to the mesh:
 clusters, links, exports, split weights and trust anchors added, removed or
@@ -34,6 +35,10 @@ ${[...Object.keys(REVIEW_CODES), ...PRUNE_GUARD_CODES]
   .map((code) => `  ${code} ${ALL_CODES[code]!.replaceAll("`", "")}`)
   .join("\n")}
 REV: a branch, tag, sha, origin/main, HEAD~1. PATH is inside the repository.
+With a URL, --repo is fetched into --cache-dir (default $XDG_CACHE_HOME/crosslink/git
+or ~/.cache/crosslink/git, mode 0700) and REV names the server's branches and tags
+as of that fetch; credentials in the URL are sent, never stored. A fetch over
+--max-fetch-bytes (default 64 MiB) is refused.
 --live also shows the object-level plan against the clusters (as 'crosslink diff').
 Exit status: 0 no change, 2 changes, 1 errors (invalid head, failed safety rule, git error).
 `;
@@ -66,8 +71,20 @@ export async function runPlan(args: string[], io: PlanIo): Promise<number> {
     io.err("crosslink plan: --base REV is required\n");
     return EXIT.error;
   }
+  const maxFetchBytes = values["max-fetch-bytes"] === undefined ? undefined : Number(values["max-fetch-bytes"]);
+  if (maxFetchBytes !== undefined && !(Number.isSafeInteger(maxFetchBytes) && maxFetchBytes > 0)) {
+    io.err(`crosslink plan: --max-fetch-bytes '${values["max-fetch-bytes"]}' is not a positive number of bytes\n`);
+    return EXIT.error;
+  }
   try {
-    const sides = await loadGitSides({ repo: values.repo, base: values.base, head: values.head, file: values.file, ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}) });
+    const sides = await loadGitSides({
+      repo: values.repo,
+      base: values.base,
+      head: values.head,
+      file: values.file,
+      ...(values["cache-dir"] ? { cacheDir: values["cache-dir"] } : {}),
+      ...(maxFetchBytes ? { maxFetchBytes } : {}),
+    });
     let issuers: ObservedIssuer[] | undefined;
     let live: { text: string; json: Record<string, unknown>; changes: boolean; errors: boolean } | undefined;
     const headTopology = sides.head.load.valid ? sides.head.load.topology : undefined;

@@ -11,6 +11,8 @@ import { parseArgs } from "node:util";
 import { validate as validateCron } from "node-cron";
 import { CrosslinkError } from "../errors.js";
 import { parseDuration } from "../topology/duration.js";
+import { DEFAULT_MAX_FETCH_BYTES } from "../source/bounded-http.js";
+import { defaultCacheRoot } from "../source/cache-dir.js";
 import type { GitRef } from "../source/git.js";
 import { LOG_LEVELS } from "./log.js";
 
@@ -38,6 +40,10 @@ export interface DaemonConfig {
   identity: string;
   logLevel: string;
   allowMassPrune: boolean;
+  /** With trusted keys: accept a move of the branch back to an ancestor of the applied commit. */
+  allowRewind: boolean;
+  /** Most bytes one git fetch may download. */
+  maxFetchBytes: number;
   shutdownTimeoutMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -68,6 +74,8 @@ export const RUN_OPTIONS = {
   identity: { type: "string" },
   "log-level": { type: "string" },
   "allow-mass-prune": { type: "boolean" },
+  "allow-rewind": { type: "boolean" },
+  "max-fetch-bytes": { type: "string" },
   "shutdown-timeout": { type: "string" },
   "backoff-max": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -136,7 +144,7 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
     drift,
     driftIntervalMs: ms("drift-interval", "0"),
     suspend: bool("suspend"),
-    cacheDir: str("cache-dir") ?? path.join(os.tmpdir(), "crosslink-cache"),
+    cacheDir: str("cache-dir") ?? path.join(defaultCacheRoot(env), "source"),
     trustedKeyFiles: (str("trusted-keys") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     leaderElect,
     leaseNamespace: str("lease-namespace") ?? env.POD_NAMESPACE ?? "crosslink",
@@ -145,6 +153,8 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
     identity: str("identity") ?? env.POD_NAME ?? `${os.hostname()}-${process.pid}`,
     logLevel,
     allowMassPrune: bool("allow-mass-prune"),
+    allowRewind: bool("allow-rewind"),
+    maxFetchBytes: bytes(str("max-fetch-bytes")),
     shutdownTimeoutMs: ms("shutdown-timeout", "20s"),
     backoffBaseMs: 10_000,
     backoffMaxMs: ms("backoff-max", "5m"),
@@ -154,6 +164,14 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
   const opt = { kubeconfig: str("kubeconfig"), suspendFile: str("suspend-file"), webhookSecretFile: str("webhook-secret-file"), leaseContext: str("lease-context") };
   for (const [k, v] of Object.entries(opt)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
   return cfg;
+}
+
+/** Parses `--max-fetch-bytes`: a positive whole number of bytes, default 64 MiB. */
+function bytes(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_FETCH_BYTES;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`--max-fetch-bytes: '${text}' is not a positive number of bytes`);
+  return n;
 }
 
 /** Whether the repo setting names a remote git repository (else a local directory). */

@@ -64,6 +64,7 @@ export async function sourceFor(cfg: DaemonConfig): Promise<Source> {
     path: cfg.path,
     cacheDir: cfg.cacheDir,
     credentials: credentialsFromEnv(),
+    maxFetchBytes: cfg.maxFetchBytes,
     ...(trustedKeys ? { trustedKeys } : {}),
   });
 }

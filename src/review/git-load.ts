@@ -18,6 +18,8 @@ export interface GitReviewRequest {
   /** The topology's path inside the repository. */
   file: string;
   cacheDir?: string;
+  /** Most bytes a fetch of a URL may download. */
+  maxFetchBytes?: number;
   now?: Date;
 }
 
@@ -45,7 +47,7 @@ async function loadSide(repo: GitRepo, revision: Revision, file: string, now: Da
 
 /** Opens the repository and loads the topology at base and head. */
 export async function loadGitSides(req: GitReviewRequest): Promise<GitReviewSides> {
-  const repo = await openRepo(req.repo, req.cacheDir ? { cacheDir: req.cacheDir } : {});
+  const repo = await openRepo(req.repo, { ...(req.cacheDir ? { cacheDir: req.cacheDir } : {}), ...(req.maxFetchBytes ? { maxFetchBytes: req.maxFetchBytes } : {}) });
   const [baseRev, headRev] = await Promise.all([openRevision(repo, req.base), openRevision(repo, req.head)]);
   const now = req.now ?? new Date();
   const [base, head] = await Promise.all([loadSide(repo, baseRev, req.file, now, "base"), loadSide(repo, headRev, req.file, now, "head")]);

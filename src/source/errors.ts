@@ -8,7 +8,9 @@ export type SourceErrorCode =
   | "SOURCE_REF_NOT_FOUND"
   | "SOURCE_FILE_NOT_FOUND"
   | "SOURCE_SIGNATURE"
-  | "SOURCE_CONFIG";
+  | "SOURCE_CONFIG"
+  /** A fetch over `--max-fetch-bytes`. */
+  | "SOURCE_TOO_LARGE";
 
 /** An error from a source; the revision or URL comes first in the message. Never carries credentials. */
 export class SourceError extends CrosslinkError<SourceErrorCode> {

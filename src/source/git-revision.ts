@@ -7,16 +7,18 @@
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import git from "isomorphic-git";
-import http from "isomorphic-git/http/node";
 import type { ReadFile } from "../topology/index.js";
 import { CrosslinkError } from "../errors.js";
+import { DEFAULT_MAX_BYTES } from "../topology/parse.js";
+import { boundedHttp, DEFAULT_MAX_FETCH_BYTES, fetchTooLarge } from "./bounded-http.js";
+import { defaultCacheRoot, ensurePrivateDir } from "./cache-dir.js";
 import { redactUrl } from "./errors.js";
+import { readTreeFile, TreeFileError } from "./git-tree-file.js";
 
 /** The codes of git source failures. */
-export type GitErrorCode = "NOT_A_REPOSITORY" | "CLONE_FAILED" | "UNKNOWN_REVISION" | "FILE_MISSING";
+export type GitErrorCode = "NOT_A_REPOSITORY" | "CLONE_FAILED" | "FETCH_TOO_LARGE" | "UNKNOWN_REVISION" | "FILE_MISSING" | "FILE_REFUSED";
 
 /** A git source failure: `code` is stable, `data` says which repository, revision or path. */
 export class GitSourceError extends CrosslinkError<GitErrorCode> {
@@ -51,8 +53,10 @@ export interface Revision {
 
 /** Options of `openRepo`. */
 export interface OpenOptions {
-  /** Where URL clones are cached; default `$XDG_CACHE_HOME/crosslink/git` or the temp directory. */
+  /** Where URL clones are cached; default `$XDG_CACHE_HOME/crosslink/git` or `~/.cache/crosslink/git`. */
   cacheDir?: string;
+  /** Most bytes one fetch of a URL may download; default 64 MiB. */
+  maxFetchBytes?: number;
 }
 
 /** Whether `repo` names a remote repository rather than a directory. */
@@ -90,21 +94,67 @@ function findGitdir(dir: string): string | undefined {
   return undefined;
 }
 
-async function cloneUrl(url: string, opts: OpenOptions): Promise<GitRepo> {
-  const display = redactUrl(url);
-  const cache = opts.cacheDir ?? path.join(process.env.XDG_CACHE_HOME || path.join(os.tmpdir()), "crosslink", "git");
-  const gitdir = path.join(cache, createHash("sha256").update(url).digest("hex").slice(0, 24) + ".git");
+/** Splits credentials off a URL: the URL isomorphic-git is given (and may store), and the auth handed to `onAuth` only. */
+export function splitCredentials(url: string): { url: string; auth?: { username: string; password: string } } {
+  let u: URL;
   try {
+    u = new URL(url);
+  } catch {
+    return { url };
+  }
+  if (!u.username && !u.password) return { url };
+  const auth = { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+  return { url: redactUrl(url), auth };
+}
+
+/**
+ * Fetches every branch and tag of `url` into a bare cache repository named by
+ * the URL without credentials. Branches land only under `refs/remotes/origin/`
+ * (the cache has no local branches to go stale); credentials go to `onAuth`
+ * and are never written; the download is bounded by `maxFetchBytes`.
+ */
+async function cloneUrl(url: string, opts: OpenOptions): Promise<GitRepo> {
+  const { url: bare, auth } = splitCredentials(url);
+  const display = redactUrl(url);
+  const cache = opts.cacheDir ?? path.join(defaultCacheRoot(), "git");
+  const gitdir = path.join(cache, createHash("sha256").update(bare).digest("hex").slice(0, 24) + ".git");
+  const maxBytes = opts.maxFetchBytes ?? DEFAULT_MAX_FETCH_BYTES;
+  const tooLarge: { error?: Error } = {};
+  const http = boundedHttp({ requests: 0, bytes: 0 }, maxBytes, () => fetchTooLarge(display, maxBytes), tooLarge);
+  let tries = 0;
+  const fetchInto = async (dir: string) => {
+    // the URL without credentials (this also scrubs one an older version stored) and where fetched branches go
+    await git.setConfig({ fs, gitdir: dir, path: "remote.origin.url", value: bare });
+    await git.setConfig({ fs, gitdir: dir, path: "remote.origin.fetch", value: "+refs/heads/*:refs/remotes/origin/*" });
+    await git.fetch({
+      fs,
+      http,
+      gitdir: dir,
+      url: bare,
+      remote: "origin",
+      singleBranch: false,
+      tags: true,
+      prune: true,
+      pruneTags: true,
+      ...(auth ? { onAuth: () => auth, onAuthFailure: () => (++tries > 1 ? { cancel: true } : auth) } : {}),
+    });
+  };
+  try {
+    await ensurePrivateDir(cache);
     if (fs.existsSync(path.join(gitdir, "HEAD"))) {
-      await git.fetch({ fs, http, gitdir, tags: true, prune: true });
+      await fetchInto(gitdir);
     } else {
-      fs.mkdirSync(cache, { recursive: true });
       const tmp = fs.mkdtempSync(path.join(cache, "clone-"));
-      await git.clone({ fs, http, dir: tmp, gitdir: path.join(tmp, "git"), url, noCheckout: true });
+      await git.init({ fs, gitdir: path.join(tmp, "git"), bare: true });
+      await fetchInto(path.join(tmp, "git"));
       fs.renameSync(path.join(tmp, "git"), gitdir);
       fs.rmSync(tmp, { recursive: true, force: true });
     }
+    await ensurePrivateDir(gitdir);
   } catch (err) {
+    if (tooLarge.error) {
+      throw new GitSourceError("FETCH_TOO_LARGE", `${display}: ${tooLarge.error.message.replace(display + ": ", "")}`, "raise --max-fetch-bytes if the repository really is this big", { repo: display });
+    }
     const why = err instanceof Error ? err.message.split(url).join(display) : String(err);
     throw new GitSourceError("CLONE_FAILED", `${display}: cannot clone: ${why}`, "check the URL and that the repository is readable from here", { repo: display });
   }
@@ -152,8 +202,20 @@ export async function resolveRevision(repo: GitRepo, rev: string): Promise<strin
   return oid;
 }
 
+/**
+ * The refs a name may mean. In a URL's cache the remote's current refs come
+ * first (`origin/<name>`, then tags, `HEAD` is the remote's HEAD), so a branch
+ * always resolves to where the server had it at the last fetch.
+ */
+function refCandidates(repo: GitRepo, name: string): string[] {
+  if (!repo.remote) return [name];
+  if (name === "HEAD") return ["refs/remotes/origin/HEAD"];
+  if (name.startsWith("refs/")) return [name];
+  return [`refs/remotes/origin/${name}`, `refs/tags/${name}`, `refs/remotes/${name}`];
+}
+
 async function resolveName(repo: GitRepo, name: string): Promise<string | undefined> {
-  const candidates = repo.remote ? [name, `origin/${name}`] : [name];
+  const candidates = refCandidates(repo, name);
   for (const ref of candidates) {
     try {
       return await git.resolveRef({ fs, gitdir: repo.gitdir, ref });
@@ -190,14 +252,8 @@ export async function openRevision(repo: GitRepo, rev: string): Promise<Revision
     rev,
     oid,
     message: commit.message,
-    async read(filepath) {
-      const clean = path.posix.normalize(filepath.replace(/\\/g, "/")).replace(/^\/+/, "");
-      try {
-        const { blob } = await git.readBlob({ fs, gitdir: repo.gitdir, oid, filepath: clean, cache });
-        return blob;
-      } catch {
-        throw Object.assign(new Error(`${clean}: no such file at ${rev}`), { code: "ENOENT" });
-      }
+    read(filepath) {
+      return readTreeFile({ gitdir: repo.gitdir, commit: oid, filepath: filepath.replace(/\\/g, "/").replace(/^\/+/, ""), maxBytes: DEFAULT_MAX_BYTES, cache });
     },
   };
 }
@@ -210,11 +266,18 @@ export function revisionReadFile(revision: Revision): ReadFile {
   return (p) => revision.read(path.posix.relative(REVISION_ROOT, p.replace(/\\/g, "/")));
 }
 
-/** Reads the topology file of a revision; a missing file is a `FILE_MISSING` error. */
+/** Reads the topology file of a revision; a missing file is a `FILE_MISSING` error, a link or a blob over the limit `FILE_REFUSED`. */
 export async function readTopologyText(repo: GitRepo, revision: Revision, filepath: string): Promise<Uint8Array> {
   try {
     return await revision.read(filepath);
-  } catch {
+  } catch (err) {
+    if (err instanceof TreeFileError && err.code !== "ENOENT") {
+      throw new GitSourceError("FILE_REFUSED", `${err.message} (at ${revision.rev}, ${revision.oid.slice(0, 12)}, in ${repo.display})`, "commit the topology as a regular file under the size limit", {
+        repo: repo.display,
+        rev: revision.rev,
+        path: filepath,
+      });
+    }
     throw new GitSourceError("FILE_MISSING", `${filepath}: no such file at ${revision.rev} (${revision.oid.slice(0, 12)}) in ${repo.display}`, "give the topology's path inside the repository with -f", {
       repo: repo.display,
       rev: revision.rev,

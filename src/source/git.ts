@@ -2,16 +2,23 @@
  * The git source: isomorphic-git over HTTP(S) into a cache directory. Each
  * sync asks the server for the followed ref's commit (one small discovery
  * request); only when it moved does it fetch, shallow and single-branch.
- * Files are read from the object store: no working tree is checked out.
+ * Files are read from the object store: no working tree is checked out, and
+ * only the files the topology names are read (a symbolic link is refused, a
+ * blob over the size limit is refused before it is inflated). A fetch is
+ * bounded by `maxFetchBytes`: isomorphic-git holds the whole packfile in
+ * memory, so a bigger download is cut off and refused (SOURCE_TOO_LARGE).
  */
 import fs from "node:fs";
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import git from "isomorphic-git";
-import http from "isomorphic-git/http/node";
-import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git/http/node";
+import type { HttpClient } from "isomorphic-git/http/node";
+import { DEFAULT_MAX_BYTES } from "../topology/parse.js";
+import { boundedHttp, DEFAULT_MAX_FETCH_BYTES, fetchTooLarge } from "./bounded-http.js";
+import { ensurePrivateDir } from "./cache-dir.js";
 import { hasCredentials, resolveAuth, type CredentialSource } from "./credentials.js";
 import { SourceError, redactUrl } from "./errors.js";
+import { reaches, relateCommits } from "./git-history.js";
+import { readTreeFile } from "./git-tree-file.js";
 import { verifyCommitSignature, type TrustedKeys } from "./signature.js";
 import type { Source, SourceSnapshot } from "./types.js";
 
@@ -29,6 +36,10 @@ export interface GitSourceOptions {
   credentials?: CredentialSource;
   /** When set, the head commit must be signed by one of these keys. */
   trustedKeys?: TrustedKeys;
+  /** Most bytes one fetch may download; default 64 MiB. */
+  maxFetchBytes?: number;
+  /** Largest file read from a revision; default the topology loader's limit (4 MiB). */
+  maxFileBytes?: number;
 }
 
 /** A `Source` backed by a remote git repository. */
@@ -39,11 +50,16 @@ export class GitSource implements Source {
   private traffic = { requests: 0, bytes: 0 };
   private readonly http: HttpClient;
   private readonly dir: string;
+  private readonly gitdir: string;
+  private readonly tooLarge: { error?: Error } = {};
+  private readonly maxFetchBytes: number;
 
   constructor(private readonly opts: GitSourceOptions) {
     this.describe = `${redactUrl(opts.url)}@${refLabel(opts.ref)}`;
     this.dir = opts.cacheDir;
-    this.http = countingHttp(this.traffic);
+    this.gitdir = path.join(this.dir, ".git");
+    this.maxFetchBytes = opts.maxFetchBytes ?? DEFAULT_MAX_FETCH_BYTES;
+    this.http = boundedHttp(this.traffic, this.maxFetchBytes, () => fetchTooLarge(this.describe, this.maxFetchBytes), this.tooLarge);
   }
 
   async sync(): Promise<SourceSnapshot> {
@@ -52,6 +68,7 @@ export class GitSource implements Source {
     const oid = await this.resolveRemote();
     const changed = oid !== this.current;
     if (changed && !(await this.has(oid))) await this.fetch(oid);
+    if (changed && this.current && "branch" in this.opts.ref) await this.connect(oid, this.current);
     const { commit, payload } = await this.readCommit(oid);
     if (changed && this.opts.trustedKeys) await verifyCommitSignature(oid, commit.gpgsig, payload, this.opts.trustedKeys);
     this.current = oid;
@@ -60,6 +77,7 @@ export class GitSource implements Source {
       changed,
       topologyPath: this.opts.path ?? "multicluster.yaml",
       readFile: (p) => this.readBlob(oid, p),
+      relation: (earlier) => relateCommits(this.gitdir, earlier, oid),
       message: commit.message.split("\n")[0] ?? "",
       commitMessage: commit.message,
       traffic: { requests: this.traffic.requests - before.requests, bytes: this.traffic.bytes - before.bytes },
@@ -68,7 +86,7 @@ export class GitSource implements Source {
 
   private async init(): Promise<void> {
     if (this.initialised) return;
-    await mkdir(this.dir, { recursive: true });
+    await ensurePrivateDir(this.dir);
     if (!fs.existsSync(path.join(this.dir, ".git"))) await git.init({ fs, dir: this.dir, defaultBranch: "crosslink" });
     // The URL lives in memory only (it may carry credentials); the refspec lets fetch store what it got.
     await git.setConfig({ fs, dir: this.dir, path: "remote.origin.fetch", value: "+refs/heads/*:refs/remotes/origin/*" });
@@ -106,6 +124,7 @@ export class GitSource implements Source {
 
   private async fetch(oid: string): Promise<void> {
     const ref = this.opts.ref;
+    this.tooLarge.error = undefined;
     try {
       if ("commit" in ref) {
         await git.fetch({ fs, http: this.http, dir: this.dir, remote: "origin", url: this.opts.url, singleBranch: false, tags: false, ...this.auth() });
@@ -117,6 +136,26 @@ export class GitSource implements Source {
       throw this.wrap(err);
     }
     if (!(await this.has(oid))) throw new SourceError("SOURCE_REF_NOT_FOUND", `${this.describe}: commit ${oid} is not on the server`, oid);
+  }
+
+  /**
+   * After a branch moved from `previous` to `oid`, fetches the commits in
+   * between when the shallow fetch did not bring them (one deepen-since
+   * request, bounded like any fetch), so that a later move back can be told
+   * from a fast-forward. Best effort: without them the relation is `unknown`.
+   */
+  private async connect(oid: string, previous: string): Promise<void> {
+    const cache = {};
+    const walk = await reaches(this.gitdir, oid, previous, cache);
+    if (walk.found || walk.complete) return;
+    const prev = await git.readCommit({ fs, dir: this.dir, oid: previous, cache }).catch(() => undefined);
+    if (!prev || !("branch" in this.opts.ref)) return;
+    const since = new Date((prev.commit.committer.timestamp - 1) * 1000);
+    try {
+      await git.fetch({ fs, http: this.http, dir: this.dir, remote: "origin", url: this.opts.url, ref: this.opts.ref.branch, singleBranch: true, since, tags: false, ...this.auth() });
+    } catch {
+      // the relation stays unknown; the revision itself was fetched
+    }
   }
 
   private async has(oid: string): Promise<boolean> {
@@ -136,19 +175,12 @@ export class GitSource implements Source {
     }
   }
 
-  private async readBlob(oid: string, filepath: string): Promise<Uint8Array> {
-    const clean = path.posix.normalize(filepath.replace(/\\/g, "/")).replace(/^\.\//, "");
-    if (clean.startsWith("../") || clean === ".." || path.posix.isAbsolute(clean)) {
-      throw Object.assign(new Error(`${filepath}: outside the repository`), { code: "ENOENT" });
-    }
-    try {
-      return (await git.readBlob({ fs, dir: this.dir, oid, filepath: clean })).blob;
-    } catch {
-      throw Object.assign(new SourceError("SOURCE_FILE_NOT_FOUND", `${clean}: not in commit ${oid.slice(0, 12)}`, oid), { code: "ENOENT" });
-    }
+  private readBlob(oid: string, filepath: string): Promise<Uint8Array> {
+    return readTreeFile({ gitdir: this.gitdir, commit: oid, filepath, maxBytes: this.opts.maxFileBytes ?? DEFAULT_MAX_BYTES });
   }
 
   private wrap(err: unknown): SourceError {
+    if (this.tooLarge.error) return this.tooLarge.error as SourceError;
     const e = err as { code?: string; message?: string; data?: { statusCode?: number } };
     const msg = (e.message ?? String(err)).replace(/\/\/[^@/\s]*@/g, "//");
     if (e.code === "HttpError" && (e.data?.statusCode === 401 || e.data?.statusCode === 403)) {
@@ -161,23 +193,4 @@ export class GitSource implements Source {
 
 function refLabel(ref: GitRef): string {
   return "branch" in ref ? ref.branch : "tag" in ref ? `tag:${ref.tag}` : ref.commit.slice(0, 12);
-}
-
-/** isomorphic-git's node HTTP client, counting requests and response bytes. */
-function countingHttp(traffic: { requests: number; bytes: number }): HttpClient {
-  return {
-    async request(req: GitHttpRequest): Promise<GitHttpResponse> {
-      traffic.requests++;
-      const res = await http.request(req);
-      const body = res.body;
-      if (!body) return res;
-      async function* counted() {
-        for await (const chunk of body!) {
-          traffic.bytes += chunk.byteLength;
-          yield chunk;
-        }
-      }
-      return { ...res, body: counted() as AsyncIterableIterator<Uint8Array> };
-    },
-  };
 }

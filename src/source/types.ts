@@ -21,9 +21,21 @@ export interface SourceSnapshot {
   message?: string;
   /** The whole commit message, trailers included (git sources), for `crosslink: allow-mass-prune`. */
   commitMessage?: string;
+  /**
+   * How this revision relates to an earlier one, from the source's history
+   * (git only; a directory has no history).
+   */
+  relation?(earlier: string): Promise<RevisionRelation>;
   /** Network traffic of this sync, when the source knows it. */
   traffic?: { requests: number; bytes: number };
 }
+
+/**
+ * How a revision relates to an earlier one: `fast-forward` (the earlier one is
+ * its ancestor), `rewind` (it is an ancestor of the earlier one), `diverged`
+ * (neither), `unknown` (the history needed to tell was not available).
+ */
+export type RevisionRelation = "same" | "fast-forward" | "rewind" | "diverged" | "unknown";
 
 /** A source of topology revisions. */
 export interface Source {
