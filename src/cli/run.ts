@@ -10,6 +10,7 @@ const HELP = `Usage: crosslink run --repo URL|DIR [--branch NAME | --tag NAME | 
                      [--webhook-secret-file FILE] [--trusted-keys FILE,...] [--leader-elect
                      --lease-context CTX --lease-namespace NS --lease-name NAME --lease-duration 15s]
                      [--identity NAME] [--log-level LEVEL] [--allow-mass-prune] [--shutdown-timeout 20s]
+                     [--max-fetch-bytes 67108864] [--allow-rewind]
 
 Runs the reconcile loop: fetch → validate → diff → apply, on a cron schedule (default every
 minute), at once on POST /hooks/git (GitHub, GitLab or X-Crosslink-Signature HMAC), and when it

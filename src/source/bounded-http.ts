@@ -4,12 +4,17 @@
  * budget (isomorphic-git buffers a whole packfile in memory, so the only way
  * to bound a fetch's memory is to stop reading the response).
  */
+import nodeHttp from "node:http";
+import nodeHttps from "node:https";
 import http from "isomorphic-git/http/node";
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git/http/node";
 import { SourceError } from "./errors.js";
 
 /** The default cap on the bytes one fetch may download (`--max-fetch-bytes`). */
 export const DEFAULT_MAX_FETCH_BYTES = 64 * 1024 * 1024;
+
+/** Size of the blocks a response body is handed to isomorphic-git in. */
+const BLOCK_BYTES = 1024 * 1024;
 
 /** Requests made and response bytes received, updated as they stream. */
 export interface HttpTraffic {
@@ -29,25 +34,41 @@ export function fetchTooLarge(what: string, maxBytes: number): SourceError {
  * isomorphic-git may wrap or swallow errors of the body stream.
  */
 export function boundedHttp(traffic: HttpTraffic, maxBytes: number, tooLarge: () => Error, state: { error?: Error } = {}): HttpClient {
+  // Node's global agent gives up on a socket idle for 5 s, which a server packing a big repository easily is.
+  const agents = { http: new nodeHttp.Agent({ keepAlive: true }), https: new nodeHttps.Agent({ keepAlive: true }) };
   return {
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
       traffic.requests++;
-      const res = await http.request(req);
+      const abort = new AbortController();
+      const agent = req.url.startsWith("https:") ? agents.https : agents.http;
+      const res = await http.request({ ...req, agent, signal: abort.signal } as GitHttpRequest);
       const body = res.body;
       if (!body) return res;
       let seen = 0;
+      // Chunks are handed on in blocks of about 1 MiB: isomorphic-git's reader keeps slices of the
+      // buffers it is given, so many small chunks would keep up to twice the pack alive.
       async function* counted(): AsyncGenerator<Uint8Array> {
+        let parts: Uint8Array[] = [];
+        let held = 0;
         for await (const chunk of body!) {
           seen += chunk.byteLength;
           traffic.bytes += chunk.byteLength;
           if (seen > maxBytes) {
             state.error = tooLarge();
-            // stop the download: returning the source iterator closes the socket
-            await body!.return?.();
+            parts = [];
+            // stop the download: the connection is destroyed, nothing more is buffered
+            abort.abort(state.error);
             throw state.error;
           }
-          yield chunk;
+          parts.push(chunk);
+          held += chunk.byteLength;
+          if (held >= BLOCK_BYTES) {
+            yield Buffer.concat(parts, held);
+            parts = [];
+            held = 0;
+          }
         }
+        if (held) yield Buffer.concat(parts, held);
       }
       return { ...res, body: counted() as AsyncIterableIterator<Uint8Array> };
     },

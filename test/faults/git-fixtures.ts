@@ -40,3 +40,84 @@ export function runCrosslink(args: string[], env: NodeJS.ProcessEnv): Promise<Ch
     });
   });
 }
+
+/** A `crosslink run` child process: its pid, base URL and a reader of its peak RSS. */
+export interface DaemonChild {
+  pid: number;
+  url: string;
+  /** Peak resident set size so far, in kB (VmHWM). */
+  peakRssKb(): number;
+  status(): Promise<DaemonStatusView>;
+  /** Stops it (SIGTERM, then SIGKILL after 10 s) and returns its output. */
+  stop(): Promise<string>;
+}
+
+/** The fields of /status these tests read. */
+export interface DaemonStatusView {
+  revision: { head?: string; lastGood?: string; applied?: string };
+  rejected?: { revision: string; reason: string; message: string };
+  fetch: { ok?: boolean; code?: string; error?: string };
+  [k: string]: unknown;
+}
+
+/** Starts `crosslink run ARGS --listen 127.0.0.1:0` and waits (≤ 30 s) for its "daemon started" line. */
+export async function startDaemonChild(args: string[], env: NodeJS.ProcessEnv): Promise<DaemonChild> {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [path.join(ROOT, "bin", "crosslink.js"), "run", "--listen", "127.0.0.1:0", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const deadline = Date.now() + 30_000;
+  let url = "";
+  while (!url) {
+    const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+    if (m) url = m[1]!;
+    else if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill("SIGKILL");
+      throw new Error(`daemon did not start: ${out.slice(0, 2000)}`);
+    }
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = child.pid!;
+  return {
+    pid,
+    url,
+    peakRssKb() {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      return m ? Number(m[1]) : NaN;
+    },
+    async status() {
+      return (await (await fetch(`${url}/status`)).json()) as DaemonStatusView;
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(t);
+      }
+      return out;
+    },
+  };
+}
+
+/** Polls `fn` every 200 ms until it returns a truthy value; bounded by `timeoutMs`. */
+export async function until<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(last)}`);
+}
+
+/** A kubeconfig with no contexts: the daemon runs its source side and reports every cluster unreachable. */
+export const EMPTY_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: \"\"\n";
