@@ -55,6 +55,7 @@ export function formatStatus(s: DaemonStatus): string {
     if (s.rejected.diagnostics.length) lines.push(...formatDiagnostics(s.rejected.diagnostics).split("\n").map((l) => "  " + l));
     else lines.push("  " + s.rejected.message);
   }
+  if (s.lastMove) lines.push(`moved:      ${short(s.lastMove.from)} → ${short(s.lastMove.to)}: not a fast-forward (${s.lastMove.relation})${s.lastMove.refused ? ", REFUSED" : ""} at ${s.lastMove.at}`);
   if (s.lastReconcile) {
     const r = s.lastReconcile;
     lines.push(`last run:   ${r.at} (${r.trigger}, ${r.durationMs} ms, ${r.result})${r.wrote ? " wrote" : ""}: ${describeCounts(r.plan)}`);

@@ -126,6 +126,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
       backoff: { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs },
       identity: cfg.identity,
       role: elector ? "follower" : "single",
+      rewind: { refuseAncestor: cfg.trustedKeyFiles.length > 0 && !cfg.allowRewind },
     },
   );
 

@@ -29,6 +29,7 @@ import { ClusterBackoff, type BackoffPolicy } from "./backoff.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
 import type { DaemonMetrics } from "./metrics.js";
+import { checkMove, type RewindPolicy } from "./rewind.js";
 import { initialStatus, pushError, type ClusterStatus, type DaemonStatus, type ReconcilePhase } from "./status.js";
 import { validateSnapshot } from "./validate.js";
 
@@ -68,6 +69,8 @@ export interface LoopOptions {
   backoff: BackoffPolicy;
   identity: string;
   role: DaemonStatus["role"];
+  /** What to do when the branch moves back; default: log and count, refuse nothing. */
+  rewind?: RewindPolicy;
 }
 
 /** What one reconcile did, for tests and the benchmark. */
@@ -169,7 +172,7 @@ export class ReconcileLoop {
       const snapshot = await this.sync();
       if (snapshot) {
         result.snapshot = snapshot;
-        await this.consider(snapshot);
+        if (await this.moveAllowed(snapshot)) await this.consider(snapshot);
       }
       const good = this.lastGood;
       metrics.valid.set(good && good.revision === this.status.revision.head ? 1 : 0);
@@ -221,6 +224,20 @@ export class ReconcileLoop {
     }
   }
 
+  /** Records a move of the branch that is not a fast-forward; false when it is refused (rewind.ts decides). */
+  private async moveAllowed(snapshot: SourceSnapshot): Promise<boolean> {
+    const { log, metrics, clock } = this.deps;
+    const { move, refusal } = await checkMove(snapshot, this.appliedRevision ?? this.lastGood?.revision, this.opts.rewind ?? { refuseAncestor: false }, clock.now());
+    if (!move) return true;
+    this.status.lastMove = move;
+    metrics.branchMoves.inc({ relation: move.relation, refused: String(move.refused) });
+    log.warn({ from: move.from, to: move.to, relation: move.relation, refused: move.refused }, "the branch moved without a fast-forward");
+    if (!refusal) return true;
+    this.reject(snapshot.revision, "rewind", refusal, []);
+    pushError(this.status, clock.now(), refusal);
+    return false;
+  }
+
   /** Validates a new revision; a valid one becomes the last good, an invalid one is recorded and ignored. */
   private async consider(snapshot: SourceSnapshot): Promise<void> {
     const known = snapshot.revision === this.lastGood?.revision || snapshot.revision === this.status.rejected?.revision;
@@ -246,7 +263,7 @@ export class ReconcileLoop {
     this.deps.log.warn({ revision: v.revision, errors: errors.length, first: errors[0] && `${errors[0].file}:${errors[0].line}:${errors[0].col} ${errors[0].code}` }, "revision invalid; keeping the last good revision");
   }
 
-  private reject(revision: string, reason: "invalid" | "signature", message: string, diagnostics: Diagnostic[]): void {
+  private reject(revision: string, reason: "invalid" | "signature" | "rewind", message: string, diagnostics: Diagnostic[]): void {
     const prev = this.status.rejected;
     const since = prev?.revision === revision ? prev.since : this.deps.clock.now().toISOString();
     this.status.rejected = { revision, reason, message, diagnostics, since };

@@ -32,6 +32,12 @@ export class DaemonMetrics {
   readonly revision = new Gauge({ name: "crosslink_revision_info", help: "The revision in each role (head, applied, rejected): value 1.", labelNames: ["role", "revision"], registers: [this.registry] });
   readonly valid = new Gauge({ name: "crosslink_topology_valid", help: "1 when the head revision is valid and in force.", registers: [this.registry] });
   readonly leader = new Gauge({ name: "crosslink_leader", help: "1 when this replica holds the Lease (or runs alone).", registers: [this.registry] });
+  readonly branchMoves = new Counter({
+    name: "crosslink_source_non_fast_forward_total",
+    help: "Moves of the followed branch that were not fast-forwards, by relation (rewind, diverged, unknown) and whether they were refused.",
+    labelNames: ["relation", "refused"],
+    registers: [this.registry],
+  });
   readonly suspended = new Gauge({ name: "crosslink_suspended", help: "1 when writes are suspended.", registers: [this.registry] });
 
   constructor(defaults = true) {

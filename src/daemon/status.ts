@@ -1,6 +1,7 @@
 /** The daemon's status document: what `/status` serves and `crosslink status` prints. */
 import type { Diagnostic } from "../diagnostics.js";
 import type { PlanCounts } from "../report/summary.js";
+import type { BranchMove } from "./rewind.js";
 
 /** One cluster's state as of the last reconcile. */
 export interface ClusterStatus {
@@ -33,10 +34,10 @@ export interface ReconcileInProgress {
   clusters: { name: string; phase: "observe" | "apply"; since: string }[];
 }
 
-/** A commit that was not put in force: invalid topology or a refused signature. */
+/** A commit that was not put in force: invalid topology, a refused signature or a refused rewind. */
 export interface RejectedRevision {
   revision: string;
-  reason: "invalid" | "signature" | "unreadable";
+  reason: "invalid" | "signature" | "unreadable" | "rewind";
   message: string;
   diagnostics: Diagnostic[];
   /** ISO time it was first seen. */
@@ -63,6 +64,8 @@ export interface DaemonStatus {
     message?: string;
   };
   rejected?: RejectedRevision;
+  /** The last move of the followed branch that was not a fast-forward (rewind, diverged or unknown history). */
+  lastMove?: BranchMove;
   fetch: { lastAt?: string; ok?: boolean; error?: string; code?: string };
   lastReconcile?: {
     at: string;
