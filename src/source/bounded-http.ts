@@ -1,8 +1,9 @@
 /**
  * isomorphic-git's node HTTP client with a byte budget: it counts requests
  * and response body bytes, and aborts a response whose body grows past the
- * budget (isomorphic-git buffers a whole packfile in memory, so the only way
- * to bound a fetch's memory is to stop reading the response).
+ * budget. isomorphic-git buffers a whole packfile in memory (about three
+ * times its size at peak, measured), so a body is only handed on once it is
+ * known to fit.
  */
 import nodeHttp from "node:http";
 import nodeHttps from "node:https";
@@ -45,30 +46,29 @@ export function boundedHttp(traffic: HttpTraffic, maxBytes: number, tooLarge: ()
       const body = res.body;
       if (!body) return res;
       let seen = 0;
-      // Chunks are handed on in blocks of about 1 MiB: isomorphic-git's reader keeps slices of the
-      // buffers it is given, so many small chunks would keep up to twice the pack alive.
+      // The whole body is received before isomorphic-git sees any of it: a body over the budget is
+      // dropped having cost only itself (isomorphic-git's own buffering of a pack costs several times
+      // its size), and an accepted one is handed on in blocks of about 1 MiB, released as they go.
       async function* counted(): AsyncGenerator<Uint8Array> {
         let parts: Uint8Array[] = [];
-        let held = 0;
         for await (const chunk of body!) {
           seen += chunk.byteLength;
           traffic.bytes += chunk.byteLength;
           if (seen > maxBytes) {
-            state.error = tooLarge();
             parts = [];
-            // stop the download: the connection is destroyed, nothing more is buffered
+            state.error = tooLarge();
+            // stop the download: the connection is destroyed, nothing more is received
             abort.abort(state.error);
             throw state.error;
           }
           parts.push(chunk);
-          held += chunk.byteLength;
-          if (held >= BLOCK_BYTES) {
-            yield Buffer.concat(parts, held);
-            parts = [];
-            held = 0;
-          }
         }
-        if (held) yield Buffer.concat(parts, held);
+        while (parts.length) {
+          let n = 0;
+          let bytes = 0;
+          while (n < parts.length && bytes < BLOCK_BYTES) bytes += parts[n++]!.byteLength;
+          yield Buffer.concat(parts.splice(0, n), bytes);
+        }
       }
       return { ...res, body: counted() as AsyncIterableIterator<Uint8Array> };
     },
