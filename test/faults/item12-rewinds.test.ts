@@ -14,7 +14,7 @@ import * as openpgp from "openpgp";
 import { parseDocument } from "yaml";
 import { parseRunConfig } from "../../src/daemon/config.js";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
-import { silentLogger } from "../../src/daemon/log.js";
+import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { git, setupDaemonEnv, signedCommit, TOPOLOGY_PATH, waitFor, type DaemonEnv } from "../daemon/support.js";
@@ -44,7 +44,7 @@ async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   assert.ok(cfg !== "help");
   const accesses: ClusterAccess[] = [];
   const d = await createDaemon(cfg, {
-    log: silentLogger(),
+    log: createLogger("silent"),
     clients: (t) => {
       const a = clusterAccess(t, loadKubeConfig(env.clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 3_000 });
       accesses.push(a);
