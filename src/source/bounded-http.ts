@@ -3,16 +3,21 @@
  * and response body bytes, and aborts a response whose body grows past the
  * budget. isomorphic-git buffers a whole packfile in memory (about three
  * times its size at peak, measured), so a body is only handed on once it is
- * known to fit.
+ * known to fit; and it inflates every object whole, so a pack holding an
+ * object over half the budget (inflated) is refused too (see pack-scan.ts).
  */
 import nodeHttp from "node:http";
 import nodeHttps from "node:https";
 import http from "isomorphic-git/http/node";
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git/http/node";
 import { SourceError } from "./errors.js";
+import { oversizedObject, packOfResponse } from "./pack-scan.js";
 
 /** The default cap on the bytes one fetch may download (`--max-fetch-bytes`). */
 export const DEFAULT_MAX_FETCH_BYTES = 64 * 1024 * 1024;
+
+/** A response that sends nothing for this long is aborted. */
+const IDLE_MS = 60_000;
 
 /** Size of the blocks a response body is handed to isomorphic-git in. */
 const BLOCK_BYTES = 1024 * 1024;
@@ -21,6 +26,16 @@ const BLOCK_BYTES = 1024 * 1024;
 export interface HttpTraffic {
   requests: number;
   bytes: number;
+}
+
+/** Largest object (inflated) a fetched pack may hold: half the fetch budget, 32 MiB by default. */
+export function maxObjectBytesFor(maxFetchBytes: number): number {
+  return Math.floor(maxFetchBytes / 2);
+}
+
+/** The error a pack holding an object over the limit ends with (`SOURCE_TOO_LARGE`). */
+export function objectTooLarge(what: string, size: number, maxFetchBytes: number): SourceError {
+  return new SourceError("SOURCE_TOO_LARGE", `${what}: the fetched pack holds an object of ${size} bytes inflated, over the ${maxObjectBytesFor(maxFetchBytes)} bytes accepted (half of --max-fetch-bytes); refused`);
 }
 
 /** The error a response over the budget ends with (`SOURCE_TOO_LARGE`). */
@@ -34,34 +49,67 @@ export function fetchTooLarge(what: string, maxBytes: number): SourceError {
  * `tooLarge()` returns. The error is also kept in `state.error` because
  * isomorphic-git may wrap or swallow errors of the body stream.
  */
-export function boundedHttp(traffic: HttpTraffic, maxBytes: number, tooLarge: () => Error, state: { error?: Error } = {}): HttpClient {
-  // Node's global agent gives up on a socket idle for 5 s, which a server packing a big repository easily is.
-  const agents = { http: new nodeHttp.Agent({ keepAlive: true }), https: new nodeHttps.Agent({ keepAlive: true }) };
+export function boundedHttp(traffic: HttpTraffic, maxBytes: number, tooLarge: () => Error, state: { error?: Error } = {}, objectTooLarge: (size: number) => Error = tooLarge): HttpClient {
+  const maxObjectBytes = maxObjectBytesFor(maxBytes);
+  // Node's global agent gives up on a socket idle for 5 s, which a server packing a big repository easily
+  // is; a kept-alive socket the server has closed meanwhile fails the next request (ECONNRESET). So: one
+  // connection per request, and an idle limit of our own.
+  const agents = { http: new nodeHttp.Agent({ keepAlive: false }), https: new nodeHttps.Agent({ keepAlive: false }) };
   return {
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
       traffic.requests++;
       const abort = new AbortController();
+      let idle: NodeJS.Timeout | undefined;
+      const stall = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => abort.abort(new SourceError("SOURCE_FETCH", `${req.url.replace(/\/\/[^@/]*@/, "//")}: no data for ${IDLE_MS / 1000} s`)), IDLE_MS);
+        idle.unref();
+      };
+      stall();
       const agent = req.url.startsWith("https:") ? agents.https : agents.http;
-      const res = await http.request({ ...req, agent, signal: abort.signal } as GitHttpRequest);
+      let res: GitHttpResponse;
+      try {
+        res = await http.request({ ...req, agent, signal: abort.signal } as GitHttpRequest);
+      } catch (err) {
+        clearTimeout(idle);
+        throw err;
+      }
       const body = res.body;
-      if (!body) return res;
+      if (!body) {
+        clearTimeout(idle);
+        return res;
+      }
       let seen = 0;
       // The whole body is received before isomorphic-git sees any of it: a body over the budget is
       // dropped having cost only itself (isomorphic-git's own buffering of a pack costs several times
       // its size), and an accepted one is handed on in blocks of about 1 MiB, released as they go.
       async function* counted(): AsyncGenerator<Uint8Array> {
         let parts: Uint8Array[] = [];
-        for await (const chunk of body!) {
-          seen += chunk.byteLength;
-          traffic.bytes += chunk.byteLength;
-          if (seen > maxBytes) {
+        try {
+          for await (const chunk of body!) {
+            stall();
+            seen += chunk.byteLength;
+            traffic.bytes += chunk.byteLength;
+            if (seen > maxBytes) {
+              parts = [];
+              state.error = tooLarge();
+              // stop the download: the connection is destroyed, nothing more is received
+              abort.abort(state.error);
+              throw state.error;
+            }
+            parts.push(chunk);
+          }
+        } finally {
+          clearTimeout(idle);
+        }
+        if (req.method === "POST" && req.url.endsWith("git-upload-pack")) {
+          const pack = packOfResponse(Buffer.concat(parts));
+          const big = pack && oversizedObject(pack, maxObjectBytes);
+          if (big) {
             parts = [];
-            state.error = tooLarge();
-            // stop the download: the connection is destroyed, nothing more is received
-            abort.abort(state.error);
+            state.error = objectTooLarge(big.size);
             throw state.error;
           }
-          parts.push(chunk);
         }
         while (parts.length) {
           let n = 0;

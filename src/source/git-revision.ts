@@ -12,7 +12,7 @@ import git from "isomorphic-git";
 import type { ReadFile } from "../topology/index.js";
 import { CrosslinkError } from "../errors.js";
 import { DEFAULT_MAX_BYTES } from "../topology/parse.js";
-import { boundedHttp, DEFAULT_MAX_FETCH_BYTES, fetchTooLarge } from "./bounded-http.js";
+import { boundedHttp, DEFAULT_MAX_FETCH_BYTES, fetchTooLarge, objectTooLarge } from "./bounded-http.js";
 import { defaultCacheRoot, ensurePrivateDir } from "./cache-dir.js";
 import { redactUrl } from "./errors.js";
 import { readTreeFile, TreeFileError } from "./git-tree-file.js";
@@ -120,7 +120,7 @@ async function cloneUrl(url: string, opts: OpenOptions): Promise<GitRepo> {
   const gitdir = path.join(cache, createHash("sha256").update(bare).digest("hex").slice(0, 24) + ".git");
   const maxBytes = opts.maxFetchBytes ?? DEFAULT_MAX_FETCH_BYTES;
   const tooLarge: { error?: Error } = {};
-  const http = boundedHttp({ requests: 0, bytes: 0 }, maxBytes, () => fetchTooLarge(display, maxBytes), tooLarge);
+  const http = boundedHttp({ requests: 0, bytes: 0 }, maxBytes, () => fetchTooLarge(display, maxBytes), tooLarge, (size) => objectTooLarge(display, size, maxBytes));
   let tries = 0;
   const fetchInto = async (dir: string) => {
     // the URL without credentials (this also scrubs one an older version stored) and where fetched branches go

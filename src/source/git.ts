@@ -13,7 +13,7 @@ import path from "node:path";
 import git from "isomorphic-git";
 import type { HttpClient } from "isomorphic-git/http/node";
 import { DEFAULT_MAX_BYTES } from "../topology/parse.js";
-import { boundedHttp, DEFAULT_MAX_FETCH_BYTES, fetchTooLarge } from "./bounded-http.js";
+import { boundedHttp, DEFAULT_MAX_FETCH_BYTES, fetchTooLarge, objectTooLarge } from "./bounded-http.js";
 import { ensurePrivateDir } from "./cache-dir.js";
 import { hasCredentials, resolveAuth, type CredentialSource } from "./credentials.js";
 import { SourceError, redactUrl } from "./errors.js";
@@ -59,7 +59,7 @@ export class GitSource implements Source {
     this.dir = opts.cacheDir;
     this.gitdir = path.join(this.dir, ".git");
     this.maxFetchBytes = opts.maxFetchBytes ?? DEFAULT_MAX_FETCH_BYTES;
-    this.http = boundedHttp(this.traffic, this.maxFetchBytes, () => fetchTooLarge(this.describe, this.maxFetchBytes), this.tooLarge);
+    this.http = boundedHttp(this.traffic, this.maxFetchBytes, () => fetchTooLarge(this.describe, this.maxFetchBytes), this.tooLarge, (size) => objectTooLarge(this.describe, size, this.maxFetchBytes));
   }
 
   async sync(): Promise<SourceSnapshot> {

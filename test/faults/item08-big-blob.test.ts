@@ -3,10 +3,11 @@
  * topology makes the fetch exceed --max-fetch-bytes (64 MiB): the daemon
  * cuts it off, reports SOURCE_TOO_LARGE, keeps the last good revision, and
  * its peak RSS stays under 300 MiB (before: the whole pack was downloaded,
- * held and indexed in memory, 944 MB peak in the issue). A topology blob over
- * the size limit is refused from its header, before it is inflated, even
- * when it compresses to almost nothing; a topology or anchor that is a
- * symbolic link in the tree is refused, not followed.
+ * held and indexed in memory, 944 MB peak in the issue). A blob that
+ * compresses to almost nothing but inflates past half the limit is refused
+ * from the pack's entry header, before isomorphic-git inflates it. A topology
+ * blob over the file size limit is refused from its object header; a topology
+ * or anchor that is a symbolic link in the tree is refused, not followed.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -61,29 +62,37 @@ test("a 130 MB blob in the branch: fetch refused over --max-fetch-bytes, last go
   }
 });
 
-test("a topology blob over the size limit is refused before inflating; symlinked topology and anchor are refused", async () => {
+test("a blob that inflates past the limit is refused from the pack; a topology over the size limit from its header; symlinked topology and anchor are refused", async () => {
   git(s.repo.work, "rm", "-q", "--cached", "big.bin");
   rmSync(path.join(s.repo.work, "big.bin"));
-  // 200 MiB of one repeated comment line deflates to a few hundred kB: the fetch is small, the blob is not
+  // 150 MB of one repeated line deflates to a few hundred kB: the download is small, the object is not
   const yaml = s.repo.readTopology();
   const line = "# padding padding padding padding padding padding padding padding\n";
-  const file = path.join(s.repo.work, TOPOLOGY_PATH);
-  writeFileSync(file, yaml);
   const chunk = line.repeat(Math.ceil(MiB / line.length));
   const { appendFileSync } = await import("node:fs");
-  for (let i = 0; i < 200; i++) appendFileSync(file, chunk);
-  const bomb = s.repo.commit("a 200 MiB topology that compresses well");
+  const bombFile = path.join(s.repo.work, "mesh", "bomb.txt");
+  for (let i = 0; i < 150; i++) appendFileSync(bombFile, chunk);
+  s.repo.commit("a 150 MiB file that compresses well");
   const src = new GitSource({ url: s.url, ref: { branch: "main" }, path: TOPOLOGY_PATH, cacheDir: path.join(s.tmp, "src-cache") });
-  const peakBefore = process.resourceUsage().maxRSS;
+  const peak0 = process.resourceUsage().maxRSS;
+  await assert.rejects(src.sync(), (e: Error & { code?: string }) => e.code === "SOURCE_TOO_LARGE" && /an object of 15\d{7} bytes inflated, over the 33554432 bytes/.test(e.message));
+  const peak1 = process.resourceUsage().maxRSS;
+  console.log(`# item08: the 150 MiB compressible blob refused from its pack header; peak RSS of this process ${peak0 >> 10} -> ${peak1 >> 10} MiB`);
+  assert.ok(peak1 - peak0 < 100 * 1024, `peak RSS grew ${(peak1 - peak0) >> 10} MiB`);
+  rmSync(bombFile);
+
+  // a 20 MiB topology: the fetch is accepted, the file is refused from its object header before it is inflated
+  const file = path.join(s.repo.work, TOPOLOGY_PATH);
+  writeFileSync(file, yaml);
+  for (let i = 0; i < 20; i++) appendFileSync(file, chunk);
+  const padded = s.repo.commit("a 20 MiB topology");
   const snap = await src.sync();
-  assert.equal(snap.revision, bomb);
-  // isomorphic-git inflates every fetched object once to hash it: that cost is measured, not bounded here
-  console.log(`# item08: fetching the 200 MiB (deflated: small) topology blob: peak RSS of this process ${peakBefore >> 10} -> ${process.resourceUsage().maxRSS >> 10} MiB`);
+  assert.equal(snap.revision, padded);
   const before = process.memoryUsage().rss;
-  await assert.rejects(snap.readFile(TOPOLOGY_PATH), (e: Error & { code?: string }) => e.code === "EFBIG" && /is 2\d{8} bytes, over the 4194304 bytes/.test(e.message));
+  await assert.rejects(snap.readFile(TOPOLOGY_PATH), (e: Error & { code?: string }) => e.code === "EFBIG" && /is 2\d{7} bytes, over the 4194304 bytes/.test(e.message));
   const grew = process.memoryUsage().rss - before;
-  console.log(`# item08: refusing the 200 MiB topology blob grew RSS by ${Math.round(grew / MiB)} MiB`);
-  assert.ok(grew < 50 * MiB, `read only the header: RSS grew ${grew} bytes`);
+  console.log(`# item08: refusing the 20 MiB topology blob grew RSS by ${Math.round(grew / MiB)} MiB`);
+  assert.ok(grew < 15 * MiB, `read only the header: RSS grew ${grew} bytes`);
   const v = await validateSnapshot(snap, new Date());
   assert.equal(v.topology, undefined);
   assert.match(v.diagnostics[0]?.message ?? "", /over the 4194304 bytes/);
