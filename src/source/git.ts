@@ -53,6 +53,7 @@ export class GitSource implements Source {
   private readonly gitdir: string;
   private readonly tooLarge: { error?: Error } = {};
   private readonly maxFetchBytes: number;
+  private refused?: { oid: string; error: SourceError };
 
   constructor(private readonly opts: GitSourceOptions) {
     this.describe = `${redactUrl(opts.url)}@${refLabel(opts.ref)}`;
@@ -67,7 +68,16 @@ export class GitSource implements Source {
     await this.init();
     const oid = await this.resolveRemote();
     const changed = oid !== this.current;
-    if (changed && !(await this.has(oid))) await this.fetch(oid);
+    // a commit refused as too large is not downloaded again at every tick; a new commit is tried afresh
+    if (this.refused?.oid === oid) throw this.refused.error;
+    if (changed && !(await this.has(oid))) {
+      try {
+        await this.fetch(oid);
+      } catch (err) {
+        if (err instanceof SourceError && err.code === "SOURCE_TOO_LARGE") this.refused = { oid, error: err };
+        throw err;
+      }
+    }
     if (changed && this.current && "branch" in this.opts.ref) await this.connect(oid, this.current);
     const { commit, payload } = await this.readCommit(oid);
     if (changed && this.opts.trustedKeys) await verifyCommitSignature(oid, commit.gpgsig, payload, this.opts.trustedKeys);

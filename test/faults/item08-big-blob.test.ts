@@ -55,6 +55,13 @@ test("a 130 MB blob in the branch: fetch refused over --max-fetch-bytes, last go
     assert.equal(st.revision.lastGood, s.repo.first, "the last good revision stays in force");
     assert.notEqual(st.revision.lastGood, big);
     assert.ok(peakKb < 300 * 1024, `peak RSS ${peakKb} kB must stay under 300 MiB`);
+    // the refused commit is not downloaded again at every tick (one discovery request each)
+    s.server.resetStats();
+    await new Promise((r) => setTimeout(r, 5_000));
+    const again = await daemon.status();
+    assert.equal(again.fetch.code, "SOURCE_TOO_LARGE", "still refused");
+    assert.ok(s.server.stats.requests >= 1, "the daemon kept polling");
+    assert.deepEqual(s.server.stats.paths.filter((p) => !p.includes("info/refs")), [], "no pack requested again");
   } finally {
     const last = await daemon.status().catch(() => undefined);
     console.log(`# item08: at the end VmHWM ${daemon.peakRssKb()} kB, fetch ${JSON.stringify(last?.fetch)}, lastGood ${last?.revision.lastGood}`);
