@@ -8,19 +8,17 @@
 import fs from "node:fs";
 import path from "node:path";
 import git from "isomorphic-git";
+import { CrosslinkError } from "../errors.js";
 import { gitObjectSize } from "./git-object-size.js";
 
 /** Codes of a refused read: absent, a link or a directory, or over the size limit. */
 export type TreeFileErrorCode = "ENOENT" | "ELOOP" | "EISDIR" | "EFBIG";
 
 /** A file of a commit that cannot be read; `code` follows the file system's codes so the loader reports it like a local file. */
-export class TreeFileError extends Error {
+export class TreeFileError extends CrosslinkError<TreeFileErrorCode> {
   /** Creates an error; the message names the path first. */
-  constructor(
-    readonly code: TreeFileErrorCode,
-    message: string,
-  ) {
-    super(message);
+  constructor(code: TreeFileErrorCode, message: string) {
+    super(code, message);
     this.name = "TreeFileError";
   }
 }
