@@ -2,6 +2,7 @@
  * Diagnostics: located problems in user input, printed like a compiler
  * (`FILE:LINE:COL: error|warning CODE: message` then a hint line).
  */
+import { escapeControls } from "./util/escape.js";
 
 /** Severity of a diagnostic; errors make a topology invalid, warnings do not. */
 export type Severity = "error" | "warning";
@@ -24,14 +25,25 @@ export function hasErrors(diags: readonly Diagnostic[]): boolean {
   return diags.some((d) => d.severity === "error");
 }
 
-/** Formats diagnostics for a terminal, one problem per entry plus its hint. */
-export function formatDiagnostics(diags: readonly Diagnostic[]): string {
-  return diags
-    .map((d) => {
-      const head = `${d.file}:${d.line}:${d.col}: ${d.severity} ${d.code}: ${d.message}`;
-      return d.hint ? `${head}\n  hint: ${d.hint}` : head;
-    })
-    .join("\n");
+/** Most diagnostics printed for a terminal; the rest are counted. */
+export const MAX_PRINTED_DIAGNOSTICS = 100;
+
+/**
+ * Formats diagnostics for a terminal, one problem per entry plus its hint:
+ * at most `max`, then a line counting the rest. Text from input is escaped
+ * (control characters cannot reach the terminal).
+ */
+export function formatDiagnostics(diags: readonly Diagnostic[], max = MAX_PRINTED_DIAGNOSTICS): string {
+  const lines = diags.slice(0, max).map((d) => {
+    const head = `${escapeControls(d.file)}:${d.line}:${d.col}: ${d.severity} ${escapeControls(d.code)}: ${escapeControls(d.message)}`;
+    return d.hint ? `${head}\n  hint: ${escapeControls(d.hint)}` : head;
+  });
+  if (diags.length > max) {
+    const rest = diags.slice(max);
+    const errors = rest.filter((d) => d.severity === "error").length;
+    lines.push(`… and ${rest.length} more (${errors} error${errors === 1 ? "" : "s"}, ${rest.length - errors} warning${rest.length - errors === 1 ? "" : "s"})`);
+  }
+  return lines.join("\n");
 }
 
 /** Orders diagnostics by file, line, column, then code, so output is stable. */

@@ -2,6 +2,7 @@
  * `crosslink plan`: what a change between two git revisions does to the mesh,
  * without touching any cluster (unless --live). Exit 0 no change, 2 changes, 1 errors.
  */
+import { escapeControls } from "../util/escape.js";
 import { loadGitSides } from "../review/git-load.js";
 import { buildReview, renderReviewHuman, renderReviewJson, renderReviewMarkdown, reviewExitCode, type ObservedIssuer } from "../review/index.js";
 import { TRAILER_ALLOWANCE } from "../review/safety.js";
@@ -117,8 +118,8 @@ export async function runPlan(args: string[], io: PlanIo): Promise<number> {
     }
     const review = buildReview({ file: values.file, base: sides.base, head: sides.head, massPruneAllowed: sides.massPruneAllowed, ...(issuers ? { issuers } : {}) });
     if (values.output === "json") io.out(JSON.stringify(renderReviewJson(review, live?.json), null, 2) + "\n");
-    else if (values.output === "markdown") io.out(renderReviewMarkdown(review, live?.text) + "\n");
-    else io.out(renderReviewHuman(review) + (live?.text ?? ""));
+    else if (values.output === "markdown") io.out(escapeControls(renderReviewMarkdown(review, live?.text) + "\n", true));
+    else io.out(escapeControls(renderReviewHuman(review) + (live?.text ?? ""), true));
     return reviewExitCode(review, live);
   } catch (err) {
     if (err instanceof GitSourceError) {

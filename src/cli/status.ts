@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { formatDiagnostics } from "../diagnostics.js";
 import type { DaemonStatus } from "../daemon/status.js";
 import { describeCounts } from "../report/summary.js";
+import { escapeControls } from "../util/escape.js";
 import type { Command } from "./command.js";
 import { EXIT } from "./common.js";
 
@@ -40,20 +41,25 @@ export const statusCommand: Command = {
 
 const short = (rev?: string) => (rev ? rev.slice(0, 12) : "-");
 
-/** Formats a status for a terminal. */
+/** Formats a status for a terminal; text from the repository and the clusters is escaped. */
 export function formatStatus(s: DaemonStatus): string {
+  return escapeControls(statusLines(s).join("\n") + "\n", true);
+}
+
+function statusLines(s: DaemonStatus): string[] {
+  const e = (t: string | undefined) => escapeControls(t ?? "");
   const lines = [
     `source:     ${s.source}`,
     `role:       ${s.role} (${s.identity})${s.suspended ? "  SUSPENDED: writes stopped" : ""}`,
     `drift:      ${s.drift}`,
     `revision:   head ${short(s.revision.head)}  in force ${short(s.revision.lastGood)}  applied ${short(s.revision.applied)}${s.revision.appliedAt ? ` at ${s.revision.appliedAt}` : ""}`,
   ];
-  if (s.revision.message) lines.push(`            ${s.revision.message}`);
-  lines.push(`fetch:      ${s.fetch.ok === undefined ? "not yet" : s.fetch.ok ? `ok at ${s.fetch.lastAt}` : `FAILED at ${s.fetch.lastAt}: ${s.fetch.error}`}`);
+  if (s.revision.message) lines.push(`            ${e(s.revision.message)}`);
+  lines.push(`fetch:      ${s.fetch.ok === undefined ? "not yet" : s.fetch.ok ? `ok at ${s.fetch.lastAt}` : `FAILED at ${s.fetch.lastAt}: ${e(s.fetch.error)}`}`);
   if (s.rejected) {
-    lines.push(`rejected:   ${short(s.rejected.revision)} (${s.rejected.reason}) since ${s.rejected.since}`);
+    lines.push(`rejected:   ${short(s.rejected.revision)} (${e(s.rejected.reason)}) since ${s.rejected.since}`);
     if (s.rejected.diagnostics.length) lines.push(...formatDiagnostics(s.rejected.diagnostics).split("\n").map((l) => "  " + l));
-    else lines.push("  " + s.rejected.message);
+    else lines.push("  " + e(s.rejected.message));
   }
   if (s.lastMove) lines.push(`moved:      ${short(s.lastMove.from)} → ${short(s.lastMove.to)}: not a fast-forward (${s.lastMove.relation})${s.lastMove.refused ? ", REFUSED" : ""} at ${s.lastMove.at}`);
   if (s.lastReconcile) {
@@ -63,12 +69,12 @@ export function formatStatus(s: DaemonStatus): string {
   if (s.lastSuccessAt) lines.push(`success:    ${s.lastSuccessAt}`);
   lines.push("clusters:");
   for (const c of s.clusters) {
-    lines.push(`  ${c.name.padEnd(20)} ${c.state.padEnd(12)} planned ${c.planned}, applied ${c.applied}${c.failed ? `, failed ${c.failed}` : ""}${c.backoffUntil ? `, next try ${c.backoffUntil}` : ""}${c.error ? `\n    ${c.error}` : ""}`);
+    lines.push(`  ${e(c.name).padEnd(20)} ${c.state.padEnd(12)} planned ${c.planned}, applied ${c.applied}${c.failed ? `, failed ${c.failed}` : ""}${c.backoffUntil ? `, next try ${c.backoffUntil}` : ""}${c.error ? `\n    ${e(c.error)}` : ""}`);
   }
   if (!s.clusters.length) lines.push("  (none reconciled yet)");
   if (s.lastErrors.length) {
     lines.push("last errors:");
-    for (const e of s.lastErrors.slice(0, 5)) lines.push(`  ${e.at} ${e.cluster ? `[${e.cluster}] ` : ""}${e.message}`);
+    for (const x of s.lastErrors.slice(0, 5)) lines.push(`  ${x.at} ${x.cluster ? `[${e(x.cluster)}] ` : ""}${e(x.message)}`);
   }
-  return lines.join("\n") + "\n";
+  return lines;
 }

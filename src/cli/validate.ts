@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { formatDiagnostics, hasErrors } from "../diagnostics.js";
 import { loadTopologyFile } from "../topology/load.js";
 import type { Topology } from "../topology/types.js";
+import { escapeControls } from "../util/escape.js";
 import type { Command } from "./command.js";
 
 const HELP = `Usage: crosslink validate [FILE] [-f FILE] [--output text|json]
@@ -67,11 +68,12 @@ export const validateCommand: Command = {
       process.stdout.write(JSON.stringify({ file, valid, diagnostics }, null, 2) + "\n");
     } else {
       if (diagnostics.length) process.stdout.write(formatDiagnostics(diagnostics) + "\n");
-      if (valid) process.stdout.write(`${file}: valid (${summarise(topology)})\n`);
+      const shown = escapeControls(file);
+      if (valid) process.stdout.write(`${shown}: valid (${summarise(topology)})\n`);
       else {
         const errors = diagnostics.filter((d) => d.severity === "error").length;
         const warnings = diagnostics.length - errors;
-        process.stdout.write(`${file}: invalid (${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""})\n`);
+        process.stdout.write(`${shown}: invalid (${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""})\n`);
       }
     }
     return valid ? 0 : 1;

@@ -3,6 +3,7 @@ import type { ChangeSet } from "../engine/apply.js";
 import type { Finding } from "../engine/render/desired.js";
 import type { Action, Plan } from "../engine/plan/actions.js";
 import { actionSymbol, actionTitle, countPlan, describeCounts } from "./summary.js";
+import { escapeControls } from "../util/escape.js";
 import { showChange } from "./values.js";
 
 function findingLines(findings: readonly Finding[], indent: string): string[] {
@@ -39,7 +40,7 @@ export function renderPlanHuman(plan: Plan): string {
     total.warnings && `${total.warnings} warning(s)`,
   ].filter(Boolean);
   out.push(`Plan: ${describeCounts(total)}.${tail.length ? ` ${tail.join(", ")}.` : ""}`);
-  return out.join("\n") + "\n";
+  return escapeControls(out.join("\n") + "\n", true);
 }
 
 /** What apply did, per cluster, and whether every cluster converged. */
@@ -57,5 +58,5 @@ export function renderChangeSetHuman(cs: ChangeSet): string {
   }
   const bad = cs.clusters.filter((c) => !c.converged).map((c) => c.cluster);
   out.push("", bad.length ? `Not converged: ${bad.join(", ")}.` : `All ${cs.clusters.length} cluster(s) converged.`);
-  return out.join("\n") + "\n";
+  return escapeControls(out.join("\n") + "\n", true);
 }

@@ -1,13 +1,14 @@
 /** The plan as Markdown: summary first, findings on top, one collapsible section per cluster. */
 import type { Plan } from "../engine/plan/actions.js";
 import { actionSymbol, actionTitle, countPlan, describeCounts } from "./summary.js";
+import { escapeControls } from "../util/escape.js";
 import { showChange } from "./values.js";
 
 const ICON = { error: "❌", warning: "⚠️", info: "ℹ️" };
 
-/** Escapes text for a Markdown table cell or line. */
+/** Escapes text for a Markdown table cell or line (control characters included). */
 export function mdEscape(text: string): string {
-  return text.replace(/[|<>]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;" })[c]!);
+  return escapeControls(text).replace(/[|<>]/g, (c) => ({ "|": "\\|", "<": "&lt;", ">": "&gt;" })[c]!);
 }
 
 /** The plan in Markdown, for a pull-request comment or a CI summary. */
@@ -35,5 +36,5 @@ export function renderPlanMarkdown(plan: Plan, title = `crosslink plan for \`${p
     }
     out.push("```", "", "</details>", "");
   }
-  return out.join("\n");
+  return escapeControls(out.join("\n"), true);
 }

@@ -15,6 +15,7 @@ export const CODES = {
   XL106: "YAML alias expansion exceeds the limit (alias bomb)",
   XL107: "the file holds more than one YAML document",
   XL108: "YAML warning (e.g. an unresolved tag)",
+  XL109: "lists and mappings are nested deeper than the loader accepts",
   XL110: "unknown field",
   XL111: "required field missing",
   XL112: "wrong type",
@@ -49,6 +50,7 @@ export const CODES = {
   XL306: "a trust anchor expires within 60 days",
   XL307: "a trust anchor holds a private key",
   XL308: "the same certificate appears in two trust anchors",
+  XL309: "a trust anchor file is outside the topology's root directory",
   XL199: "internal error while validating (a crosslink bug)",
 } as const;
 

@@ -37,6 +37,11 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
 }
 
+/** Appends `more` to `out` without spreading (a spread of 100,000+ items overflows the stack). */
+function append<T>(out: T[], more: readonly T[]): void {
+  for (const x of more) out.push(x);
+}
+
 const noFiles: ReadFile = (p) => Promise.reject(Object.assign(new Error(`no file reader given for ${p}`), { code: "ENOENT" }));
 
 /** Loads a topology from text: parses, validates and normalises it; never throws for bad input. */
@@ -45,12 +50,12 @@ export async function loadTopology(input: LoadInput): Promise<LoadResult> {
   let diagnostics: Diagnostic[] = [];
   try {
     const parsed = parseYaml(file, input.text, input.limits);
-    diagnostics.push(...parsed.diagnostics);
+    append(diagnostics, parsed.diagnostics);
     if (hasErrors(diagnostics) || parsed.data === undefined) return { diagnostics: sortDiagnostics(diagnostics) };
     const { data, map } = parsed;
-    diagnostics.push(...validateSchema(file, data, map));
+    append(diagnostics, validateSchema(file, data, map));
     const draft = toDraft(data);
-    diagnostics.push(...runRules(file, draft, map));
+    append(diagnostics, runRules(file, draft, map));
     const now = input.now === undefined ? Date.now() : typeof input.now === "number" ? input.now : input.now.getTime();
     const anchors = await loadAnchors(draft, map, {
       file,
@@ -58,7 +63,7 @@ export async function loadTopology(input: LoadInput): Promise<LoadResult> {
       readFile: input.readFile ?? noFiles,
       now,
     });
-    diagnostics.push(...anchors.diagnostics);
+    append(diagnostics, anchors.diagnostics);
     diagnostics = sortDiagnostics(diagnostics);
     if (hasErrors(diagnostics)) return { diagnostics };
     return { topology: normalise(draft, anchors.anchors, map, file), diagnostics };

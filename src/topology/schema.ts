@@ -14,23 +14,63 @@ export function topologySchema(): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL("../../../schema/multicluster.schema.json", import.meta.url), "utf8")) as Record<string, unknown>;
 }
 
-let compiled: ValidateFunction | undefined;
+const compiled: { first?: ValidateFunction; all?: ValidateFunction } = {};
 
-function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
-    compiled = ajv.compile(topologySchema());
+/** The validator that stops at the first problem (`first`) or reports every problem (`all`). */
+function validator(which: "first" | "all"): ValidateFunction {
+  let v = compiled[which];
+  if (!v) {
+    const ajv = new Ajv2020({ allErrors: which === "all", verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    v = compiled[which] = ajv.compile(topologySchema());
   }
-  return compiled;
+  return v;
+}
+
+/**
+ * Documents with more nodes than this are checked in full only in the first
+ * `MAX_ITEMS_CHECKED` items of each list: reporting every problem of a
+ * million-item list costs ajv seconds and gigabytes. The first problem of the
+ * whole document is always reported, so a large document is never taken for valid.
+ */
+export const FULL_CHECK_NODES = 300_000;
+/** Items of each list checked for every problem in a large document. */
+export const MAX_ITEMS_CHECKED = 20_000;
+
+/** Counts the nodes of `data`, stopping past `budget`. */
+function countNodes(data: unknown, budget: number): number {
+  let n = 0;
+  const stack: unknown[] = [data];
+  while (stack.length && n <= budget) {
+    const v = stack.pop();
+    n++;
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (v !== null && typeof v === "object") for (const x of Object.values(v)) stack.push(x);
+  }
+  return n;
+}
+
+/** A copy of `data` with every list cut to its first `max` items. */
+function truncateLists(data: unknown, max: number): unknown {
+  if (Array.isArray(data)) return data.slice(0, max).map((x) => truncateLists(x, max));
+  if (data === null || typeof data !== "object") return data;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) out[k] = truncateLists(v, max);
+  return out;
 }
 
 /** Validates `data` against the schema; returns one diagnostic per problem (empty when valid). */
 export function validateSchema(file: string, data: unknown, map: SourceMap): Diagnostic[] {
-  const validate = validator();
-  if (validate(data)) return [];
+  const first = validator("first");
+  if (first(data)) return [];
+  const firstError = first.errors?.[0];
+  const large = countNodes(data, FULL_CHECK_NODES) > FULL_CHECK_NODES;
+  const all = validator("all");
+  all(large ? truncateLists(data, MAX_ITEMS_CHECKED) : data);
+  const errors = [...(all.errors ?? [])];
+  if (large && firstError) errors.push(firstError);
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
-  for (const e of validate.errors ?? []) {
+  for (const e of errors) {
     if (e.schemaPath.includes("/oneOf/")) continue; // summarised by the oneOf error itself
     const d = toDiagnostic(file, e, map);
     const id = `${d.code}|${d.line}|${d.col}|${d.message}`;

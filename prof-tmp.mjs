@@ -1,0 +1,12 @@
+import { readFileSync } from "node:fs";
+import { parseYaml } from "./dist/src/topology/parse.js";
+import { validateSchema } from "./dist/src/topology/schema.js";
+import { toDraft } from "./dist/src/topology/draft.js";
+import { runRules } from "./dist/src/topology/rules/index.js";
+const text = readFileSync(process.argv[2], "utf8");
+let t = performance.now();
+const lap = (l) => { const n = performance.now(); console.log(l, (n - t).toFixed(0), "ms", (process.memoryUsage().rss/2**20).toFixed(0), "MiB"); t = n; };
+const p = parseYaml("f", text); lap("parse " + p.diagnostics.length);
+const s = validateSchema("f", p.data, p.map); lap("schema " + s.length);
+const d = toDraft(p.data); lap("draft");
+const r = runRules("f", d, p.map); lap("rules " + r.length);
