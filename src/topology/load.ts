@@ -12,7 +12,7 @@ import { toDraft } from "./draft.js";
 import { normalise } from "./normalise.js";
 import { parseYaml, type ParseLimits } from "./parse.js";
 import { runRules } from "./rules/index.js";
-import { validateSchema } from "./schema.js";
+import { isLargeDocument, validateSchema } from "./schema.js";
 import type { Topology } from "./types.js";
 
 /** Input of `loadTopology`. */
@@ -53,7 +53,10 @@ export async function loadTopology(input: LoadInput): Promise<LoadResult> {
     append(diagnostics, parsed.diagnostics);
     if (hasErrors(diagnostics) || parsed.data === undefined) return { diagnostics: sortDiagnostics(diagnostics) };
     const { data, map } = parsed;
-    append(diagnostics, validateSchema(file, data, map));
+    const schemaDiagnostics = validateSchema(file, data, map);
+    append(diagnostics, schemaDiagnostics);
+    // A large document the schema rejects: its rules would run over a million malformed items; report the schema first.
+    if (hasErrors(schemaDiagnostics) && isLargeDocument(data)) return { diagnostics: sortDiagnostics(diagnostics) };
     const draft = toDraft(data);
     append(diagnostics, runRules(file, draft, map));
     const now = input.now === undefined ? Date.now() : typeof input.now === "number" ? input.now : input.now.getTime();

@@ -7,7 +7,7 @@ import jsyaml from "js-yaml";
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { Diagnostic } from "../diagnostics.js";
 import { diag, type LineCol } from "./diag.js";
-import { indexPositions, loadWithPositions } from "./positions.js";
+import { contentStart, DEFAULT_MAX_NODES, indexPositions, lineCounter as offsetToLineCol, loadWithPositions, NodeLimitError } from "./positions.js";
 
 /** Where the keys and values of a YAML document sit, by JSON pointer (`""` is the root). */
 export interface SourceMap {
@@ -98,7 +98,15 @@ export function parseYaml(file: string, input: string | Uint8Array, limits: Pars
 
   const maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
   const careful = text.length <= CAREFUL_MAX_BYTES;
-  const quick = readQuickly(text, maxDepth, !careful);
+  let quick: Quick;
+  try {
+    quick = readQuickly(text, maxDepth, !careful);
+  } catch (err) {
+    if (!(err instanceof NodeLimitError)) throw err;
+    return fail(
+      diag("XL102", file, offsetToLineCol(text)(contentStart(text, err.offset)), `file holds more than ${DEFAULT_MAX_NODES} YAML values`, "a topology of 50,000 exports holds about 450,000; check that the right file was given"),
+    );
+  }
   if ("error" in quick && isDepthError(quick.error)) return fail(jsYamlDiagnostic(file, quick.error, maxDepth));
   const positions = (): SourceMap => ("map" in quick && quick.map ? quick.map : carefulPositions(file, text, limits, maxDepth));
   if ("data" in quick && !/[&*!]|<</.test(text)) {

@@ -34,9 +34,13 @@ class NodeIndex {
   readonly keys = new Map<number, string>();
   private readonly stack: number[] = [];
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly maxNodes: number,
+  ) {}
 
   open(position: number): void {
+    if (this.count >= this.maxNodes) throw new NodeLimitError(position);
     const i = this.count++;
     if (i >= this.start.length) {
       const n = i + 1;
@@ -79,7 +83,7 @@ class NodeIndex {
 }
 
 /** Offset of the first character of content at or after `pos` (skips blanks, line breaks and comments). */
-function contentStart(text: string, pos: number): number {
+export function contentStart(text: string, pos: number): number {
   let p = pos;
   for (;;) {
     const c = text.charCodeAt(p);
@@ -93,7 +97,7 @@ function contentStart(text: string, pos: number): number {
 }
 
 /** Maps offsets to 1-based line and column with one binary search over line starts. */
-function lineCounter(text: string): (offset: number) => LineCol {
+export function lineCounter(text: string): (offset: number) => LineCol {
   const starts: number[] = [0];
   for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
   return (offset) => {
@@ -115,9 +119,22 @@ function segments(pointer: string): string[] {
   return pointer.includes("~") ? parts.map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~")) : parts;
 }
 
-/** A js-yaml parse that also records positions: the data and a SourceMap over the text. */
-export function loadWithPositions(text: string, maxDepth: number): { data: unknown; map: SourceMap } {
-  const index = new NodeIndex(text);
+/** Thrown when a document holds more nodes than allowed; `offset` is where the first one too many starts. */
+export class NodeLimitError extends Error {
+  constructor(readonly offset: number) {
+    super("too many YAML nodes");
+  }
+}
+
+/** Default most nodes (scalars, lists, mappings) a document may hold: a 4 MiB topology of 50,000 exports has about 450,000. */
+export const DEFAULT_MAX_NODES = 1_000_000;
+
+/**
+ * A js-yaml parse that also records positions: the data and a SourceMap over
+ * the text. Throws js-yaml's errors, and `NodeLimitError` past `maxNodes`.
+ */
+export function loadWithPositions(text: string, maxDepth: number, maxNodes = DEFAULT_MAX_NODES): { data: unknown; map: SourceMap } {
+  const index = new NodeIndex(text, maxNodes);
   const options = {
     schema: jsyaml.CORE_SCHEMA,
     maxDepth, // js-yaml ≥ 4.1.1; not in its type definitions
@@ -136,7 +153,7 @@ export function loadWithPositions(text: string, maxDepth: number): { data: unkno
  * alias are not in the file: they resolve to the alias and `has` says false.
  */
 export function indexPositions(text: string, maxDepth: number): SourceMap {
-  return loadWithPositions(text, maxDepth).map;
+  return loadWithPositions(text, maxDepth, Infinity).map;
 }
 
 function sourceMapOf(index: NodeIndex, text: string): SourceMap {
