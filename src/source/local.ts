@@ -1,11 +1,14 @@
 /**
  * The local-directory source, for development: files are read from a
  * directory; the revision is a hash of the topology file and the files it
- * sits beside (anchors), so an edit is a new revision.
+ * sits beside (anchors), so an edit is a new revision. Every read is bounded
+ * and confined to the directory: symbolic links out of it are refused.
  */
 import { createHash } from "node:crypto";
-import { readFile, readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { DEFAULT_MAX_BYTES } from "../topology/parse.js";
+import { readBounded } from "../util/read-bounded.js";
 import { SourceError } from "./errors.js";
 import type { Source, SourceSnapshot } from "./types.js";
 
@@ -22,27 +25,29 @@ export class LocalSource implements Source {
   }
 
   async sync(): Promise<SourceSnapshot> {
-    const main = path.join(this.dir, this.topologyPath);
+    const root = path.resolve(this.dir);
+    const main = path.join(root, this.topologyPath);
     const hash = createHash("sha256");
     try {
-      hash.update(await readFile(main));
-    } catch {
-      throw new SourceError("SOURCE_FILE_NOT_FOUND", `${main}: cannot read the topology file`);
+      hash.update(await readBounded(main, { maxBytes: DEFAULT_MAX_BYTES, root }));
+    } catch (err) {
+      throw new SourceError("SOURCE_FILE_NOT_FOUND", `${main}: cannot read the topology file (${err instanceof Error ? err.message : String(err)})`);
     }
-    for (const f of await listFiles(path.dirname(main), 2)) hash.update(f).update(await readFile(f));
+    for (const f of await listFiles(path.dirname(main), 2)) {
+      hash.update(f);
+      // Files too large (or not readable inside the root) count by size and time, not content.
+      const content = await readBounded(f, { maxBytes: DEFAULT_MAX_BYTES, root }).catch(() => undefined);
+      if (content) hash.update(content);
+      else hash.update(JSON.stringify(await stat(f).then((s) => [s.size, s.mtimeMs], () => null)));
+    }
     const revision = `local:${hash.digest("hex").slice(0, 16)}`;
     const changed = revision !== this.current;
     this.current = revision;
-    const root = path.resolve(this.dir);
     return {
       revision,
       changed,
       topologyPath: this.topologyPath,
-      readFile: async (p) => {
-        const abs = path.resolve(root, p);
-        if (!abs.startsWith(root + path.sep)) throw Object.assign(new Error(`${p}: outside ${root}`), { code: "ENOENT" });
-        return readFile(abs);
-      },
+      readFile: (p, opts) => readBounded(path.resolve(root, p), { maxBytes: opts?.maxBytes ?? DEFAULT_MAX_BYTES, root }),
     };
   }
 }

@@ -4,8 +4,11 @@
  * a way to read the files of that revision.
  */
 
-/** Reads a file of the revision by its path relative to the repository root. */
-export type SnapshotReader = (repoPath: string) => Promise<Uint8Array>;
+/**
+ * Reads a file of the revision by its path relative to the repository root;
+ * refuses files over `maxBytes` (when given) before reading them.
+ */
+export type SnapshotReader = (repoPath: string, opts?: { maxBytes?: number }) => Promise<Uint8Array>;
 
 /** What a source holds after a sync. */
 export interface SourceSnapshot {

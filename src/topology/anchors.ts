@@ -10,9 +10,15 @@ import { diag } from "./diag.js";
 import { signatureAlgorithm } from "./der.js";
 import type { Draft } from "./draft.js";
 import type { SourceMap } from "./parse.js";
+import { isInside } from "../util/read-bounded.js";
 
-/** Reads a file by path; the loader's only file-system port (a git source can supply its own). */
-export type ReadFile = (path: string) => Promise<string | Uint8Array>;
+/**
+ * Reads a file by path; the loader's only file-system port (a git source can
+ * supply its own). `maxBytes` is the most the caller accepts: a reader should
+ * refuse larger files before reading them. A reader that refuses a path
+ * outside its root throws an error with code `EOUTSIDE`.
+ */
+export type ReadFile = (path: string, opts?: { maxBytes?: number }) => Promise<string | Uint8Array>;
 
 /** Days before expiry at which an anchor draws a warning (Linkerd's `expirationWarningThresholdInDays`). */
 export const EXPIRY_WARNING_DAYS = 60;
@@ -116,6 +122,8 @@ export function checkPem(pem: string, now: number): { fingerprints: string[]; pr
 export interface AnchorOptions {
   file: string;
   baseDir: string;
+  /** Directory every anchor file must lie in; default: the file-system or repository root of `baseDir`. */
+  root?: string;
   readFile: ReadFile;
   now: number;
 }
@@ -134,9 +142,16 @@ export async function loadAnchors(draft: Draft, map: SourceMap, opts: AnchorOpti
       let pem: string;
       let resolved: string | undefined;
       if (a.file !== undefined) {
-        resolved = path.isAbsolute(a.file) ? a.file : path.join(opts.baseDir, a.file);
+        const root = opts.root ?? (path.isAbsolute(opts.baseDir) ? path.parse(opts.baseDir).root : ".");
+        resolved = path.join(opts.baseDir, a.file);
+        const outside = path.isAbsolute(a.file) || !isInside(root, resolved);
+        if (outside) {
+          const why = path.isAbsolute(a.file) ? "is an absolute path" : `leads out of ${root === "." ? "the repository" : root}`;
+          diagnostics.push(diag("XL309", opts.file, map.value(ptr), `${label}: file ${a.file} ${why}`, "anchor files are read from the topology's own directory tree; give a relative path that stays inside it", "error", ptr));
+          return;
+        }
         try {
-          const raw = await opts.readFile(resolved);
+          const raw = await opts.readFile(resolved, { maxBytes: MAX_ANCHOR_BYTES });
           const size = typeof raw === "string" ? raw.length : raw.byteLength;
           if (size > MAX_ANCHOR_BYTES) {
             diagnostics.push(diag("XL301", opts.file, map.value(ptr), `${label}: file ${a.file} is ${size} bytes, too large to be a certificate bundle`, "point `file` at the anchor's PEM certificate", "error", ptr));
@@ -145,6 +160,14 @@ export async function loadAnchors(draft: Draft, map: SourceMap, opts: AnchorOpti
           pem = typeof raw === "string" ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8");
         } catch (err) {
           const code = (err as { code?: unknown } | null)?.code;
+          if (code === "EOUTSIDE") {
+            diagnostics.push(diag("XL309", opts.file, map.value(ptr), `${label}: file ${a.file} leads out of the topology's root through a symbolic link`, "commit the anchor's .crt itself inside the repository, not a link to it", "error", ptr));
+            return;
+          }
+          if (code === "EFBIG" || code === "ENOTREG") {
+            diagnostics.push(diag("XL301", opts.file, map.value(ptr), `${label}: file ${a.file} ${code === "EFBIG" ? `is more than ${MAX_ANCHOR_BYTES} bytes, too large to be a certificate bundle` : "is not a regular file (a device, FIFO or socket)"}`, "point `file` at the anchor's PEM certificate", "error", ptr));
+            return;
+          }
           const why = code === "ENOENT" ? "does not exist" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "cannot be read (permission denied)" : `cannot be read (${err instanceof Error ? err.message : String(err)})`;
           diagnostics.push(diag("XL300", opts.file, map.value(ptr), `${label}: file ${a.file} ${why}`, "the path is relative to the topology file's directory; commit the anchor's .crt beside it", "error", ptr));
           return;

@@ -3,14 +3,15 @@
  * anchors → `Topology`. The pure core is `loadTopology` (all I/O injected);
  * `loadTopologyFile` is the thin file-system edge. Neither throws for bad input.
  */
-import { readFile as fsReadFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics.js";
 import { loadAnchors, type ReadFile } from "./anchors.js";
 import { diag } from "./diag.js";
 import { toDraft } from "./draft.js";
 import { normalise } from "./normalise.js";
-import { parseYaml, type ParseLimits } from "./parse.js";
+import { DEFAULT_MAX_BYTES, parseYaml, type ParseLimits } from "./parse.js";
+import { BoundedReadError, readBounded } from "../util/read-bounded.js";
 import { runRules } from "./rules/index.js";
 import { isLargeDocument, validateSchema } from "./schema.js";
 import type { Topology } from "./types.js";
@@ -25,6 +26,11 @@ export interface LoadInput {
   readFile?: ReadFile;
   /** Directory anchor `file` paths are relative to; default: the directory of `file`. */
   baseDir?: string;
+  /**
+   * Directory anchor files must lie in (XL309 otherwise); default: the root
+   * of `baseDir` (`/` for absolute paths, the reader's root for relative ones).
+   */
+  root?: string;
   /** The clock for expiry rules (ms since the epoch or a Date); default: now. */
   now?: number | Date;
   /** Bounds on parsing work. */
@@ -63,6 +69,7 @@ export async function loadTopology(input: LoadInput): Promise<LoadResult> {
     const anchors = await loadAnchors(draft, map, {
       file,
       baseDir: input.baseDir ?? path.dirname(file),
+      ...(input.root !== undefined ? { root: input.root } : {}),
       readFile: input.readFile ?? noFiles,
       now,
     });
@@ -82,25 +89,47 @@ export async function loadTopology(input: LoadInput): Promise<LoadResult> {
 export interface LoadFileOptions {
   /** Name shown in diagnostics; default: `file` as given. */
   displayName?: string;
-  /** Reads anchor files; default: the local file system. */
+  /** Reads anchor files; default: the local file system, bounded and confined to `root`. */
   readFile?: ReadFile;
+  /** Directory anchor files must resolve inside; default: the git work tree holding the file, else its directory. */
+  root?: string;
   now?: number | Date;
   limits?: ParseLimits;
 }
 
-/** Loads a topology file from disk (anchor files relative to it); an unreadable file is an XL100 diagnostic. */
+/** The directory anchor files of `file` must stay in: the nearest enclosing git work tree, else the file's directory. */
+export function topologyRoot(file: string): string {
+  const dir = path.dirname(path.resolve(file));
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, ".git"))) return d;
+    if (path.dirname(d) === d) return dir;
+  }
+}
+
+/** A `ReadFile` over the local file system: bounded reads (see `readBounded`) confined to `root`. */
+export function fileSystemReader(root: string): ReadFile {
+  return (p, opts) => readBounded(p, { maxBytes: opts?.maxBytes ?? DEFAULT_MAX_BYTES, root });
+}
+
+/** Loads a topology file from disk (anchor files relative to it); an unreadable file is an XL100 diagnostic, one too large XL102. */
 export async function loadTopologyFile(file: string, opts: LoadFileOptions = {}): Promise<LoadResult> {
   const shown = opts.displayName ?? file;
-  const readFile = opts.readFile ?? ((p: string) => fsReadFile(p));
+  const maxBytes = opts.limits?.maxBytes ?? DEFAULT_MAX_BYTES;
+  const root = opts.root ?? topologyRoot(file);
   let text: string | Uint8Array;
   try {
-    text = await readFile(file);
+    text = opts.readFile ? await opts.readFile(file, { maxBytes }) : await readBounded(file, { maxBytes });
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : err instanceof Error ? err.message : String(err);
+    if (code === "EFBIG") {
+      const size = err instanceof BoundedReadError && err.size !== undefined ? `${err.size} bytes` : "too large";
+      return { diagnostics: [diag("XL102", shown, { line: 1, col: 1 }, `file is ${size}, more than the ${maxBytes} bytes accepted`, "a topology file is a few hundred kilobytes at most; check that the right file was given")] };
+    }
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "ENOTREG" ? "not a regular file (a device, FIFO or socket)" : err instanceof Error ? err.message : String(err);
     return { diagnostics: [diag("XL100", shown, { line: 1, col: 1 }, `cannot read ${file}: ${why}`, "give the topology file's path, e.g. `crosslink validate multicluster.yaml`")] };
   }
-  const input: LoadInput = { file: shown, text, readFile, baseDir: path.dirname(path.resolve(file)) };
+  const input: LoadInput = { file: shown, text, readFile: opts.readFile ?? fileSystemReader(root), baseDir: path.dirname(path.resolve(file)), root };
   if (opts.now !== undefined) input.now = opts.now;
   if (opts.limits !== undefined) input.limits = opts.limits;
   return loadTopology(input);
