@@ -41,6 +41,7 @@ export const CODES = {
   XL214: "credentials ttl is ignored with mode service-account-token",
   XL215: "services are exported from a cluster no link targets",
   XL216: "two clusters use the same kubeconfig context",
+  XL217: "a name or label value crosslink derives is longer than Kubernetes accepts",
   XL300: "a trust anchor file is missing or unreadable",
   XL301: "a trust anchor is not a PEM X.509 certificate",
   XL302: "a trust anchor is not a CA certificate",

@@ -83,7 +83,7 @@ export function credentialSecrets(topology: string, link: Link, from: Cluster, t
     owned(topology, "v1", "Secret", n.credentials, from.multiclusterNamespace, body, { link: n.linkLabel }),
     owned(topology, "v1", "Secret", n.credentials, from.linkerdNamespace, body, {
       link: n.linkLabel,
-      labels: { "multicluster.linkerd.io/cluster-name": link.to },
+      labels: { "multicluster.linkerd.io/cluster-name": n.clusterNameLabel },
       annotations: {
         "multicluster.linkerd.io/trust-domain": toFacts?.linkerd?.trustDomain ?? "cluster.local",
         "multicluster.linkerd.io/cluster-domain": toFacts?.linkerd?.clusterDomain ?? to.clusterDomain,

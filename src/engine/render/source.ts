@@ -162,10 +162,10 @@ export function renderController(topology: string, link: Link, from: Cluster, fr
   if (!image) return { objects: [], findings: [finding!] };
   const n = linkNames(link.from, link.to);
   const ns = from.multiclusterNamespace;
-  const extra = { link: n.linkLabel, extension: true, labels: { component: "controller", [CLUSTER_NAME_LABEL]: link.to } };
+  const extra = { link: n.linkLabel, extension: true, labels: { component: "controller", [CLUSTER_NAME_LABEL]: n.clusterNameLabel } };
   const rbac = "rbac.authorization.k8s.io/v1";
   // The selector stays without the extension label: a Deployment's selector cannot change in place.
-  const selector = { component: "controller", [CLUSTER_NAME_LABEL]: link.to };
+  const selector = { component: "controller", [CLUSTER_NAME_LABEL]: n.clusterNameLabel };
   const objects = [
     owned(topology, "v1", "ServiceAccount", n.controller, ns, {}, extra),
     owned(topology, rbac, "ClusterRoleBinding", n.controllerClusterRoleBinding, undefined, {
@@ -239,7 +239,7 @@ export function renderController(topology: string, link: Link, from: Cluster, fr
     }, {
       link: n.linkLabel,
       extension: true,
-      labels: { [MIRRORED_GATEWAY_LABEL]: "true", [CLUSTER_NAME_LABEL]: link.to },
+      labels: { [MIRRORED_GATEWAY_LABEL]: "true", [CLUSTER_NAME_LABEL]: n.clusterNameLabel },
       ...(fromFacts.linkerd?.version ? { annotations: { "linkerd.io/created-by": `linkerd/cli ${fromFacts.linkerd.version}` } } : {}),
     }),
   ];

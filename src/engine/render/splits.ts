@@ -10,15 +10,13 @@ import { SPLIT_APIS, splitApiInfo, type SplitApi } from "../../extensions/split-
 import type { Split, Topology } from "../../topology/types.js";
 import type { ClusterFacts } from "../facts.js";
 import { nsName } from "../facts.js";
-import { mirrorName } from "../names.js";
+import { mirrorName, SPLIT_SUFFIX, splitName } from "../names.js";
 import { owned } from "./meta.js";
 import type { Finding } from "./desired.js";
 
-const SPLIT_SUFFIX = "-split";
-
 /** The name of the object a split renders to. */
 export function splitObjectName(split: Pick<Split, "service">): string {
-  return `${split.service}${SPLIT_SUFFIX}`;
+  return splitName(split.service);
 }
 
 /** The Service a split object's name was derived from (undefined: not a split's name). */

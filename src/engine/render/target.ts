@@ -27,15 +27,15 @@ export function renderTargetAccess(topology: string, link: Link, to: Cluster): K
   const extra = { link: n.linkLabel, extension: true };
   const objects: KubeObject[] = [
     owned(topology, "v1", "ServiceAccount", n.remoteAccess, ns, {}, extra),
-    owned(topology, "rbac.authorization.k8s.io/v1", "ClusterRole", n.remoteAccess, undefined, { rules: REMOTE_ACCESS_RULES }, extra),
+    owned(topology, "rbac.authorization.k8s.io/v1", "ClusterRole", n.remoteAccessRole, undefined, { rules: REMOTE_ACCESS_RULES }, extra),
     owned(
       topology,
       "rbac.authorization.k8s.io/v1",
       "ClusterRoleBinding",
-      n.remoteAccess,
+      n.remoteAccessRole,
       undefined,
       {
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: n.remoteAccess },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: n.remoteAccessRole },
         subjects: [{ kind: "ServiceAccount", name: n.remoteAccess, namespace: ns }],
       },
       extra,

@@ -46,8 +46,3 @@ export function checkClusterRef(ctx: RuleContext, name: string | undefined, poin
   );
   return false;
 }
-
-/** The name of the mirror service `service` from `cluster` gets in linked clusters. */
-export function mirrorName(service: string, cluster: string, federated: boolean): string {
-  return federated ? `${service}-federated` : `${service}-${cluster}`;
-}

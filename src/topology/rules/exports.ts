@@ -1,10 +1,11 @@
 /** Rules on exports: the cluster resolves, a service is exported once, mirror names fit, someone links to it. */
 import { exportModeInfo } from "../../extensions/export-modes.js";
 import type { ExportMode } from "../types.js";
-import { checkClusterRef, mirrorName, type Rule, type RuleContext } from "./context.js";
+import { mirrorName, MIRROR_NAME_RULE, NAME_LIMITS } from "../../engine/names.js";
+import { checkClusterRef, type Rule, type RuleContext } from "./context.js";
 
-/** Longest Kubernetes object name that is a DNS label. */
-export const MAX_NAME = 63;
+/** Longest mirror Service name (a DNS-1035 label). */
+export const MAX_NAME = NAME_LIMITS[MIRROR_NAME_RULE];
 
 /** Where a service is exported: the export's index, the service's index in it and the mode. */
 export interface ExportSite {

@@ -1,5 +1,6 @@
 /** Rules on splits: references resolve, remote backends are linked and exported, weights make sense. */
-import { checkClusterRef, mirrorName, type Rule } from "./context.js";
+import { mirrorName } from "../../engine/names.js";
+import { checkClusterRef, type Rule } from "./context.js";
 import { exportKey, indexExports, MAX_NAME } from "./exports.js";
 
 /** Reports every problem of the splits: unresolved clusters, unreachable remote backends, duplicates and zero weights. */
