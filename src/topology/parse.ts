@@ -187,14 +187,19 @@ function carefulPositions(file: string, text: string, limits: ParseLimits, maxDe
  * deeper than the stack allows is reported from js-yaml's reading instead.
  */
 function parseCarefully(file: string, text: string, limits: ParseLimits, quick: Quick): ParseResult {
+  const maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
+  let result: ParseResult;
   try {
-    return parseText(file, text, limits);
+    result = parseText(file, text, limits);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
-    const map = lazySourceMap(() => indexPositions("", 1));
-    if ("error" in quick) return { map, diagnostics: [jsYamlDiagnostic(file, quick.error, limits.maxDepth ?? DEFAULT_MAX_DEPTH)] };
-    return { map, diagnostics: [diag("XL109", file, { line: 1, col: 1 }, "lists and mappings are nested too deeply to read", "a topology needs fewer than ten levels")] };
+    result = { map: lazySourceMap(() => indexPositions("", 1)), diagnostics: [diag("XL104", file, { line: 1, col: 1 }, "YAML syntax error: Maximum call stack size exceeded", "")] };
   }
+  // The `yaml` parser reports running out of stack as a syntax error; it is nesting past what can be read.
+  const overflow = result.diagnostics.find((d) => /Maximum call stack/i.test(d.message));
+  if (!overflow) return result;
+  const tooDeep = diag("XL109", file, { line: overflow.line, col: overflow.col }, `lists and mappings are nested too deeply to read (more than ${maxDepth} levels)`, "a topology needs fewer than ten levels; check for a runaway `[` or `{`");
+  return { map: result.map, diagnostics: "error" in quick && !isDepthError(quick.error) ? [jsYamlDiagnostic(file, quick.error, maxDepth), tooDeep] : [tooDeep] };
 }
 
 /** A SourceMap computed on first use. */

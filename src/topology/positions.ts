@@ -32,6 +32,13 @@ class NodeIndex {
   kind = new Uint8Array(1024);
   /** Node index → key text, for scalars directly followed by `:` on their line. */
   readonly keys = new Map<number, string>();
+  /**
+   * Nodes that only wrap their one child (js-yaml reads a flow collection in
+   * block context as a would-be key first, which nests it in a second node).
+   */
+  readonly wrappers = new Set<number>();
+  private lastClosed = NONE;
+  private lastResult: unknown;
   private readonly stack: number[] = [];
 
   constructor(
@@ -68,6 +75,10 @@ class NodeIndex {
   close(position: number, kind: string | null, result: unknown): void {
     const i = this.stack.pop();
     if (i === undefined) return;
+    const only = this.firstChild[i]!;
+    if (only !== NONE && only === this.lastChild[i] && only === this.lastClosed && result === this.lastResult && typeof result === "object" && result !== null) this.wrappers.add(i);
+    this.lastClosed = i;
+    this.lastResult = result;
     if (kind === "mapping") this.kind[i] = KIND_MAPPING;
     else if (kind === "sequence") this.kind[i] = KIND_SEQUENCE;
     else if (kind === "scalar" && result !== null && result !== undefined && typeof result !== "object" && this.colonFollows(position)) this.keys.set(i, String(result));
@@ -195,6 +206,7 @@ function sourceMapOf(index: NodeIndex, text: string): SourceMap {
     let key = NONE;
     if (node === NONE) return { key, value: node, exact: false };
     for (const seg of segments(pointer)) {
+      while (index.wrappers.has(node)) node = index.firstChild[node]!;
       const kind = index.kind[node];
       let next = NONE;
       let nextKey = NONE;

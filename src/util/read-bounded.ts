@@ -62,6 +62,8 @@ function fromErrno(err: unknown, file: string): BoundedReadError {
   if (code === "ENOENT" || code === "ENOTDIR") return new BoundedReadError("ENOENT", `${file}: no such file`);
   if (code === "EACCES" || code === "EPERM") return new BoundedReadError("EACCES", `${file}: permission denied`);
   if (code === "EISDIR") return new BoundedReadError("EISDIR", `${file}: is a directory`);
+  // ENXIO: a socket (or a FIFO opened for writing without a reader); not a file either way.
+  if (code === "ENXIO" || code === "ENODEV") return new BoundedReadError("ENOTREG", `${file}: not a regular file (a device, FIFO or socket)`);
   if (code === "ELOOP") return new BoundedReadError("EOUTSIDE", `${file}: too many levels of symbolic links`);
   return new BoundedReadError("EIO", `${file}: ${err instanceof Error ? err.message : String(err)}`);
 }
