@@ -65,6 +65,11 @@ export function runCli(args: string[], opts: { limitMs?: number; cwd?: string; s
   });
 }
 
+/** Prints a run's figures as a TAP comment (the figures of the issue's closing note). */
+export function logRun(what: string, r: CliRun): void {
+  console.log(`${what}: exit ${r.code}${r.killed ? " (killed at the limit)" : ""}, wall ${r.wallMs} ms, cpu ${r.cpuMs?.toFixed(0) ?? "?"} ms, max RSS ${r.maxRssMiB?.toFixed(0) ?? "?"} MiB`);
+}
+
 /** A one-line account of a run, for assertion messages and the figures in the report. */
 export function describeRun(r: CliRun): string {
   return `exit ${r.code}${r.killed ? " (killed at the limit)" : ""}, wall ${r.wallMs} ms, cpu ${r.cpuMs?.toFixed(0) ?? "?"} ms, max RSS ${r.maxRssMiB?.toFixed(0) ?? "?"} MiB; stdout: ${r.stdout.slice(0, 300)}`;

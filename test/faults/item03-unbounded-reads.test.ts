@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { LocalSource } from "../../src/source/local.js";
-import { describeRun, ROOT, runCli } from "./cli-run.js";
+import { describeRun, logRun, ROOT, runCli } from "./cli-run.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "crosslink-item03-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,6 +39,7 @@ after(() => closeSync(stdinFd));
 for (const device of ["/dev/zero", fifo, "/dev/stdin"]) {
   test(`validate ${path.basename(device)}: refused before reading, quickly and in little memory`, async () => {
     const r = await runCli(["validate", device], { ...DEVICE_LIMIT, stdin: stdinFd });
+    logRun(`validate ${device}`, r);
     assert.equal(r.killed, false, describeRun(r));
     assert.equal(r.code, 1, describeRun(r));
     assert.match(r.stdout, /error XL100: cannot read .*not a regular file/, describeRun(r));
@@ -62,6 +63,7 @@ test("trust anchor file: outside the root, absolute, a link out, a FIFO and a de
   for (const [file, expected] of cases) {
     writeFileSync(path.join(sub, "multicluster.yaml"), topology(file));
     const r = await runCli(["validate", path.join(sub, "multicluster.yaml")], LIMIT);
+    logRun(`anchor file: ${file}`, r);
     assert.equal(r.killed, false, `${file}: ${describeRun(r)}`);
     assert.equal(r.code, 1, `${file}: ${describeRun(r)}`);
     assert.match(r.stdout, expected, `${file}: ${describeRun(r)}`);

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
-import { describeRun, ROOT, runCli } from "./cli-run.js";
+import { describeRun, logRun, ROOT, runCli } from "./cli-run.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "crosslink-item04-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,6 +26,7 @@ function file(name: string, text: string): string {
 
 /** Checks the run stayed within the bounds: finished by itself, CPU and RSS bounded. */
 function bounded(r: Awaited<ReturnType<typeof runCli>>): void {
+  logRun("run", r);
   assert.equal(r.killed, false, describeRun(r));
   assert.ok((r.cpuMs ?? Infinity) < 6_000, `CPU time: ${describeRun(r)}`);
   assert.ok((r.maxRssMiB ?? Infinity) < 300, `peak RSS: ${describeRun(r)}`);
