@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { startClusters, type StartedClusters } from "../../src/harness/driver.js";
+import { startClusters, type StartedClusters } from "../harness/driver.js";
 import { applyPlan } from "../../src/engine/apply.js";
 import { actionRef } from "../../src/engine/plan/types.js";
 import { planTopology } from "../../src/engine/reconcile.js";
