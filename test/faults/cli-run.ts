@@ -51,7 +51,7 @@ export function runCli(args: string[], opts: { limitMs?: number; cwd?: string; s
     const timer = setTimeout(() => {
       killed = true;
       child.kill("SIGKILL");
-    }, opts.limitMs ?? 30_000);
+    }, opts.limitMs ?? 120_000);
     child.on("close", (code) => {
       clearTimeout(timer);
       const r: CliRun = { code, killed, stdout, stderr, wallMs: Date.now() - started };

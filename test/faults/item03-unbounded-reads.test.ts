@@ -27,8 +27,8 @@ function topology(anchorFile: string): string {
   return `apiVersion: crosslink.dev/v1alpha1\nkind: Topology\nmetadata: {name: t}\nspec:\n  trustAnchors:\n    - name: root\n      file: ${anchorFile}\n  clusters:\n    - name: east\n`;
 }
 
-const LIMIT = { limitMs: 20_000 };
-const DEVICE_LIMIT = { limitMs: 8_000 }; // before the fix, /dev/zero grew by ~180 MB a second
+const LIMIT = { limitMs: 60_000 };
+const DEVICE_LIMIT = { limitMs: 15_000 }; // before the fix, /dev/zero grew by ~180 MB a second
 
 // stdin of the child: a FIFO this process holds open for writing, so a read of /dev/stdin would never end.
 const stdinFifo = path.join(dir, "stdin-fifo");

@@ -32,7 +32,7 @@ function bounded(r: Awaited<ReturnType<typeof runCli>>): void {
   assert.ok((r.maxRssMiB ?? Infinity) < 300, `peak RSS: ${describeRun(r)}`);
 }
 
-const LIMIT = { limitMs: 25_000 };
+const LIMIT = { limitMs: 90_000 }; // a hang guard only: CPU time and RSS, measured in the child, are the bounds
 
 test("4 MiB of `[],` inside a list is read in bounded time and memory", async () => {
   const n = Math.floor((MAX - 10) / 3);
