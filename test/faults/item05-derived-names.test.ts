@@ -128,7 +128,7 @@ test(`what validate accepts the API server accepts (seed ${SEED}, ${FIXED.length
       for (const cs of changes.clusters) {
         for (const r of cs.results) {
           if (r.status === "done") dryRun++;
-          if (r.status === "failed") refused.push(`${c.a} / ${c.b} (${c.links.map((l) => `${l.from}→${l.to} ${l.controller}`).join(", ")}): ${r.action.type} ${actionRef(r.action)}: ${r.error}`);
+          if (r.status === "failed") refused.push(`${c.a} / ${c.b} (${c.links.map((l) => `${l.from}→${l.to} ${l.controller}`).join(", ")}): ${r.action.type} ${JSON.stringify(actionRef(r.action))}: ${r.error}`);
         }
         if (cs.error) refused.push(`${c.a} / ${c.b}: ${cs.cluster}: ${cs.error}`);
       }
