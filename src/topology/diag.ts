@@ -22,3 +22,13 @@ export function diag(
   if (pointer !== undefined) d.pointer = pointer;
   return d;
 }
+
+/** Where the keys and values of a YAML document sit, by JSON pointer (`""` is the root). */
+export interface SourceMap {
+  /** Position of the value at `pointer`, or of its nearest ancestor that has one. */
+  value(pointer: string): LineCol;
+  /** Position of the key whose value is at `pointer` (its value's position for list items and the root). */
+  key(pointer: string): LineCol;
+  /** Whether `pointer` names a node written in the file (not reached through an alias). */
+  has(pointer: string): boolean;
+}

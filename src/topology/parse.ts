@@ -6,18 +6,10 @@
 import jsyaml from "js-yaml";
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { Diagnostic } from "../diagnostics.js";
-import { diag, type LineCol } from "./diag.js";
-import { contentStart, DEFAULT_MAX_NODES, indexPositions, lineCounter as offsetToLineCol, loadWithPositions, NodeLimitError } from "./positions.js";
+import { diag, type LineCol, type SourceMap } from "./diag.js";
 
-/** Where the keys and values of a YAML document sit, by JSON pointer (`""` is the root). */
-export interface SourceMap {
-  /** Position of the value at `pointer`, or of its nearest ancestor that has one. */
-  value(pointer: string): LineCol;
-  /** Position of the key whose value is at `pointer` (its value's position for list items and the root). */
-  key(pointer: string): LineCol;
-  /** Whether `pointer` names a node written in the file (not reached through an alias). */
-  has(pointer: string): boolean;
-}
+export type { SourceMap };
+import { contentStart, DEFAULT_MAX_NODES, indexPositions, lineCounter as offsetToLineCol, loadWithPositions, NodeLimitError } from "./positions.js";
 
 /** What parsing produced: the data (when the YAML was well formed), its positions and any problems. */
 export interface ParseResult {

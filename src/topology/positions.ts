@@ -6,8 +6,8 @@
  * Pointers are resolved on demand by walking from the root.
  */
 import jsyaml from "js-yaml";
-import type { LineCol } from "./diag.js";
-import type { SourceMap } from "./parse.js";
+import { CrosslinkError } from "../errors.js";
+import type { LineCol, SourceMap } from "./diag.js";
 
 /** Grows a typed array to at least `n` entries. */
 function grow<T extends Int32Array | Uint8Array>(a: T, n: number, make: (size: number) => T): T {
@@ -131,9 +131,10 @@ function segments(pointer: string): string[] {
 }
 
 /** Thrown when a document holds more nodes than allowed; `offset` is where the first one too many starts. */
-export class NodeLimitError extends Error {
+export class NodeLimitError extends CrosslinkError<"TOO_MANY_NODES"> {
+  /** `offset`: where the first node too many starts. */
   constructor(readonly offset: number) {
-    super("too many YAML nodes");
+    super("TOO_MANY_NODES", "too many YAML nodes", { data: { offset } });
   }
 }
 

@@ -8,19 +8,20 @@
 import { constants } from "node:fs";
 import { open, realpath } from "node:fs/promises";
 import path from "node:path";
+import { CrosslinkError } from "../errors.js";
 
 /** Why a bounded read was refused. `code` follows errno names where one fits. */
 export type BoundedReadCode = "ENOENT" | "EISDIR" | "ENOTREG" | "EFBIG" | "EOUTSIDE" | "EACCES" | "EIO";
 
 /** A refused or failed bounded read, with a code callers turn into their own diagnostics. */
-export class BoundedReadError extends Error {
+export class BoundedReadError extends CrosslinkError<BoundedReadCode> {
+  /** Creates an error; `size` is the file's size when it was refused for being too large. */
   constructor(
-    readonly code: BoundedReadCode,
+    code: BoundedReadCode,
     message: string,
-    /** The file's size when it was refused for being too large. */
     readonly size?: number,
   ) {
-    super(message);
+    super(code, message, size === undefined ? {} : { data: { size } });
     this.name = "BoundedReadError";
   }
 }

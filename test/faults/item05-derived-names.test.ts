@@ -10,10 +10,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startClusters, type StartedClusters } from "../harness/driver.js";
-import { applyPlan } from "../../src/engine/apply.js";
-import { actionRef } from "../../src/engine/plan/types.js";
-import { planTopology } from "../../src/engine/reconcile.js";
-import { FIELD_MANAGER } from "../../src/kube/http-client.js";
+import { actionRef } from "../../src/engine/plan/actions.js";
+import { applyRun, planTopology, reconcileOptions } from "../../src/engine/reconcile.js";
 import { loadTopology } from "../../src/topology/index.js";
 import { access } from "../engine/support.js";
 
@@ -122,9 +120,9 @@ test(`what validate accepts the API server accepts (seed ${SEED}, ${FIXED.length
     longest = Math.max(longest, c.a.length, c.b.length);
     const acc = access(topology, clusters.kubeconfigPath);
     try {
-      const now = () => new Date();
-      const run = await planTopology(topology, acc.clients, { now, fieldManager: FIELD_MANAGER, allowMassPrune: false });
-      const changes = await applyPlan(run.plan, acc.clients, { dryRun: true, fieldManager: FIELD_MANAGER, concurrency: 8, now, tokenWaitMs: 5_000 });
+      const opts = reconcileOptions({ dryRun: true, tokenWaitMs: 5_000 });
+      const run = await planTopology(topology, acc.clients, opts);
+      const changes = await applyRun(run, acc.clients, opts);
       for (const cs of changes.clusters) {
         for (const r of cs.results) {
           if (r.status === "done") dryRun++;
