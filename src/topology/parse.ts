@@ -9,7 +9,7 @@ import type { Diagnostic } from "../diagnostics.js";
 import { diag, type LineCol, type SourceMap } from "./diag.js";
 
 export type { SourceMap };
-import { contentStart, DEFAULT_MAX_NODES, indexPositions, lineCounter as offsetToLineCol, loadWithPositions, NodeLimitError } from "./positions.js";
+import { contentStart, countNodes, DEFAULT_MAX_NODES, indexPositions, lineCounter as offsetToLineCol, loadWithPositions, NodeLimitError } from "./positions.js";
 
 /** What parsing produced: the data (when the YAML was well formed), its positions and any problems. */
 export interface ParseResult {
@@ -113,7 +113,7 @@ export function parseYaml(file: string, input: string | Uint8Array, limits: Pars
   // A large file with an error, aliases or tags: js-yaml's reading, bounded.
   if ("error" in quick) return fail(jsYamlDiagnostic(file, quick.error, maxDepth));
   if (quick.data === null || quick.data === undefined) return fail(diag("XL103", file, { line: 1, col: 1 }, "file is empty", "start from an example: apiVersion: crosslink.dev/v1alpha1, kind: Topology, metadata, spec"));
-  if (expandedNodes(quick.data, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES) {
+  if (countNodes(quick.data, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES) {
     return fail(diag("XL106", file, firstAliasOffset(text), "YAML aliases expand to too many nodes", "do not use YAML anchors and aliases to repeat large structures"));
   }
   return { data: quick.data, map: lazySourceMap(positions), diagnostics: [] };
@@ -147,18 +147,6 @@ function jsYamlDiagnostic(file: string, e: jsyaml.YAMLException, maxDepth: numbe
   return diag("XL104", file, pos, `YAML syntax error: ${e.reason}`, hintFor(""));
 }
 
-/** Nodes a walk of `data` visits (aliases expanded), counting no further than `budget + 1`. */
-function expandedNodes(data: unknown, budget: number): number {
-  let n = 0;
-  const stack: unknown[] = [data];
-  while (stack.length && n <= budget) {
-    const v = stack.pop();
-    n++;
-    if (Array.isArray(v)) for (const x of v) stack.push(x);
-    else if (v !== null && typeof v === "object") for (const x of Object.values(v)) stack.push(x);
-  }
-  return n;
-}
 
 /** Position of the first `*alias` in the text, roughly (for the alias-bomb diagnostic of large files). */
 function firstAliasOffset(text: string): LineCol {

@@ -235,3 +235,16 @@ function sourceMapOf(index: NodeIndex, text: string): SourceMap {
     has: (pointer) => find(pointer).exact,
   };
 }
+
+/** Counts the nodes of parsed `data` (aliases expanded, each visit counted), stopping past `budget`. */
+export function countNodes(data: unknown, budget: number): number {
+  let n = 0;
+  const stack: unknown[] = [data];
+  while (stack.length && n <= budget) {
+    const v = stack.pop();
+    n++;
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (v !== null && typeof v === "object") for (const x of Object.values(v)) stack.push(x);
+  }
+  return n;
+}

@@ -8,6 +8,7 @@ import type { Diagnostic } from "../diagnostics.js";
 import { diag } from "./diag.js";
 import type { SourceMap } from "./parse.js";
 import { displayPath, typeOf } from "./paths.js";
+import { countNodes } from "./positions.js";
 
 /** The topology JSON Schema (draft 2020-12), as shipped in `schema/`. */
 export function topologySchema(): Record<string, unknown> {
@@ -36,18 +37,6 @@ export const FULL_CHECK_NODES = 300_000;
 /** Items of each list checked for every problem in a large document. */
 export const MAX_ITEMS_CHECKED = 1_000;
 
-/** Counts the nodes of `data`, stopping past `budget`. */
-function countNodes(data: unknown, budget: number): number {
-  let n = 0;
-  const stack: unknown[] = [data];
-  while (stack.length && n <= budget) {
-    const v = stack.pop();
-    n++;
-    if (Array.isArray(v)) for (const x of v) stack.push(x);
-    else if (v !== null && typeof v === "object") for (const x of Object.values(v)) stack.push(x);
-  }
-  return n;
-}
 
 /** A copy of `data` with every list cut to its first `max` items. */
 function truncateLists(data: unknown, max: number): unknown {

@@ -14,18 +14,8 @@ import { actionRef } from "../../src/engine/plan/actions.js";
 import { applyRun, planTopology, reconcileOptions } from "../../src/engine/reconcile.js";
 import { loadTopology } from "../../src/topology/index.js";
 import { access } from "../engine/support.js";
+import { prng } from "../support/prng.js";
 
-/** A small seeded PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
 /** A DNS label of `n` characters, often odd: leading digits, runs of hyphens. */

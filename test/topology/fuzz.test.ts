@@ -11,18 +11,8 @@ import path from "node:path";
 import { parse, stringify } from "yaml";
 import { loadTopology } from "../../src/topology/load.js";
 import { ROOT } from "./helpers.js";
+import { prng } from "../support/prng.js";
 
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EXAMPLES = path.join(ROOT, "examples");
 const sources = readdirSync(EXAMPLES)
