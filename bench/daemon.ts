@@ -24,12 +24,29 @@ const repo = createRepo(path.join(tmp, "repos"), "mesh", "podinfo-split", cluste
 const server = await startGitServer({ root: path.join(tmp, "repos") });
 await writeFile(path.join(tmp, "secret"), SECRET);
 const accesses: ClusterAccess[] = [];
-const apiRequests = () => accesses.reduce((n, a) => n + [...a.clients.values()].reduce((m, c) => m + c.counters.requests, 0), 0);
+const apiRequests = () =>
+  accesses.reduce((n, a) => n + [...a.clients.values()].reduce((m, c) => m + c.counters.requests, 0), 0);
 
 async function run(driftInterval: string) {
   const cfg = parseRunConfig(
-    ["--repo", `${server.url}/mesh.git`, "--path", TOPOLOGY_PATH, "--listen", "127.0.0.1:0", "--kubeconfig", clusters.kubeconfigPath, "--cache-dir", path.join(tmp, `cache-${driftInterval}`),
-      "--webhook-secret-file", path.join(tmp, "secret"), "--schedule", "0 0 1 1 *", "--drift-interval", driftInterval],
+    [
+      "--repo",
+      `${server.url}/mesh.git`,
+      "--path",
+      TOPOLOGY_PATH,
+      "--listen",
+      "127.0.0.1:0",
+      "--kubeconfig",
+      clusters.kubeconfigPath,
+      "--cache-dir",
+      path.join(tmp, `cache-${driftInterval}`),
+      "--webhook-secret-file",
+      path.join(tmp, "secret"),
+      "--schedule",
+      "0 0 1 1 *",
+      "--drift-interval",
+      driftInterval,
+    ],
     {},
   );
   if (cfg === "help") throw new Error("unreachable");
@@ -57,19 +74,27 @@ try {
     });
     const body = JSON.stringify({ ref: "refs/heads/main", after: sha });
     const t0 = performance.now();
-    await fetch(`${d.url()}/hooks/git`, { method: "POST", headers: { "X-GitHub-Event": "push", "X-Hub-Signature-256": signWebhook(SECRET, body) }, body });
+    await fetch(`${d.url()}/hooks/git`, {
+      method: "POST",
+      headers: { "X-GitHub-Event": "push", "X-Hub-Signature-256": signWebhook(SECRET, body) },
+      body,
+    });
     await waitFor("applied", () => d.loop.status.revision.applied === sha, 30_000, 5);
     latencies.push(performance.now() - t0);
   }
   latencies.sort((a, b) => a - b);
-  console.log(`commit-to-applied after a webhook: median ${latencies[2]!.toFixed(0)} ms, min ${latencies[0]!.toFixed(0)} ms, max ${latencies[4]!.toFixed(0)} ms (5 commits)`);
+  console.log(
+    `commit-to-applied after a webhook: median ${latencies[2]!.toFixed(0)} ms, min ${latencies[0]!.toFixed(0)} ms, max ${latencies[4]!.toFixed(0)} ms (5 commits)`,
+  );
 
   const cost = async (label: string, tick: () => Promise<unknown>) => {
     server.resetStats();
     const api0 = apiRequests();
     const t0 = performance.now();
     await tick();
-    console.log(`no-change tick (${label}): ${(performance.now() - t0).toFixed(1)} ms, git ${server.stats.requests} request(s) ${server.stats.bytesOut} bytes, API ${apiRequests() - api0} request(s)`);
+    console.log(
+      `no-change tick (${label}): ${(performance.now() - t0).toFixed(1)} ms, git ${server.stats.requests} request(s) ${server.stats.bytesOut} bytes, API ${apiRequests() - api0} request(s)`,
+    );
   };
   await cost("drift check every tick, the default", () => d.loop.tick("bench"));
   await d.stop();
@@ -87,7 +112,9 @@ try {
   global.gc?.();
   const afterMem = process.memoryUsage();
   const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-  console.log(`1,000 no-change ticks: ${(ms / 1000).toFixed(1)} s (${(ms / 1000).toFixed(2)} ms/tick); memory after: rss ${mb(afterMem.rss)} MiB, heap used ${mb(afterMem.heapUsed)} MiB (before: rss ${mb(before.rss)} MiB, heap ${mb(before.heapUsed)} MiB)`);
+  console.log(
+    `1,000 no-change ticks: ${(ms / 1000).toFixed(1)} s (${(ms / 1000).toFixed(2)} ms/tick); memory after: rss ${mb(afterMem.rss)} MiB, heap used ${mb(afterMem.heapUsed)} MiB (before: rss ${mb(before.rss)} MiB, heap ${mb(before.heapUsed)} MiB)`,
+  );
   await quiet.stop();
 } finally {
   for (const a of accesses) a.close();

@@ -23,7 +23,9 @@ import { loadTopology } from "../src/topology/index.js";
 import type { Topology } from "../src/topology/types.js";
 
 const run = promisify(execFile);
-const { values } = parseArgs({ options: { clusters: { type: "string", default: "10" }, services: { type: "string", default: "2000" } } });
+const { values } = parseArgs({
+  options: { clusters: { type: "string", default: "10" }, services: { type: "string", default: "2000" } },
+});
 const N = Number(values.clusters);
 const S = Number(values.services);
 const perCluster = Math.ceil(S / N);
@@ -38,8 +40,19 @@ function topologyYaml(weight: number, empty = false): string {
     spec: {
       trustAnchors: [{ name: "root", file: "anchor.crt" }],
       clusters: names.map((name) => ({ name })),
-      links: empty ? [] : names.flatMap((n, i) => [{ from: n, to: names[(i + 1) % N] }, { from: names[(i + 1) % N], to: n }]),
-      exports: empty ? [] : names.map((cluster) => ({ cluster, namespace: "bench", services: Array.from({ length: perCluster }, (_, j) => `svc-${j}`) })),
+      links: empty
+        ? []
+        : names.flatMap((n, i) => [
+            { from: n, to: names[(i + 1) % N] },
+            { from: names[(i + 1) % N], to: n },
+          ]),
+      exports: empty
+        ? []
+        : names.map((cluster) => ({
+            cluster,
+            namespace: "bench",
+            services: Array.from({ length: perCluster }, (_, j) => `svc-${j}`),
+          })),
       splits: empty
         ? []
         : names.map((cluster, i) => ({
@@ -57,11 +70,14 @@ function topologyYaml(weight: number, empty = false): string {
 }
 
 async function topology(anchor: string, weight: number, empty = false): Promise<Topology> {
-  const { topology, diagnostics } = await loadTopology({ file: "bench.yaml", text: topologyYaml(weight, empty), readFile: async () => anchor });
+  const { topology, diagnostics } = await loadTopology({
+    file: "bench.yaml",
+    text: topologyYaml(weight, empty),
+    readFile: async () => anchor,
+  });
   if (!topology) throw new Error(JSON.stringify(diagnostics.slice(0, 3)));
   return topology;
 }
-
 
 async function measure(label: string, acc: ClusterAccess, t: Topology, allowMassPrune = false) {
   const before = acc.totals();
@@ -76,7 +92,14 @@ async function measure(label: string, acc: ClusterAccess, t: Topology, allowMass
   const after = acc.totals();
   const converged = changes.clusters.every((c) => c.converged);
   const actions = plan.clusters.reduce((n, c) => n + c.actions.length, 0);
-  row(label, after.requests - before.requests, after.writes - before.writes, ms, peak, `${actions} actions${converged ? "" : ", NOT converged"}`);
+  row(
+    label,
+    after.requests - before.requests,
+    after.writes - before.writes,
+    ms,
+    peak,
+    `${actions} actions${converged ? "" : ", NOT converged"}`,
+  );
 }
 
 async function kubectlApply(label: string, kubeconfig: string, dir: string) {
@@ -84,8 +107,24 @@ async function kubectlApply(label: string, kubeconfig: string, dir: string) {
   const results = await mapLimit(names, 4, async (name) => {
     const { stderr } = await run(
       "/usr/bin/time",
-      ["-f", "maxrss_kb=%M", "kubectl", "--kubeconfig", kubeconfig, "--context", name, "apply", "--server-side", "--force-conflicts",
-        "--field-manager=crosslink", "-f", path.join(dir, `${name}.yaml`), "-v=6", "--cache-dir", path.join(dir, ".kube-cache", name)],
+      [
+        "-f",
+        "maxrss_kb=%M",
+        "kubectl",
+        "--kubeconfig",
+        kubeconfig,
+        "--context",
+        name,
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=crosslink",
+        "-f",
+        path.join(dir, `${name}.yaml`),
+        "-v=6",
+        "--cache-dir",
+        path.join(dir, ".kube-cache", name),
+      ],
       { maxBuffer: 256 * 1024 * 1024 },
     );
     const requests = stderr.split("\n").filter((l) => /\b(GET|PATCH|POST|PUT|DELETE) https?:\/\//.test(l));
@@ -95,21 +134,41 @@ async function kubectlApply(label: string, kubeconfig: string, dir: string) {
   });
   const ms = performance.now() - start;
   const sum = (k: "requests" | "writes") => results.reduce((n, r) => n + r[k], 0);
-  row(label, sum("requests"), sum("writes"), ms, Math.max(...results.map((r) => r.rss)), `${N} kubectl processes, 4 at a time; memory: largest one`);
+  row(
+    label,
+    sum("requests"),
+    sum("writes"),
+    ms,
+    Math.max(...results.map((r) => r.rss)),
+    `${N} kubectl processes, 4 at a time; memory: largest one`,
+  );
 }
 
 function row(label: string, requests: number, writes: number, ms: number, rss: number, note: string) {
-  console.log(`${label.padEnd(38)} ${String(requests).padStart(8)} ${String(writes).padStart(7)} ${(ms / 1000).toFixed(2).padStart(8)}s ${(rss / 2 ** 20).toFixed(0).padStart(6)} MiB  ${note}`);
+  console.log(
+    `${label.padEnd(38)} ${String(requests).padStart(8)} ${String(writes).padStart(7)} ${(ms / 1000).toFixed(2).padStart(8)}s ${(rss / 2 ** 20).toFixed(0).padStart(6)} MiB  ${note}`,
+  );
 }
 
 async function seedServices(acc: ClusterAccess) {
   await mapLimit([...acc.clients.values()], 4, async (client) => {
-    await client.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } }, { fieldManager: "bench-setup" });
-    await mapLimit(Array.from({ length: perCluster }, (_, j) => j), 16, (j) =>
-      client.apply(
-        { apiVersion: "v1", kind: "Service", metadata: { name: `svc-${j}`, namespace: "bench", labels: { app: `svc-${j}` } }, spec: { ports: [{ name: "http", port: 8080 }], selector: { app: `svc-${j}` } } },
-        { fieldManager: "bench-setup" },
-      ),
+    await client.apply(
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } },
+      { fieldManager: "bench-setup" },
+    );
+    await mapLimit(
+      Array.from({ length: perCluster }, (_, j) => j),
+      16,
+      (j) =>
+        client.apply(
+          {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: `svc-${j}`, namespace: "bench", labels: { app: `svc-${j}` } },
+            spec: { ports: [{ name: "http", port: 8080 }], selector: { app: `svc-${j}` } },
+          },
+          { fieldManager: "bench-setup" },
+        ),
     );
   });
 }
@@ -126,7 +185,9 @@ async function main() {
       c.counters.requests = 0;
       c.counters.writes = 0;
     }
-    console.log(`${"run".padEnd(38)} ${"requests".padStart(8)} ${"writes".padStart(7)} ${"wall".padStart(9)} ${"peak RSS".padStart(10)}`);
+    console.log(
+      `${"run".padEnd(38)} ${"requests".padStart(8)} ${"writes".padStart(7)} ${"wall".padStart(9)} ${"peak RSS".padStart(10)}`,
+    );
     await measure("crosslink apply (first)", acc, await topology(clusters.trustAnchorPem, 50));
     await measure("crosslink apply (no-op)", acc, await topology(clusters.trustAnchorPem, 50));
     await measure("crosslink apply (one weight change)", acc, await topology(clusters.trustAnchorPem, 60));
@@ -135,7 +196,12 @@ async function main() {
     const dir = await mkdtemp(path.join(tmpdir(), "xl-bench-"));
     const { desired } = await reconcile(current, acc.clients, reconcileOptions());
     for (const [name, d] of desired) {
-      await writeFile(path.join(dir, `${name}.yaml`), desiredManifests(d, true).map((o) => yaml.dump(o, { noRefs: true })).join("---\n"));
+      await writeFile(
+        path.join(dir, `${name}.yaml`),
+        desiredManifests(d, true)
+          .map((o) => yaml.dump(o, { noRefs: true }))
+          .join("---\n"),
+      );
     }
     await kubectlApply("kubectl apply --server-side (no-op)", clusters.kubeconfigPath, dir);
     await measure("crosslink prune (remove everything)", acc, await topology(clusters.trustAnchorPem, 60, true), true);

@@ -26,21 +26,42 @@ const name = (i: number) => `cluster-${String(i % CLUSTERS).padStart(3, "0")}`;
 
 /** The benchmark topology as YAML; `head` applies the reviewed change. */
 function generate(head: boolean): string {
-  const out = ["apiVersion: crosslink.dev/v1alpha1", "kind: Topology", "metadata:", "  name: bench", "spec:", "  trustAnchors:", "    - name: root", "      file: anchors/root.crt", "  clusters:"];
+  const out = [
+    "apiVersion: crosslink.dev/v1alpha1",
+    "kind: Topology",
+    "metadata:",
+    "  name: bench",
+    "spec:",
+    "  trustAnchors:",
+    "    - name: root",
+    "      file: anchors/root.crt",
+    "  clusters:",
+  ];
   const clusters = head ? CLUSTERS + 5 : CLUSTERS;
   for (let i = 0; i < clusters; i++) out.push(`    - name: ${i < CLUSTERS ? name(i) : `extra-${i}`}`);
   out.push("  links:");
   // head drops link k=3 of the first 10 clusters
-  for (let i = 0; i < CLUSTERS; i++) for (let k = 1; k <= NEIGHBOURS; k++) if (!(head && k === 3 && i < 10)) out.push(`    - { from: ${name(i)}, to: ${name(i + k)} }`);
+  for (let i = 0; i < CLUSTERS; i++)
+    for (let k = 1; k <= NEIGHBOURS; k++)
+      if (!(head && k === 3 && i < 10)) out.push(`    - { from: ${name(i)}, to: ${name(i + k)} }`);
   out.push("  exports:");
   // head stops exporting the last 50 services (no split uses them)
-  for (let i = 0; i < EXPORTS; i++) if (!(head && i >= EXPORTS - 50)) out.push(`    - { cluster: ${name(i)}, namespace: ns-${i % 50}, services: [svc-${i}] }`);
+  for (let i = 0; i < EXPORTS; i++)
+    if (!(head && i >= EXPORTS - 50))
+      out.push(`    - { cluster: ${name(i)}, namespace: ns-${i % 50}, services: [svc-${i}] }`);
   out.push("  splits:");
   for (let j = 0; j < SPLITS; j++) {
     const target = j % CLUSTERS;
     const from = (target - 1 + CLUSTERS) % CLUSTERS;
     const w = head && j < 100 ? 30 : 10;
-    out.push(`    - cluster: ${name(from)}`, `      namespace: ns-${j % 50}`, `      service: svc-${j}`, "      backends:", `        - { service: svc-${j}, weight: ${100 - w} }`, `        - { service: svc-${j}, cluster: ${name(target)}, weight: ${w} }`);
+    out.push(
+      `    - cluster: ${name(from)}`,
+      `      namespace: ns-${j % 50}`,
+      `      service: svc-${j}`,
+      "      backends:",
+      `        - { service: svc-${j}, weight: ${100 - w} }`,
+      `        - { service: svc-${j}, cluster: ${name(target)}, weight: ${w} }`,
+    );
   }
   return out.join("\n") + "\n";
 }
@@ -69,25 +90,38 @@ try {
     for (let run = 0; run < 3; run++) {
       out = "";
       const t0 = performance.now();
-      code = await runPlan(["--repo", dir, "--base", base, "--head", head, "-o", format], { out: (t) => (out += t), err: (t) => (out += t) });
+      code = await runPlan(["--repo", dir, "--base", base, "--head", head, "-o", format], {
+        out: (t) => (out += t),
+        err: (t) => (out += t),
+      });
       times.push(performance.now() - t0);
     }
     worst = Math.max(worst, ...times.slice(1));
-    results.push(`in-process ${format.padEnd(8)} ${times.map((t) => t.toFixed(0)).join(" / ")} ms (exit ${code}, ${out.length} bytes)`);
+    results.push(
+      `in-process ${format.padEnd(8)} ${times.map((t) => t.toFixed(0)).join(" / ")} ms (exit ${code}, ${out.length} bytes)`,
+    );
   }
   const t0 = performance.now();
   let cliCode = 0;
   try {
-    execFileSync(process.execPath, [path.join(ROOT, "bin/crosslink.js"), "plan", "--repo", dir, "--base", base, "--head", head, "-o", "markdown"], { stdio: "ignore" });
+    execFileSync(
+      process.execPath,
+      [path.join(ROOT, "bin/crosslink.js"), "plan", "--repo", dir, "--base", base, "--head", head, "-o", "markdown"],
+      { stdio: "ignore" },
+    );
   } catch (err) {
     cliCode = (err as { status?: number }).status ?? -1;
   }
   const cli = performance.now() - t0;
   worst = Math.max(worst, cli);
   results.push(`CLI process (markdown)    ${cli.toFixed(0)} ms (exit ${cliCode})`);
-  console.log(`plan benchmark: ${CLUSTERS} clusters, ${CLUSTERS * NEIGHBOURS} links, ${EXPORTS} exports, ${SPLITS} splits`);
+  console.log(
+    `plan benchmark: ${CLUSTERS} clusters, ${CLUSTERS * NEIGHBOURS} links, ${EXPORTS} exports, ${SPLITS} splits`,
+  );
   for (const r of results) console.log(`  ${r}`);
-  console.log(`${worst < BUDGET_MS ? "PASS" : "FAIL"}: slowest warm run ${worst.toFixed(0)} ms (budget ${BUDGET_MS} ms)`);
+  console.log(
+    `${worst < BUDGET_MS ? "PASS" : "FAIL"}: slowest warm run ${worst.toFixed(0)} ms (budget ${BUDGET_MS} ms)`,
+  );
   if (worst >= BUDGET_MS) process.exitCode = 1;
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

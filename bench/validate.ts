@@ -23,12 +23,25 @@ const NEIGHBOURS = 3;
 /** Builds the benchmark topology as YAML text. */
 export function generate(): string {
   const name = (i: number) => `cluster-${String(i % CLUSTERS).padStart(3, "0")}`;
-  const out = ["apiVersion: crosslink.dev/v1alpha1", "kind: Topology", "metadata:", "  name: bench", "spec:", "  trustAnchors:", "    - name: root", "      file: anchors/root.crt", "  clusters:"];
-  for (let i = 0; i < CLUSTERS; i++) out.push(`    - name: ${name(i)}`, `      apiServer: https://10.0.${i >> 8}.${i & 255}:6443`);
+  const out = [
+    "apiVersion: crosslink.dev/v1alpha1",
+    "kind: Topology",
+    "metadata:",
+    "  name: bench",
+    "spec:",
+    "  trustAnchors:",
+    "    - name: root",
+    "      file: anchors/root.crt",
+    "  clusters:",
+  ];
+  for (let i = 0; i < CLUSTERS; i++)
+    out.push(`    - name: ${name(i)}`, `      apiServer: https://10.0.${i >> 8}.${i & 255}:6443`);
   out.push("  links:");
-  for (let i = 0; i < CLUSTERS; i++) for (let k = 1; k <= NEIGHBOURS; k++) out.push(`    - from: ${name(i)}`, `      to: ${name(i + k)}`);
+  for (let i = 0; i < CLUSTERS; i++)
+    for (let k = 1; k <= NEIGHBOURS; k++) out.push(`    - from: ${name(i)}`, `      to: ${name(i + k)}`);
   out.push("  exports:");
-  for (let i = 0; i < EXPORTS; i++) out.push(`    - cluster: ${name(i)}`, `      namespace: ns-${i % 50}`, `      services: [svc-${i}]`);
+  for (let i = 0; i < EXPORTS; i++)
+    out.push(`    - cluster: ${name(i)}`, `      namespace: ns-${i % 50}`, `      services: [svc-${i}]`);
   out.push("  splits:");
   for (let j = 0; j < SPLITS; j++) {
     // service svc-j is exported from cluster j%100 in ns-(j%50); split it in a cluster that links there.
@@ -84,7 +97,10 @@ process.stdout.write(
   [
     `input: ${mb(text.length)} MiB of YAML, ${CLUSTERS} clusters, ${EXPORTS} exports, ${CLUSTERS * NEIGHBOURS} links, ${SPLITS} splits`,
     `result: ${summary}`,
-    `validate wall time: first ${runs[0]?.toFixed(0)} ms, then ${runs.slice(1).map((t) => t.toFixed(0)).join(" ms, ")} ms`,
+    `validate wall time: first ${runs[0]?.toFixed(0)} ms, then ${runs
+      .slice(1)
+      .map((t) => t.toFixed(0))
+      .join(" ms, ")} ms`,
     `phases (warm): ${phases.join(", ")}`,
     `peak RSS: ${mb(resourceUsage().maxRSS * 1024)} MiB`,
   ].join("\n") + "\n",

@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ENTRIES = ["cli/main.ts"];
 
-const graph = await madge(path.join(root, "src"), { fileExtensions: ["ts"], tsConfig: path.join(root, "tsconfig.json") });
+const graph = await madge(path.join(root, "src"), {
+  fileExtensions: ["ts"],
+  tsConfig: path.join(root, "tsconfig.json"),
+});
 const deps = graph.obj();
 let failed = false;
 
@@ -25,13 +28,20 @@ while (stack.length) {
   reached.add(f);
   stack.push(...(deps[f] ?? []));
 }
-const unreached = Object.keys(deps).filter((f) => !reached.has(f)).sort();
-for (const f of unreached) console.error(`src/${f}: not reachable from ${ENTRIES.map((e) => `src/${e}`).join(", ")} (imported only by tests, or by nothing)`);
+const unreached = Object.keys(deps)
+  .filter((f) => !reached.has(f))
+  .sort();
+for (const f of unreached)
+  console.error(
+    `src/${f}: not reachable from ${ENTRIES.map((e) => `src/${e}`).join(", ")} (imported only by tests, or by nothing)`,
+  );
 if (unreached.length) failed = true;
 
 const skipped = graph.warnings().skipped ?? [];
 for (const s of skipped) console.error(`unresolved import: ${s}`);
 if (skipped.length) failed = true;
 
-console.log(`${Object.keys(deps).length} modules in src/, ${circles.length} circular imports, ${unreached.length} unreachable from the entry point`);
+console.log(
+  `${Object.keys(deps).length} modules in src/, ${circles.length} circular imports, ${unreached.length} unreachable from the entry point`,
+);
 process.exitCode = failed ? 1 : 0;

@@ -58,4 +58,9 @@ export type EngineCode = keyof typeof ENGINE_CODES;
 export type ReviewCode = keyof typeof REVIEW_CODES;
 
 /** Every XL code with its meaning, retired ones included, in one table (what docs/diagnostics.md is checked against). */
-export const ALL_CODES: Readonly<Record<string, string>> = { ...TOPOLOGY_CODES, ...ENGINE_CODES, ...REVIEW_CODES, ...RETIRED_CODES };
+export const ALL_CODES: Readonly<Record<string, string>> = {
+  ...TOPOLOGY_CODES,
+  ...ENGINE_CODES,
+  ...REVIEW_CODES,
+  ...RETIRED_CODES,
+};

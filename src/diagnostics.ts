@@ -41,7 +41,9 @@ export function formatDiagnostics(diags: readonly Diagnostic[], max = MAX_PRINTE
   if (diags.length > max) {
     const rest = diags.slice(max);
     const errors = rest.filter((d) => d.severity === "error").length;
-    lines.push(`… and ${rest.length} more (${errors} error${errors === 1 ? "" : "s"}, ${rest.length - errors} warning${rest.length - errors === 1 ? "" : "s"})`);
+    lines.push(
+      `… and ${rest.length} more (${errors} error${errors === 1 ? "" : "s"}, ${rest.length - errors} warning${rest.length - errors === 1 ? "" : "s"})`,
+    );
   }
   return lines.join("\n");
 }
@@ -49,7 +51,6 @@ export function formatDiagnostics(diags: readonly Diagnostic[], max = MAX_PRINTE
 /** Orders diagnostics by file, line, column, then code, so output is stable. */
 export function sortDiagnostics(diags: Diagnostic[]): Diagnostic[] {
   return diags.sort(
-    (a, b) =>
-      a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.code.localeCompare(b.code),
+    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.code.localeCompare(b.code),
   );
 }

@@ -32,7 +32,13 @@ export class CrosslinkError<C extends string = string> extends Error {
 
   /** The error as plain data: name, code, message, hint and data (no stack). */
   toJSON(): { name: string; code: C; message: string; hint?: string; data: Readonly<Record<string, unknown>> } {
-    return { name: this.name, code: this.code, message: this.message, ...(this.hint !== undefined ? { hint: this.hint } : {}), data: this.data };
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      ...(this.hint !== undefined ? { hint: this.hint } : {}),
+      data: this.data,
+    };
   }
 }
 

@@ -22,7 +22,10 @@ Exit status: 0 when every cluster converged, 1 otherwise.
 /** The apply command. */
 export const applyCommand: Command = {
   async run(args) {
-    const { values } = parseEngineArgs(args, { "dry-run": { type: "string" }, yes: { type: "boolean", short: "y", default: false } });
+    const { values } = parseEngineArgs(args, {
+      "dry-run": { type: "string" },
+      yes: { type: "boolean", short: "y", default: false },
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return EXIT.ok;
@@ -38,12 +41,17 @@ export const applyCommand: Command = {
     try {
       const json = values.output === "json";
       let cancelled = false;
-      const { plan, changes } = await reconcile(topology, access.clients, engineOptions(values, { dryRun }), async ({ plan }) => {
-        if (!json) process.stdout.write(formatPlan(plan, "human") + "\n");
-        if (inSync(plan)) return false;
-        cancelled = !values.yes && !dryRun && process.stdin.isTTY && !(await confirm());
-        return !cancelled;
-      });
+      const { plan, changes } = await reconcile(
+        topology,
+        access.clients,
+        engineOptions(values, { dryRun }),
+        async ({ plan }) => {
+          if (!json) process.stdout.write(formatPlan(plan, "human") + "\n");
+          if (inSync(plan)) return false;
+          cancelled = !values.yes && !dryRun && process.stdin.isTTY && !(await confirm());
+          return !cancelled;
+        },
+      );
       if (cancelled) {
         process.stdout.write("Apply cancelled.\n");
         return EXIT.error;
@@ -52,7 +60,11 @@ export const applyCommand: Command = {
         if (json) process.stdout.write(JSON.stringify({ plan: planJson(plan), changes: null }, null, 2) + "\n");
         return access.diagnostics.length || hasErrors(plan) ? EXIT.error : EXIT.ok;
       }
-      process.stdout.write(json ? JSON.stringify({ plan: planJson(plan), changes: changeSetJson(changes) }, null, 2) + "\n" : renderChangeSetHuman(changes));
+      process.stdout.write(
+        json
+          ? JSON.stringify({ plan: planJson(plan), changes: changeSetJson(changes) }, null, 2) + "\n"
+          : renderChangeSetHuman(changes),
+      );
       const converged = changes.clusters.every((c) => c.converged);
       return converged && !access.diagnostics.length && !hasErrors(plan) ? EXIT.ok : EXIT.error;
     } finally {

@@ -13,11 +13,32 @@ export interface CommandEntry {
 
 /** Every subcommand crosslink knows; `main` dispatches on this table. */
 export const commands: Record<string, CommandEntry> = {
-  validate: { summary: "check multicluster.yaml and print every problem", load: async () => (await import("./validate.js")).validateCommand },
-  diff: { summary: "show the plan: what apply would change in each cluster", load: async () => (await import("./diff.js")).diffCommand },
-  apply: { summary: "apply the plan to every cluster (server-side apply)", load: async () => (await import("./apply.js")).applyCommand },
-  render: { summary: "write the desired manifests per cluster to a directory", load: async () => (await import("./render.js")).renderCommand },
-  run: { summary: "run the GitOps daemon: reconcile from git on a schedule and on webhooks", load: async () => (await import("./run.js")).runCommand },
-  status: { summary: "print the status of a running crosslink daemon", load: async () => (await import("./status.js")).statusCommand },
-  plan: { summary: "review a change: what going from one git revision to another does to the mesh", load: async () => (await import("./plan.js")).planCommand },
+  validate: {
+    summary: "check multicluster.yaml and print every problem",
+    load: async () => (await import("./validate.js")).validateCommand,
+  },
+  diff: {
+    summary: "show the plan: what apply would change in each cluster",
+    load: async () => (await import("./diff.js")).diffCommand,
+  },
+  apply: {
+    summary: "apply the plan to every cluster (server-side apply)",
+    load: async () => (await import("./apply.js")).applyCommand,
+  },
+  render: {
+    summary: "write the desired manifests per cluster to a directory",
+    load: async () => (await import("./render.js")).renderCommand,
+  },
+  run: {
+    summary: "run the GitOps daemon: reconcile from git on a schedule and on webhooks",
+    load: async () => (await import("./run.js")).runCommand,
+  },
+  status: {
+    summary: "print the status of a running crosslink daemon",
+    load: async () => (await import("./status.js")).statusCommand,
+  },
+  plan: {
+    summary: "review a change: what going from one git revision to another does to the mesh",
+    load: async () => (await import("./plan.js")).planCommand,
+  },
 };

@@ -38,6 +38,9 @@ export function accessOrReport(topology: Topology, kubeconfig: string | undefine
 }
 
 /** The composition root's options from parsed flags (everything else at its default). */
-export function engineOptions(values: { "allow-mass-prune"?: boolean }, extra: Partial<ReconcileOptions> = {}): ReconcileOptions {
+export function engineOptions(
+  values: { "allow-mass-prune"?: boolean },
+  extra: Partial<ReconcileOptions> = {},
+): ReconcileOptions {
   return reconcileOptions({ allowMassPrune: values["allow-mass-prune"] ?? false, ...extra });
 }

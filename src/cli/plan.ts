@@ -4,7 +4,14 @@
  */
 import { escapeControls } from "../util/escape.js";
 import { loadGitSides } from "../review/git-load.js";
-import { buildReview, renderReviewHuman, renderReviewJson, renderReviewMarkdown, reviewExitCode, type ObservedIssuer } from "../review/index.js";
+import {
+  buildReview,
+  renderReviewHuman,
+  renderReviewJson,
+  renderReviewMarkdown,
+  reviewExitCode,
+  type ObservedIssuer,
+} from "../review/index.js";
 import { TRAILER_ALLOWANCE } from "../review/safety.js";
 import { GitSourceError } from "../source/git-revision.js";
 import { ALL_CODES, PRUNE_GUARD_CODES, REVIEW_CODES } from "../codes.js";
@@ -91,7 +98,15 @@ export async function runPlan(args: string[], io: PlanIo): Promise<number> {
     const headTopology = sides.head.load.valid ? sides.head.load.topology : undefined;
     if (values.live && headTopology) {
       // the engine and the Kubernetes client load only for --live
-      const [{ hasChanges, hasErrors: planHasErrors }, { reconcile, observedIssuers }, { renderPlanHuman }, { planJson }, { renderPlanMarkdown }, { accessOrReport, engineOptions }, { declarationsOf }] = await Promise.all([
+      const [
+        { hasChanges, hasErrors: planHasErrors },
+        { reconcile, observedIssuers },
+        { renderPlanHuman },
+        { planJson },
+        { renderPlanMarkdown },
+        { accessOrReport, engineOptions },
+        { declarationsOf },
+      ] = await Promise.all([
         import("../engine/plan/actions.js"),
         import("../engine/reconcile.js"),
         import("../report/human.js"),
@@ -107,18 +122,38 @@ export async function runPlan(args: string[], io: PlanIo): Promise<number> {
         const run = await reconcile(
           headTopology,
           access.clients,
-          engineOptions({ "allow-mass-prune": sides.massPruneAllowed }, { allowedBy: TRAILER_ALLOWANCE, ...(baseTopology ? { previous: declarationsOf(baseTopology) } : {}) }),
+          engineOptions(
+            { "allow-mass-prune": sides.massPruneAllowed },
+            { allowedBy: TRAILER_ALLOWANCE, ...(baseTopology ? { previous: declarationsOf(baseTopology) } : {}) },
+          ),
         );
         issuers = observedIssuers(run);
-        const text = values.output === "markdown" ? renderPlanMarkdown(run.plan, "Object-level plan (--live)") : values.output === "json" ? "" : `\nObject-level plan (--live):\n${renderPlanHuman(run.plan)}`;
-        live = { text, json: planJson(run.plan), changes: hasChanges(run.plan), errors: planHasErrors(run.plan) || access.diagnostics.length > 0 };
+        const text =
+          values.output === "markdown"
+            ? renderPlanMarkdown(run.plan, "Object-level plan (--live)")
+            : values.output === "json"
+              ? ""
+              : `\nObject-level plan (--live):\n${renderPlanHuman(run.plan)}`;
+        live = {
+          text,
+          json: planJson(run.plan),
+          changes: hasChanges(run.plan),
+          errors: planHasErrors(run.plan) || access.diagnostics.length > 0,
+        };
       } finally {
         access.close();
       }
     }
-    const review = buildReview({ file: values.file, base: sides.base, head: sides.head, massPruneAllowed: sides.massPruneAllowed, ...(issuers ? { issuers } : {}) });
+    const review = buildReview({
+      file: values.file,
+      base: sides.base,
+      head: sides.head,
+      massPruneAllowed: sides.massPruneAllowed,
+      ...(issuers ? { issuers } : {}),
+    });
     if (values.output === "json") io.out(JSON.stringify(renderReviewJson(review, live?.json), null, 2) + "\n");
-    else if (values.output === "markdown") io.out(escapeControls(renderReviewMarkdown(review, live?.text) + "\n", true));
+    else if (values.output === "markdown")
+      io.out(escapeControls(renderReviewMarkdown(review, live?.text) + "\n", true));
     else io.out(escapeControls(renderReviewHuman(review) + (live?.text ?? ""), true));
     return reviewExitCode(review, live);
   } catch (err) {

@@ -23,13 +23,18 @@ Writes DIR/<cluster>.yaml with every object crosslink wants in that cluster
 /** The manifests of one cluster's desired state, in apply order as rendered. */
 export function desiredManifests(d: DesiredCluster, includeSecrets: boolean): KubeObject[] {
   const objects = [...d.objects, ...d.patches.map((p) => p.object)];
-  return objects.map((o) => (o.kind === "Secret" && !includeSecrets && o.data ? { ...o, data: undefined } : o)).map((o) => JSON.parse(JSON.stringify(o)) as KubeObject);
+  return objects
+    .map((o) => (o.kind === "Secret" && !includeSecrets && o.data ? { ...o, data: undefined } : o))
+    .map((o) => JSON.parse(JSON.stringify(o)) as KubeObject);
 }
 
 /** The render command. */
 export const renderCommand: Command = {
   async run(args) {
-    const { values } = parseEngineArgs(args, { out: { type: "string" }, "include-secrets": { type: "boolean", default: false } });
+    const { values } = parseEngineArgs(args, {
+      out: { type: "string" },
+      "include-secrets": { type: "boolean", default: false },
+    });
     if (values.help || !values.out) {
       process.stdout.write(HELP);
       return values.help ? EXIT.ok : EXIT.error;
@@ -41,10 +46,14 @@ export const renderCommand: Command = {
       const { desired, observations } = await reconcile(topology, access.clients, engineOptions(values));
       await mkdir(values.out, { recursive: true });
       for (const [cluster, d] of desired) {
-        const docs = desiredManifests(d, values["include-secrets"] ?? false).map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true }));
+        const docs = desiredManifests(d, values["include-secrets"] ?? false).map((o) =>
+          yaml.dump(o, { lineWidth: -1, noRefs: true }),
+        );
         const file = path.join(values.out, `${cluster}.yaml`);
         await writeFile(file, docs.join("---\n"));
-        process.stdout.write(`${file}: ${docs.length} objects${d.credentials.length ? ` (${d.credentials.length} credential(s) to issue at apply time, not rendered)` : ""}\n`);
+        process.stdout.write(
+          `${file}: ${docs.length} objects${d.credentials.length ? ` (${d.credentials.length} credential(s) to issue at apply time, not rendered)` : ""}\n`,
+        );
       }
       const failed = observations.filter((o) => !o.ok);
       for (const o of failed) if (!o.ok) process.stderr.write(`cluster ${o.cluster}: not rendered: ${o.error}\n`);

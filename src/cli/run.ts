@@ -52,7 +52,9 @@ export const runCommand: Command = {
     await daemon.stop();
     // Everything is closed; if some handle still keeps the process alive, do not linger past the shutdown.
     const leftover = setTimeout(() => {
-      process.stderr.write(`crosslink run: open handles after stop (${process.getActiveResourcesInfo().join(", ")}); exiting\n`);
+      process.stderr.write(
+        `crosslink run: open handles after stop (${process.getActiveResourcesInfo().join(", ")}); exiting\n`,
+      );
       process.exit(EXIT.ok);
     }, 2_000);
     leftover.unref();

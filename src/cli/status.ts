@@ -18,7 +18,14 @@ revision or a cluster not in sync.
 /** The status command. */
 export const statusCommand: Command = {
   async run(args) {
-    const { values } = parseArgs({ args, options: { url: { type: "string" }, output: { type: "string", short: "o", default: "human" }, help: { type: "boolean", short: "h" } } });
+    const { values } = parseArgs({
+      args,
+      options: {
+        url: { type: "string" },
+        output: { type: "string", short: "o", default: "human" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return EXIT.ok;
@@ -55,26 +62,41 @@ function statusLines(s: DaemonStatus): string[] {
     `revision:   head ${short(s.revision.head)}  in force ${short(s.revision.lastGood)}  applied ${short(s.revision.applied)}${s.revision.appliedAt ? ` at ${s.revision.appliedAt}` : ""}`,
   ];
   if (s.revision.message) lines.push(`            ${e(s.revision.message)}`);
-  lines.push(`fetch:      ${s.fetch.ok === undefined ? "not yet" : s.fetch.ok ? `ok at ${s.fetch.lastAt}` : `FAILED at ${s.fetch.lastAt}: ${e(s.fetch.error)}`}`);
+  lines.push(
+    `fetch:      ${s.fetch.ok === undefined ? "not yet" : s.fetch.ok ? `ok at ${s.fetch.lastAt}` : `FAILED at ${s.fetch.lastAt}: ${e(s.fetch.error)}`}`,
+  );
   if (s.rejected) {
     lines.push(`rejected:   ${short(s.rejected.revision)} (${e(s.rejected.reason)}) since ${s.rejected.since}`);
-    if (s.rejected.diagnostics.length) lines.push(...formatDiagnostics(s.rejected.diagnostics).split("\n").map((l) => "  " + l));
+    if (s.rejected.diagnostics.length)
+      lines.push(
+        ...formatDiagnostics(s.rejected.diagnostics)
+          .split("\n")
+          .map((l) => "  " + l),
+      );
     else lines.push("  " + e(s.rejected.message));
   }
-  if (s.lastMove) lines.push(`moved:      ${short(s.lastMove.from)} → ${short(s.lastMove.to)}: not a fast-forward (${s.lastMove.relation})${s.lastMove.refused ? ", REFUSED" : ""} at ${s.lastMove.at}`);
+  if (s.lastMove)
+    lines.push(
+      `moved:      ${short(s.lastMove.from)} → ${short(s.lastMove.to)}: not a fast-forward (${s.lastMove.relation})${s.lastMove.refused ? ", REFUSED" : ""} at ${s.lastMove.at}`,
+    );
   if (s.lastReconcile) {
     const r = s.lastReconcile;
-    lines.push(`last run:   ${r.at} (${r.trigger}, ${r.durationMs} ms, ${r.result})${r.wrote ? " wrote" : ""}: ${describeCounts(r.plan)}`);
+    lines.push(
+      `last run:   ${r.at} (${r.trigger}, ${r.durationMs} ms, ${r.result})${r.wrote ? " wrote" : ""}: ${describeCounts(r.plan)}`,
+    );
   }
   if (s.lastSuccessAt) lines.push(`success:    ${s.lastSuccessAt}`);
   lines.push("clusters:");
   for (const c of s.clusters) {
-    lines.push(`  ${e(c.name).padEnd(20)} ${c.state.padEnd(12)} planned ${c.planned}, applied ${c.applied}${c.failed ? `, failed ${c.failed}` : ""}${c.backoffUntil ? `, next try ${c.backoffUntil}` : ""}${c.error ? `\n    ${e(c.error)}` : ""}`);
+    lines.push(
+      `  ${e(c.name).padEnd(20)} ${c.state.padEnd(12)} planned ${c.planned}, applied ${c.applied}${c.failed ? `, failed ${c.failed}` : ""}${c.backoffUntil ? `, next try ${c.backoffUntil}` : ""}${c.error ? `\n    ${e(c.error)}` : ""}`,
+    );
   }
   if (!s.clusters.length) lines.push("  (none reconciled yet)");
   if (s.lastErrors.length) {
     lines.push("last errors:");
-    for (const x of s.lastErrors.slice(0, 5)) lines.push(`  ${x.at} ${x.cluster ? `[${e(x.cluster)}] ` : ""}${e(x.message)}`);
+    for (const x of s.lastErrors.slice(0, 5))
+      lines.push(`  ${x.at} ${x.cluster ? `[${e(x.cluster)}] ` : ""}${e(x.message)}`);
   }
   return lines;
 }

@@ -73,7 +73,9 @@ export const validateCommand: Command = {
       else {
         const errors = diagnostics.filter((d) => d.severity === "error").length;
         const warnings = diagnostics.length - errors;
-        process.stdout.write(`${shown}: invalid (${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""})\n`);
+        process.stdout.write(
+          `${shown}: invalid (${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""})\n`,
+        );
       }
     }
     return valid ? 0 : 1;

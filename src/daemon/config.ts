@@ -118,9 +118,15 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
   const repo = str("repo");
   if (!repo) throw new ConfigError("--repo (or CROSSLINK_REPO) is required: a git URL or a local directory");
   const refs = (["branch", "tag", "commit"] as const).filter((f) => str(f));
-  if (refs.length > 1) throw new ConfigError(`--branch, --tag and --commit are exclusive (got ${refs.map((r) => "--" + r).join(", ")})`);
-  const ref: GitRef = str("tag") ? { tag: str("tag")! } : str("commit") ? { commit: str("commit")! } : { branch: str("branch") ?? "main" };
-  if ("commit" in ref && !/^[0-9a-f]{40}$/.test(ref.commit)) throw new ConfigError(`--commit: '${ref.commit}' is not a full 40-hex commit id`);
+  if (refs.length > 1)
+    throw new ConfigError(`--branch, --tag and --commit are exclusive (got ${refs.map((r) => "--" + r).join(", ")})`);
+  const ref: GitRef = str("tag")
+    ? { tag: str("tag")! }
+    : str("commit")
+      ? { commit: str("commit")! }
+      : { branch: str("branch") ?? "main" };
+  if ("commit" in ref && !/^[0-9a-f]{40}$/.test(ref.commit))
+    throw new ConfigError(`--commit: '${ref.commit}' is not a full 40-hex commit id`);
 
   const schedule = str("schedule") ?? "* * * * *";
   if (!validateCron(schedule)) throw new ConfigError(`--schedule: '${schedule}' is not a cron expression`);
@@ -130,7 +136,8 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
   const drift = str("drift") ?? "heal";
   if (drift !== "heal" && drift !== "report") throw new ConfigError(`--drift: '${drift}' must be heal or report`);
   const logLevel = str("log-level") ?? "info";
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(`--log-level: '${logLevel}' must be one of ${LOG_LEVELS.join(", ")}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
+    throw new ConfigError(`--log-level: '${logLevel}' must be one of ${LOG_LEVELS.join(", ")}`);
   const leaderElect = bool("leader-elect");
   const leaseDurationMs = ms("lease-duration", "15s");
   if (leaderElect && leaseDurationMs < 2000) throw new ConfigError("--lease-duration: at least 2s");
@@ -145,7 +152,10 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
     driftIntervalMs: ms("drift-interval", "0"),
     suspend: bool("suspend"),
     cacheDir: str("cache-dir") ?? path.join(defaultCacheRoot(env), "source"),
-    trustedKeyFiles: (str("trusted-keys") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    trustedKeyFiles: (str("trusted-keys") ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     leaderElect,
     leaseNamespace: str("lease-namespace") ?? env.POD_NAMESPACE ?? "crosslink",
     leaseName: str("lease-name") ?? "crosslink",
@@ -160,8 +170,14 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
     backoffMaxMs: ms("backoff-max", "5m"),
   };
   // A directory has no commits to verify: silently skipping the check would defeat it.
-  if (cfg.trustedKeyFiles.length && !isRemote(repo)) throw new ConfigError("--trusted-keys: signatures are verified on git commits; --repo must be an http(s) git URL");
-  const opt = { kubeconfig: str("kubeconfig"), suspendFile: str("suspend-file"), webhookSecretFile: str("webhook-secret-file"), leaseContext: str("lease-context") };
+  if (cfg.trustedKeyFiles.length && !isRemote(repo))
+    throw new ConfigError("--trusted-keys: signatures are verified on git commits; --repo must be an http(s) git URL");
+  const opt = {
+    kubeconfig: str("kubeconfig"),
+    suspendFile: str("suspend-file"),
+    webhookSecretFile: str("webhook-secret-file"),
+    leaseContext: str("lease-context"),
+  };
   for (const [k, v] of Object.entries(opt)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
   return cfg;
 }
@@ -170,7 +186,8 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
 function bytes(text: string | undefined): number {
   if (text === undefined) return DEFAULT_MAX_FETCH_BYTES;
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`--max-fetch-bytes: '${text}' is not a positive number of bytes`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new ConfigError(`--max-fetch-bytes: '${text}' is not a positive number of bytes`);
   return n;
 }
 

@@ -54,10 +54,15 @@ export async function sourceFor(cfg: DaemonConfig): Promise<Source> {
     try {
       return readFileSync(f, "utf8");
     } catch (err) {
-      throw new SourceError("SOURCE_CONFIG", `--trusted-keys ${f}: ${err instanceof Error && "code" in err ? String(err.code) : "unreadable"}`);
+      throw new SourceError(
+        "SOURCE_CONFIG",
+        `--trusted-keys ${f}: ${err instanceof Error && "code" in err ? String(err.code) : "unreadable"}`,
+      );
     }
   };
-  const trustedKeys = cfg.trustedKeyFiles.length ? await readTrustedKeys(cfg.trustedKeyFiles.map(readKeyFile)) : undefined;
+  const trustedKeys = cfg.trustedKeyFiles.length
+    ? await readTrustedKeys(cfg.trustedKeyFiles.map(readKeyFile))
+    : undefined;
   return new GitSource({
     url: cfg.repo,
     ref: cfg.ref,
@@ -102,7 +107,12 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
     }
     elector = new LeaseElector(
       leaseClient,
-      { namespace: cfg.leaseNamespace, name: cfg.leaseName, identity: cfg.identity, ...leaseTimings(cfg.leaseDurationMs) },
+      {
+        namespace: cfg.leaseNamespace,
+        name: cfg.leaseName,
+        identity: cfg.identity,
+        ...leaseTimings(cfg.leaseDurationMs),
+      },
       clock,
       log,
     );
@@ -117,7 +127,10 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
       metrics,
       canWrite: () => !elector || elector.isLeader(),
       ...(elector ? { writeSignal: () => elector.writeSignal() } : {}),
-      suspended: async () => cfg.suspend || (cfg.suspendFile !== undefined && existsSync(cfg.suspendFile)) || elector?.annotations()[SUSPEND_ANNOTATION] === "true",
+      suspended: async () =>
+        cfg.suspend ||
+        (cfg.suspendFile !== undefined && existsSync(cfg.suspendFile)) ||
+        elector?.annotations()[SUSPEND_ANNOTATION] === "true",
     },
     {
       drift: cfg.drift,
@@ -152,10 +165,23 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
         log,
         onPush: () => {
           fire("webhook");
-          if (elector && !elector.isLeader()) elector.requestReconcile().catch((err) => log.warn({ err: String(err) }, "cannot forward the webhook to the leader"));
+          if (elector && !elector.isLeader())
+            elector
+              .requestReconcile()
+              .catch((err) => log.warn({ err: String(err) }, "cannot forward the webhook to the leader"));
         },
       });
-      log.info({ url: server.url, source: source.describe, schedule: cfg.schedule, drift: cfg.drift, leaderElect: cfg.leaderElect, identity: cfg.identity }, "crosslink daemon started");
+      log.info(
+        {
+          url: server.url,
+          source: source.describe,
+          schedule: cfg.schedule,
+          drift: cfg.drift,
+          leaderElect: cfg.leaderElect,
+          identity: cfg.identity,
+        },
+        "crosslink daemon started",
+      );
       if (elector) {
         elector.onChange((leader) => {
           metrics.leader.set(leader ? 1 : 0);
@@ -181,7 +207,11 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
         }),
       ]);
       clearTimeout(timer);
-      if (!finished) log.warn({ timeoutMs: cfg.shutdownTimeoutMs }, "the aborted reconcile did not end in time; no write is sent after the abort");
+      if (!finished)
+        log.warn(
+          { timeoutMs: cfg.shutdownTimeoutMs },
+          "the aborted reconcile did not end in time; no write is sent after the abort",
+        );
       // Released only now: no write of this replica can follow the next holder's first.
       await elector?.stop();
       loop.close();

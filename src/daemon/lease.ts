@@ -43,8 +43,14 @@ export interface LeaseOptions {
 }
 
 /** client-go's proportions: renew deadline 2/3 and retry period 1/5 of the lease duration (10 s and 3 s of 15 s). */
-export function leaseTimings(leaseDurationMs: number): Pick<LeaseOptions, "leaseDurationMs" | "renewDeadlineMs" | "renewMs"> {
-  return { leaseDurationMs, renewDeadlineMs: Math.floor((leaseDurationMs * 2) / 3), renewMs: Math.max(200, Math.floor(leaseDurationMs / 5)) };
+export function leaseTimings(
+  leaseDurationMs: number,
+): Pick<LeaseOptions, "leaseDurationMs" | "renewDeadlineMs" | "renewMs"> {
+  return {
+    leaseDurationMs,
+    renewDeadlineMs: Math.floor((leaseDurationMs * 2) / 3),
+    renewMs: Math.max(200, Math.floor(leaseDurationMs / 5)),
+  };
 }
 
 interface LeaseSpec {
@@ -79,7 +85,8 @@ export class LeaseElector {
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
-    if (!(opts.renewDeadlineMs < opts.leaseDurationMs)) throw new Error("lease: the renew deadline must be shorter than the lease duration");
+    if (!(opts.renewDeadlineMs < opts.leaseDurationMs))
+      throw new Error("lease: the renew deadline must be shorter than the lease duration");
   }
 
   /** Whether this replica holds the Lease now with margin: its last renewal started less than the renew deadline ago. */
@@ -133,7 +140,10 @@ export class LeaseElector {
       const lease = await this.client.get(this.ref(), { signal: bound.signal });
       const spec = (lease?.spec ?? {}) as LeaseSpec;
       if (lease && spec.holderIdentity === this.opts.identity) {
-        await this.client.update({ ...lease, spec: { ...spec, holderIdentity: "", renewTime: microTime(new Date(0)) } }, { signal: bound.signal });
+        await this.client.update(
+          { ...lease, spec: { ...spec, holderIdentity: "", renewTime: microTime(new Date(0)) } },
+          { signal: bound.signal },
+        );
         this.log.info({ lease: this.opts.name }, "lease released");
       }
     } catch (err) {
@@ -145,7 +155,11 @@ export class LeaseElector {
 
   /** Asks the holder for a reconcile (from a follower). */
   async requestReconcile(): Promise<void> {
-    await this.client.patch(this.ref(), { metadata: { annotations: { [REQUEST_ANNOTATION]: this.clock.now().toISOString() } } }, { fieldManager: `crosslink-lease-${this.opts.identity}` });
+    await this.client.patch(
+      this.ref(),
+      { metadata: { annotations: { [REQUEST_ANNOTATION]: this.clock.now().toISOString() } } },
+      { fieldManager: `crosslink-lease-${this.opts.identity}` },
+    );
   }
 
   /** One acquire-or-renew attempt; returns whether this replica leads afterwards. */
@@ -159,7 +173,10 @@ export class LeaseElector {
       }
       return this.isLeader();
     } catch (err) {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err), lease: this.opts.name }, "lease: cannot reach the lease cluster");
+      this.log.warn(
+        { err: err instanceof Error ? err.message : String(err), lease: this.opts.name },
+        "lease: cannot reach the lease cluster",
+      );
       if (this.leader && !this.isLeader()) this.setLeader(false, "renew deadline passed");
       return this.isLeader();
     } finally {
@@ -168,7 +185,12 @@ export class LeaseElector {
   }
 
   private ref() {
-    return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: this.opts.namespace, name: this.opts.name };
+    return {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: this.opts.namespace,
+      name: this.opts.name,
+    };
   }
 
   private async attempt(signal: AbortSignal): Promise<boolean | "conflict"> {
@@ -183,7 +205,13 @@ export class LeaseElector {
             apiVersion: "coordination.k8s.io/v1",
             kind: "Lease",
             metadata: { name: this.opts.name, namespace: this.opts.namespace },
-            spec: { holderIdentity: this.opts.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+            spec: {
+              holderIdentity: this.opts.identity,
+              leaseDurationSeconds: durationSeconds,
+              acquireTime: microTime(now),
+              renewTime: microTime(now),
+              leaseTransitions: 0,
+            },
           },
           { fieldManager: `crosslink-lease-${this.opts.identity}`, signal },
         ),
@@ -218,7 +246,8 @@ export class LeaseElector {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof KubeError && (err.code === "KUBE_CONFLICT" || err.code === "KUBE_APPLY_CONFLICT")) return "conflict";
+      if (err instanceof KubeError && (err.code === "KUBE_CONFLICT" || err.code === "KUBE_APPLY_CONFLICT"))
+        return "conflict";
       throw err;
     }
   }
@@ -262,7 +291,12 @@ export class LeaseElector {
       this.term.abort(new Error(`lease lost (${why ?? "not renewed"})`));
     }
     this.log.info(
-      { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity, leader, ...(why ? { reason: why } : {}) },
+      {
+        lease: `${this.opts.namespace}/${this.opts.name}`,
+        identity: this.opts.identity,
+        leader,
+        ...(why ? { reason: why } : {}),
+      },
       leader ? "lease acquired" : "lease lost",
     );
     for (const fn of this.changeListeners) fn(leader);

@@ -19,7 +19,18 @@ export function createLogger(level: string = "info", stream?: NodeJS.WritableStr
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: {
-      paths: ["token", "password", "secret", "authorization", "*.token", "*.password", "*.secret", "*.authorization", "headers.authorization", "data"],
+      paths: [
+        "token",
+        "password",
+        "secret",
+        "authorization",
+        "*.token",
+        "*.password",
+        "*.secret",
+        "*.authorization",
+        "headers.authorization",
+        "data",
+      ],
       censor: "[redacted]",
     },
   };

@@ -127,7 +127,11 @@ export class ReconcileLoop {
     if (this.stopping) return Promise.resolve();
     if (this.running) {
       // Coalesced: each reason once, however many times it fired while the run lasted.
-      this.pending = !this.pending ? reason : this.pending.split("+").includes(reason) ? this.pending : `${this.pending}+${reason}`;
+      this.pending = !this.pending
+        ? reason
+        : this.pending.split("+").includes(reason)
+          ? this.pending
+          : `${this.pending}+${reason}`;
       return this.running;
     }
     const run = this.drain(reason).finally(() => {
@@ -179,7 +183,8 @@ export class ReconcileLoop {
       if (!good) return this.finish(result, t0, "skipped");
       result.revision = good.revision;
       const newRevision = good.revision !== this.appliedRevision;
-      const driftDue = this.lastReconcileAt === undefined || clock.now().getTime() - this.lastReconcileAt >= this.opts.driftIntervalMs;
+      const driftDue =
+        this.lastReconcileAt === undefined || clock.now().getTime() - this.lastReconcileAt >= this.opts.driftIntervalMs;
       if (!newRevision && !driftDue) return this.finish(result, t0, "skipped");
       if (!this.deps.canWrite()) {
         this.status.role = "follower";
@@ -227,11 +232,19 @@ export class ReconcileLoop {
   /** Records a move of the branch that is not a fast-forward; false when it is refused (rewind.ts decides). */
   private async moveAllowed(snapshot: SourceSnapshot): Promise<boolean> {
     const { log, metrics, clock } = this.deps;
-    const { move, refusal } = await checkMove(snapshot, this.appliedRevision ?? this.lastGood?.revision, this.opts.rewind ?? { refuseAncestor: false }, clock.now());
+    const { move, refusal } = await checkMove(
+      snapshot,
+      this.appliedRevision ?? this.lastGood?.revision,
+      this.opts.rewind ?? { refuseAncestor: false },
+      clock.now(),
+    );
     if (!move) return true;
     this.status.lastMove = move;
     metrics.branchMoves.inc({ relation: move.relation, refused: String(move.refused) });
-    log.warn({ from: move.from, to: move.to, relation: move.relation, refused: move.refused }, "the branch moved without a fast-forward");
+    log.warn(
+      { from: move.from, to: move.to, relation: move.relation, refused: move.refused },
+      "the branch moved without a fast-forward",
+    );
     if (!refusal) return true;
     this.reject(snapshot.revision, "rewind", refusal, []);
     pushError(this.status, clock.now(), refusal);
@@ -259,11 +272,28 @@ export class ReconcileLoop {
       return;
     }
     const errors = v.diagnostics.filter((d) => d.severity === "error");
-    this.reject(v.revision, "invalid", `${errors.length} error(s): ${formatDiagnostics(errors.slice(0, 3))}`, v.diagnostics);
-    this.deps.log.warn({ revision: v.revision, errors: errors.length, first: errors[0] && `${errors[0].file}:${errors[0].line}:${errors[0].col} ${errors[0].code}` }, "revision invalid; keeping the last good revision");
+    this.reject(
+      v.revision,
+      "invalid",
+      `${errors.length} error(s): ${formatDiagnostics(errors.slice(0, 3))}`,
+      v.diagnostics,
+    );
+    this.deps.log.warn(
+      {
+        revision: v.revision,
+        errors: errors.length,
+        first: errors[0] && `${errors[0].file}:${errors[0].line}:${errors[0].col} ${errors[0].code}`,
+      },
+      "revision invalid; keeping the last good revision",
+    );
   }
 
-  private reject(revision: string, reason: "invalid" | "signature" | "rewind", message: string, diagnostics: Diagnostic[]): void {
+  private reject(
+    revision: string,
+    reason: "invalid" | "signature" | "rewind",
+    message: string,
+    diagnostics: Diagnostic[],
+  ): void {
     const prev = this.status.rejected;
     const since = prev?.revision === revision ? prev.since : this.deps.clock.now().toISOString();
     this.status.rejected = { revision, reason, message, diagnostics, since };
@@ -274,13 +304,19 @@ export class ReconcileLoop {
     if (this.access?.topology !== topology) {
       this.access?.access.close();
       const access = this.deps.clients(topology);
-      for (const d of access.diagnostics) pushError(this.status, this.deps.clock.now(), `${d.file}:${d.line}:${d.col}: ${d.code}: ${d.message}`);
+      for (const d of access.diagnostics)
+        pushError(this.status, this.deps.clock.now(), `${d.file}:${d.line}:${d.col}: ${d.code}: ${d.message}`);
       this.access = { topology, access };
     }
     return this.access.access;
   }
 
-  private async reconcile(good: { revision: string; topology: Topology; massPruneAllowed: boolean }, newRevision: boolean, result: TickResult, t0: number): Promise<TickResult> {
+  private async reconcile(
+    good: { revision: string; topology: Topology; massPruneAllowed: boolean },
+    newRevision: boolean,
+    result: TickResult,
+    t0: number,
+  ): Promise<TickResult> {
     const { clock, log, metrics } = this.deps;
     const access = this.clientsFor(good.topology);
     const nowMs = clock.now().getTime();
@@ -293,7 +329,11 @@ export class ReconcileLoop {
       else clients.set(c.name, client);
     }
     // The prune guard: before = the last applied revision; allowed by the flag or the trailer on the revision in force.
-    const allowedBy = this.opts.engine.allowMassPrune ? "--allow-mass-prune" : good.massPruneAllowed ? TRAILER_ALLOWANCE : undefined;
+    const allowedBy = this.opts.engine.allowMassPrune
+      ? "--allow-mass-prune"
+      : good.massPruneAllowed
+        ? TRAILER_ALLOWANCE
+        : undefined;
     const term = this.deps.writeSignal?.();
     const signal = term ? AbortSignal.any([this.stopController.signal, term]) : this.stopController.signal;
     setMaxListeners(0, signal);
@@ -315,7 +355,14 @@ export class ReconcileLoop {
       suspended = await this.deps.suspended();
       mayWrite = !suspended && this.deps.canWrite() && !signal.aborted && (this.opts.drift === "heal" || newRevision);
       if (!mayWrite || !hasChanges(plan)) return false;
-      log.info({ revision: good.revision, trigger: result.trigger, actions: plan.clusters.reduce((n, c) => n + c.actions.length, 0) }, "applying");
+      log.info(
+        {
+          revision: good.revision,
+          trigger: result.trigger,
+          actions: plan.clusters.reduce((n, c) => n + c.actions.length, 0),
+        },
+        "applying",
+      );
       this.phase("apply");
       return true;
     });
@@ -329,7 +376,15 @@ export class ReconcileLoop {
     if (changes) {
       result.changes = changes;
       result.wrote = true;
-      if (signal.aborted || changes.clusters.some((c) => c.error?.startsWith("aborted"))) log.warn({ revision: good.revision, reason: abortText(signal), done: changes.clusters.reduce((n, c) => n + c.results.filter((r) => r.status === "done").length, 0) }, "apply aborted");
+      if (signal.aborted || changes.clusters.some((c) => c.error?.startsWith("aborted")))
+        log.warn(
+          {
+            revision: good.revision,
+            reason: abortText(signal),
+            done: changes.clusters.reduce((n, c) => n + c.results.filter((r) => r.status === "done").length, 0),
+          },
+          "apply aborted",
+        );
     }
     const clusters = this.clusterStates(plan, changes, backedOff);
     this.status.clusters = clusters;
@@ -343,7 +398,10 @@ export class ReconcileLoop {
       this.status.revision.appliedAt = clock.now().toISOString();
       metrics.setRevision("applied", good.revision);
     } else if (hasChanges(plan) && !mayWrite) {
-      log.info({ revision: good.revision, suspended, drift: this.opts.drift, planned: countPlan(plan.clusters) }, "changes planned, not applied");
+      log.info(
+        { revision: good.revision, suspended, drift: this.opts.drift, planned: countPlan(plan.clusters) },
+        "changes planned, not applied",
+      );
     }
     for (const cp of plan.clusters) metrics.drift.set({ cluster: cp.cluster }, cp.actions.length);
     const status = clean && (!changes || changes.clusters.every((c) => c.converged)) ? "ok" : "partial";
@@ -365,19 +423,33 @@ export class ReconcileLoop {
       const cs = changes?.clusters.find((c) => c.cluster === cp.cluster);
       const applied = cs?.results.filter((r) => r.status === "done").length ?? 0;
       const failed = cs?.results.filter((r) => r.status === "failed").length ?? 0;
-      for (const r of cs?.results ?? []) metrics.appliedChanges.inc({ cluster: cp.cluster, action: r.action.type, status: r.status });
+      for (const r of cs?.results ?? [])
+        metrics.appliedChanges.inc({ cluster: cp.cluster, action: r.action.type, status: r.status });
       const base = { name: cp.cluster, planned: cp.actions.length, applied, failed };
       if (backedOff.has(cp.cluster)) {
         const b = this.backoff.get(cp.cluster);
         metrics.reachable.set({ cluster: cp.cluster }, 0);
-        return { ...base, state: "backoff" as const, ...(b ? { error: b.lastError, backoffUntil: new Date(b.until).toISOString(), failures: b.failures } : {}) };
+        return {
+          ...base,
+          state: "backoff" as const,
+          ...(b ? { error: b.lastError, backoffUntil: new Date(b.until).toISOString(), failures: b.failures } : {}),
+        };
       }
       if (cp.error) {
         const b = this.backoff.fail(cp.cluster, cp.error, now.getTime());
         metrics.reachable.set({ cluster: cp.cluster }, 0);
         pushError(this.status, now, cp.error, cp.cluster);
-        log.warn({ cluster: cp.cluster, err: cp.error, failures: b.failures, backoffUntil: new Date(b.until).toISOString() }, "cluster unreachable; backing off");
-        return { ...base, state: "unreachable" as const, error: cp.error, backoffUntil: new Date(b.until).toISOString(), failures: b.failures };
+        log.warn(
+          { cluster: cp.cluster, err: cp.error, failures: b.failures, backoffUntil: new Date(b.until).toISOString() },
+          "cluster unreachable; backing off",
+        );
+        return {
+          ...base,
+          state: "unreachable" as const,
+          error: cp.error,
+          backoffUntil: new Date(b.until).toISOString(),
+          failures: b.failures,
+        };
       }
       this.backoff.succeed(cp.cluster);
       metrics.reachable.set({ cluster: cp.cluster }, 1);
@@ -406,7 +478,8 @@ export class ReconcileLoop {
     const r = this.status.reconciling;
     if (!r) return;
     r.clusters = r.clusters.filter((c) => c.name !== e.cluster);
-    if (e.state === "start") r.clusters.push({ name: e.cluster, phase: e.phase, since: this.deps.clock.now().toISOString() });
+    if (e.state === "start")
+      r.clusters.push({ name: e.cluster, phase: e.phase, since: this.deps.clock.now().toISOString() });
   }
 
   private finish(result: TickResult, t0: number, outcome: "ok" | "partial" | "error" | "skipped"): TickResult {
@@ -426,4 +499,3 @@ export class ReconcileLoop {
     return result;
   }
 }
-

@@ -11,16 +11,35 @@ export class DaemonMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
-  readonly reconciles = new Counter({ name: "crosslink_reconciles_total", help: "Reconciles by result.", labelNames: ["result", "trigger"], registers: [this.registry] });
-  readonly lastSuccess = new Gauge({ name: "crosslink_last_success_timestamp_seconds", help: "Time of the last reconcile in which every cluster converged.", registers: [this.registry] });
+  readonly reconciles = new Counter({
+    name: "crosslink_reconciles_total",
+    help: "Reconciles by result.",
+    labelNames: ["result", "trigger"],
+    registers: [this.registry],
+  });
+  readonly lastSuccess = new Gauge({
+    name: "crosslink_last_success_timestamp_seconds",
+    help: "Time of the last reconcile in which every cluster converged.",
+    registers: [this.registry],
+  });
   readonly appliedChanges = new Counter({
     name: "crosslink_applied_changes_total",
     help: "Actions applied, by cluster, action and status.",
     labelNames: ["cluster", "action", "status"],
     registers: [this.registry],
   });
-  readonly drift = new Gauge({ name: "crosslink_planned_changes", help: "Actions the last plan had, by cluster.", labelNames: ["cluster"], registers: [this.registry] });
-  readonly reachable = new Gauge({ name: "crosslink_cluster_reachable", help: "1 when the cluster was observed in the last reconcile.", labelNames: ["cluster"], registers: [this.registry] });
+  readonly drift = new Gauge({
+    name: "crosslink_planned_changes",
+    help: "Actions the last plan had, by cluster.",
+    labelNames: ["cluster"],
+    registers: [this.registry],
+  });
+  readonly reachable = new Gauge({
+    name: "crosslink_cluster_reachable",
+    help: "1 when the cluster was observed in the last reconcile.",
+    labelNames: ["cluster"],
+    registers: [this.registry],
+  });
   readonly fetchDuration = new Histogram({
     name: "crosslink_git_fetch_duration_seconds",
     help: "Duration of a source sync.",
@@ -28,17 +47,39 @@ export class DaemonMetrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly fetches = new Counter({ name: "crosslink_git_fetches_total", help: "Source syncs by result.", labelNames: ["result"], registers: [this.registry] });
-  readonly revision = new Gauge({ name: "crosslink_revision_info", help: "The revision in each role (head, applied, rejected): value 1.", labelNames: ["role", "revision"], registers: [this.registry] });
-  readonly valid = new Gauge({ name: "crosslink_topology_valid", help: "1 when the head revision is valid and in force.", registers: [this.registry] });
-  readonly leader = new Gauge({ name: "crosslink_leader", help: "1 when this replica holds the Lease (or runs alone).", registers: [this.registry] });
+  readonly fetches = new Counter({
+    name: "crosslink_git_fetches_total",
+    help: "Source syncs by result.",
+    labelNames: ["result"],
+    registers: [this.registry],
+  });
+  readonly revision = new Gauge({
+    name: "crosslink_revision_info",
+    help: "The revision in each role (head, applied, rejected): value 1.",
+    labelNames: ["role", "revision"],
+    registers: [this.registry],
+  });
+  readonly valid = new Gauge({
+    name: "crosslink_topology_valid",
+    help: "1 when the head revision is valid and in force.",
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({
+    name: "crosslink_leader",
+    help: "1 when this replica holds the Lease (or runs alone).",
+    registers: [this.registry],
+  });
   readonly branchMoves = new Counter({
     name: "crosslink_source_non_fast_forward_total",
     help: "Moves of the followed branch that were not fast-forwards, by relation (rewind, diverged, unknown) and whether they were refused.",
     labelNames: ["relation", "refused"],
     registers: [this.registry],
   });
-  readonly suspended = new Gauge({ name: "crosslink_suspended", help: "1 when writes are suspended.", registers: [this.registry] });
+  readonly suspended = new Gauge({
+    name: "crosslink_suspended",
+    help: "1 when writes are suspended.",
+    registers: [this.registry],
+  });
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: "crosslink_" });

@@ -32,7 +32,13 @@ export interface MoveDecision {
 }
 
 /** Decides about a move from `from` to `to` whose relation is known (pure). */
-export function judgeMove(from: string, to: string, relation: RevisionRelation, policy: RewindPolicy, at: Date): MoveDecision {
+export function judgeMove(
+  from: string,
+  to: string,
+  relation: RevisionRelation,
+  policy: RewindPolicy,
+  at: Date,
+): MoveDecision {
   if (relation === "same" || relation === "fast-forward") return {};
   const refused = relation === "rewind" && policy.refuseAncestor;
   const move: BranchMove = { from, to, relation, refused, at: at.toISOString() };
@@ -44,7 +50,12 @@ export function judgeMove(from: string, to: string, relation: RevisionRelation, 
 }
 
 /** Relates a new snapshot to the revision in force and decides; a snapshot that did not move, or a source without history, needs nothing. */
-export async function checkMove(snapshot: SourceSnapshot, inForce: string | undefined, policy: RewindPolicy, at: Date): Promise<MoveDecision> {
+export async function checkMove(
+  snapshot: SourceSnapshot,
+  inForce: string | undefined,
+  policy: RewindPolicy,
+  at: Date,
+): Promise<MoveDecision> {
   if (!snapshot.changed || !inForce || inForce === snapshot.revision || !snapshot.relation) return {};
   let relation: RevisionRelation;
   try {

@@ -70,12 +70,26 @@ export async function startServer(host: string, port: number, serverDeps: Server
   };
 }
 
-function send(res: http.ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8", close = false): void {
-  res.writeHead(status, { "Content-Type": type, "Cache-Control": "no-store", ...(close ? { Connection: "close" } : {}) });
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: string,
+  type = "text/plain; charset=utf-8",
+  close = false,
+): void {
+  res.writeHead(status, {
+    "Content-Type": type,
+    "Cache-Control": "no-store",
+    ...(close ? { Connection: "close" } : {}),
+  });
   res.end(body);
 }
 
-async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps: ServerDeps & { deliveries: DeliveryLog }): Promise<void> {
+async function handle(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  deps: ServerDeps & { deliveries: DeliveryLog },
+): Promise<void> {
   const path = new URL(req.url ?? "/", "http://localhost").pathname;
   if (req.method === "GET" || req.method === "HEAD") {
     switch (path) {
@@ -104,14 +118,25 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
       return send(res, verdict.status, verdict.reason + "\n");
     }
     if (verdict.delivery !== undefined && deps.deliveries.seenBefore(verdict.delivery)) {
-      deps.log.info({ provider: verdict.provider, delivery: verdict.delivery }, "webhook delivery seen before; acknowledged without a reconcile");
-      return send(res, 200, JSON.stringify({ accepted: false, reason: "delivery seen before" }) + "\n", "application/json");
+      deps.log.info(
+        { provider: verdict.provider, delivery: verdict.delivery },
+        "webhook delivery seen before; acknowledged without a reconcile",
+      );
+      return send(
+        res,
+        200,
+        JSON.stringify({ accepted: false, reason: "delivery seen before" }) + "\n",
+        "application/json",
+      );
     }
     if (!refMatches(verdict.ref, deps.follows)) {
       deps.log.debug({ ref: verdict.ref }, "webhook for another ref ignored");
       return send(res, 202, JSON.stringify({ accepted: false, reason: "another ref" }) + "\n", "application/json");
     }
-    deps.log.info({ provider: verdict.provider, event: verdict.event, ref: verdict.ref, after: verdict.after }, "webhook accepted");
+    deps.log.info(
+      { provider: verdict.provider, event: verdict.event, ref: verdict.ref, after: verdict.after },
+      "webhook accepted",
+    );
     deps.onPush(verdict);
     return send(res, 202, JSON.stringify({ accepted: true }) + "\n", "application/json");
   }
@@ -147,7 +172,13 @@ function readBody(req: http.IncomingMessage): Promise<Body> {
         timer = setTimeout(() => finish({ tooLarge: true, bytes: size, drained: false }), DRAIN_MS);
       }
     });
-    req.on("end", () => finish(size > MAX_BODY ? { tooLarge: true, bytes: size, drained: true } : { tooLarge: false, data: Buffer.concat(chunks) }));
+    req.on("end", () =>
+      finish(
+        size > MAX_BODY
+          ? { tooLarge: true, bytes: size, drained: true }
+          : { tooLarge: false, data: Buffer.concat(chunks) },
+      ),
+    );
     req.on("error", (err) => {
       clearTimeout(timer);
       reject(err);

@@ -88,7 +88,12 @@ export interface DaemonStatus {
 export const STATUS_VERSION = 1;
 
 /** A fresh status. */
-export function initialStatus(source: string, identity: string, drift: "heal" | "report", role: DaemonStatus["role"]): DaemonStatus {
+export function initialStatus(
+  source: string,
+  identity: string,
+  drift: "heal" | "report",
+  role: DaemonStatus["role"],
+): DaemonStatus {
   return {
     version: STATUS_VERSION,
     source,

@@ -32,6 +32,11 @@ export async function validateSnapshot(snapshot: SourceSnapshot, now: Date): Pro
       ],
     };
   }
-  const { topology, diagnostics } = await loadTopology({ file, text, readFile: (p, opts) => snapshot.readFile(p, opts), now });
+  const { topology, diagnostics } = await loadTopology({
+    file,
+    text,
+    readFile: (p, opts) => snapshot.readFile(p, opts),
+    now,
+  });
   return { revision: snapshot.revision, diagnostics, ...(topology ? { topology } : {}) };
 }

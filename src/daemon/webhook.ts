@@ -10,11 +10,23 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 /** The verdict on one webhook request. */
 export type WebhookVerdict =
-  | { ok: true; provider: "github" | "gitlab" | "generic"; ref?: string; event: string; after?: string; delivery?: string }
+  | {
+      ok: true;
+      provider: "github" | "gitlab" | "generic";
+      ref?: string;
+      event: string;
+      after?: string;
+      delivery?: string;
+    }
   | { ok: false; status: number; reason: string };
 
 /** Headers that carry a delivery id, by provider (the first present wins). */
-export const DELIVERY_HEADERS = ["x-github-delivery", "x-gitlab-event-uuid", "x-gitlab-webhook-uuid", "x-crosslink-delivery"] as const;
+export const DELIVERY_HEADERS = [
+  "x-github-delivery",
+  "x-gitlab-event-uuid",
+  "x-gitlab-webhook-uuid",
+  "x-crosslink-delivery",
+] as const;
 
 /** Headers as Node gives them (lower-case names). */
 export type Headers = Record<string, string | string[] | undefined>;
@@ -49,15 +61,18 @@ export function verifyWebhook(secret: string | undefined, headers: Headers, body
   if (header(headers, "x-github-event") !== undefined || header(headers, "x-hub-signature-256") !== undefined) {
     provider = "github";
     event = header(headers, "x-github-event") ?? "push";
-    if (!hmacOk(secret, body, header(headers, "x-hub-signature-256"))) return { ok: false, status: 401, reason: "bad GitHub signature" };
+    if (!hmacOk(secret, body, header(headers, "x-hub-signature-256")))
+      return { ok: false, status: 401, reason: "bad GitHub signature" };
   } else if (header(headers, "x-gitlab-token") !== undefined) {
     provider = "gitlab";
     event = header(headers, "x-gitlab-event") ?? "Push Hook";
-    if (!safeEqual(secret, header(headers, "x-gitlab-token") ?? "")) return { ok: false, status: 401, reason: "bad GitLab token" };
+    if (!safeEqual(secret, header(headers, "x-gitlab-token") ?? ""))
+      return { ok: false, status: 401, reason: "bad GitLab token" };
   } else if (header(headers, "x-crosslink-signature") !== undefined) {
     provider = "generic";
     event = "push";
-    if (!hmacOk(secret, body, header(headers, "x-crosslink-signature"))) return { ok: false, status: 401, reason: "bad signature" };
+    if (!hmacOk(secret, body, header(headers, "x-crosslink-signature")))
+      return { ok: false, status: 401, reason: "bad signature" };
   } else {
     return { ok: false, status: 401, reason: "no signature header" };
   }
@@ -68,10 +83,18 @@ export function verifyWebhook(secret: string | undefined, headers: Headers, body
   try {
     payload = JSON.parse(body.toString("utf8"));
   } catch {
-    return { ok: false, status: 400, reason: body.length ? "body is not JSON" : "body is empty: a JSON object is required" };
+    return {
+      ok: false,
+      status: 400,
+      reason: body.length ? "body is not JSON" : "body is empty: a JSON object is required",
+    };
   }
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
-    return { ok: false, status: 400, reason: `body is JSON ${payload === null ? "null" : Array.isArray(payload) ? "array" : typeof payload}, not an object` };
+    return {
+      ok: false,
+      status: 400,
+      reason: `body is JSON ${payload === null ? "null" : Array.isArray(payload) ? "array" : typeof payload}, not an object`,
+    };
   }
   const { ref, after } = payload as { ref?: unknown; after?: unknown };
   return {

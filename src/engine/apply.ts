@@ -68,7 +68,11 @@ interface ClusterRun {
 }
 
 /** Applies a plan through the given clients. */
-export async function applyPlan(plan: Plan, clients: ReadonlyMap<string, ClusterClient>, opts: ApplyOptions): Promise<ChangeSet> {
+export async function applyPlan(
+  plan: Plan,
+  clients: ReadonlyMap<string, ClusterClient>,
+  opts: ApplyOptions,
+): Promise<ChangeSet> {
   const runs = new Map<string, ClusterRun>();
   for (const cp of plan.clusters) {
     const r: ClusterRun = { plan: cp, results: [], wave: -Infinity, waiters: [] };
@@ -121,7 +125,8 @@ async function applyCluster(
   advance: (r: ClusterRun, wave: number) => void,
 ): Promise<void> {
   const cluster = r.plan.cluster;
-  const stop = (): string | undefined => r.error ?? (opts.signal?.aborted ? `aborted: ${abortText(opts.signal)}` : undefined);
+  const stop = (): string | undefined =>
+    r.error ?? (opts.signal?.aborted ? `aborted: ${abortText(opts.signal)}` : undefined);
   for (const wave of wavesOf(r.plan.actions)) {
     advance(r, wave);
     const actions = r.plan.actions.filter((a) => waveOf(a) === wave);
@@ -165,7 +170,12 @@ function waveOf(a: Action): number {
   return a.type === "delete" ? 1000 - r : r;
 }
 
-async function execute(action: Action, client: ClusterClient, clients: ReadonlyMap<string, ClusterClient>, opts: ApplyOptions): Promise<void> {
+async function execute(
+  action: Action,
+  client: ClusterClient,
+  clients: ReadonlyMap<string, ClusterClient>,
+  opts: ApplyOptions,
+): Promise<void> {
   const w = { dryRun: opts.dryRun, fieldManager: opts.fieldManager };
   switch (action.type) {
     case "create":
@@ -187,11 +197,17 @@ async function execute(action: Action, client: ClusterClient, clients: ReadonlyM
   }
 }
 
-async function issueCredentials(action: CredentialsAction, client: ClusterClient, clients: ReadonlyMap<string, ClusterClient>, opts: ApplyOptions): Promise<void> {
+async function issueCredentials(
+  action: CredentialsAction,
+  client: ClusterClient,
+  clients: ReadonlyMap<string, ClusterClient>,
+  opts: ApplyOptions,
+): Promise<void> {
   const { issue } = action;
   const w = { dryRun: opts.dryRun, fieldManager: opts.fieldManager };
   const target = clients.get(issue.to);
-  if (!target) throw new KubeError("KUBE_UNREACHABLE", `link ${issue.from}→${issue.to}: no client for ${issue.to}`, issue.to);
+  if (!target)
+    throw new KubeError("KUBE_UNREACHABLE", `link ${issue.from}→${issue.to}: no client for ${issue.to}`, issue.to);
   const token = opts.dryRun ? "dry-run" : await obtainToken(action, target, opts);
   const [mc, ctl] = issuedSecrets(issue, token) as [KubeObject, KubeObject];
   await client.apply(mc, w);
@@ -207,16 +223,32 @@ async function issueCredentials(action: CredentialsAction, client: ClusterClient
 async function obtainToken(action: CredentialsAction, target: ClusterClient, opts: ApplyOptions): Promise<string> {
   const { issue } = action;
   if (issue.mode === "token-request") {
-    return (await target.createToken(issue.target.namespace, issue.target.serviceAccount, issue.ttlSeconds, opts.signal ? { signal: opts.signal } : {})).token;
+    return (
+      await target.createToken(
+        issue.target.namespace,
+        issue.target.serviceAccount,
+        issue.ttlSeconds,
+        opts.signal ? { signal: opts.signal } : {},
+      )
+    ).token;
   }
-  const ref = { apiVersion: "v1", kind: "Secret", namespace: issue.target.namespace, name: issue.target.tokenSecret ?? "" };
+  const ref = {
+    apiVersion: "v1",
+    kind: "Secret",
+    namespace: issue.target.namespace,
+    name: issue.target.tokenSecret ?? "",
+  };
   const deadline = Date.now() + opts.tokenWaitMs;
   for (;;) {
     const secret = await target.get(ref, opts.signal ? { signal: opts.signal } : {});
     const token = (secret?.data as Record<string, string> | undefined)?.token;
     if (token) return Buffer.from(token, "base64").toString("utf8");
     if (Date.now() > deadline) {
-      throw new KubeError("KUBE_TIMEOUT", `Secret ${ref.namespace}/${ref.name} in ${issue.to}: no token after ${opts.tokenWaitMs}ms`, issue.to);
+      throw new KubeError(
+        "KUBE_TIMEOUT",
+        `Secret ${ref.namespace}/${ref.name} in ${issue.to}: no token after ${opts.tokenWaitMs}ms`,
+        issue.to,
+      );
     }
     await sleep(250, opts.signal);
   }

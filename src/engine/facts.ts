@@ -63,8 +63,7 @@ export interface ClusterFacts {
 
 /** The outcome of observing one cluster. */
 export type ClusterObservation =
-  | { cluster: string; ok: true; facts: ClusterFacts }
-  | { cluster: string; ok: false; error: string };
+  { cluster: string; ok: true; facts: ClusterFacts } | { cluster: string; ok: false; error: string };
 
 /** Key of a namespaced object in the `services` map. */
 export function nsName(namespace: string, name: string): string {

@@ -82,28 +82,79 @@ export interface LinkNameRow {
 export const LINK_NAME_TABLE = {
   /** The Link, in `from`; equal to the target's name, as the controller requires. */
   link: { what: "Link", rule: "dns1123-subdomain", make: (_f: string, t: string) => t },
-  credentials: { what: "credentials Secret", rule: "dns1123-subdomain", make: (_f: string, t: string) => `cluster-credentials-${t}` },
+  credentials: {
+    what: "credentials Secret",
+    rule: "dns1123-subdomain",
+    make: (_f: string, t: string) => `cluster-credentials-${t}`,
+  },
   /** In `to`: the per-source remote-access ServiceAccount, ClusterRole and binding. */
-  remoteAccess: { what: "remote-access ServiceAccount", rule: "dns1123-subdomain", make: (f: string) => `linkerd-service-mirror-remote-access-${f}` },
-  remoteAccessRole: { what: "remote-access ClusterRole and binding", rule: "path-segment", make: (f: string) => `linkerd-service-mirror-remote-access-${f}` },
-  remoteAccessToken: { what: "remote-access token Secret", rule: "dns1123-subdomain", make: (f: string) => `linkerd-service-mirror-remote-access-${f}-token` },
+  remoteAccess: {
+    what: "remote-access ServiceAccount",
+    rule: "dns1123-subdomain",
+    make: (f: string) => `linkerd-service-mirror-remote-access-${f}`,
+  },
+  remoteAccessRole: {
+    what: "remote-access ClusterRole and binding",
+    rule: "path-segment",
+    make: (f: string) => `linkerd-service-mirror-remote-access-${f}`,
+  },
+  remoteAccessToken: {
+    what: "remote-access token Secret",
+    rule: "dns1123-subdomain",
+    make: (f: string) => `linkerd-service-mirror-remote-access-${f}-token`,
+  },
   /** In `from`: the managed mirror controller's objects (Linkerd 2.18 chart names). */
-  controller: { what: "controller ServiceAccount and Deployment", rule: "dns1123-subdomain", make: (_f: string, t: string) => `controller-${t}`, managedOnly: true },
+  controller: {
+    what: "controller ServiceAccount and Deployment",
+    rule: "dns1123-subdomain",
+    make: (_f: string, t: string) => `controller-${t}`,
+    managedOnly: true,
+  },
   /** Linkerd's proxy injector labels the controller's pods with their Deployment's name. */
-  controllerPodLabel: { what: "`linkerd.io/proxy-deployment` label of the controller's pods", rule: "label-value", make: (_f: string, t: string) => `controller-${t}`, managedOnly: true },
+  controllerPodLabel: {
+    what: "`linkerd.io/proxy-deployment` label of the controller's pods",
+    rule: "label-value",
+    make: (_f: string, t: string) => `controller-${t}`,
+    managedOnly: true,
+  },
   /** The shared ClusterRole (chart name) and this link's binding to it (`<role>-<to>`, as the chart names it). */
-  controllerClusterRole: { what: "shared controller ClusterRole", rule: "path-segment", make: () => CONTROLLER_SHARED_CLUSTER_ROLE, managedOnly: true },
-  controllerClusterRoleBinding: { what: "controller ClusterRoleBinding", rule: "path-segment", make: (_f: string, t: string) => `${CONTROLLER_SHARED_CLUSTER_ROLE}-${t}`, managedOnly: true },
-  controllerRole: { what: "controller Role and binding", rule: "path-segment", make: (_f: string, t: string) => `controller-read-remote-creds-${t}`, managedOnly: true },
-  probeService: { what: "probe Service", rule: "dns1035-label", make: (_f: string, t: string) => `probe-${t}`, managedOnly: true },
-  clusterNameLabel: { what: "`mirror.linkerd.io/cluster-name` label", rule: "label-value", make: (_f: string, t: string) => t },
+  controllerClusterRole: {
+    what: "shared controller ClusterRole",
+    rule: "path-segment",
+    make: () => CONTROLLER_SHARED_CLUSTER_ROLE,
+    managedOnly: true,
+  },
+  controllerClusterRoleBinding: {
+    what: "controller ClusterRoleBinding",
+    rule: "path-segment",
+    make: (_f: string, t: string) => `${CONTROLLER_SHARED_CLUSTER_ROLE}-${t}`,
+    managedOnly: true,
+  },
+  controllerRole: {
+    what: "controller Role and binding",
+    rule: "path-segment",
+    make: (_f: string, t: string) => `controller-read-remote-creds-${t}`,
+    managedOnly: true,
+  },
+  probeService: {
+    what: "probe Service",
+    rule: "dns1035-label",
+    make: (_f: string, t: string) => `probe-${t}`,
+    managedOnly: true,
+  },
+  clusterNameLabel: {
+    what: "`mirror.linkerd.io/cluster-name` label",
+    rule: "label-value",
+    make: (_f: string, t: string) => t,
+  },
   linkLabel: { what: "`crosslink.dev/link` label", rule: "label-value", make: (f: string, t: string) => `${f}.${t}` },
 } satisfies Record<string, LinkNameRow>;
 
 /** Names of the objects of one link `from → to` (every row of `LINK_NAME_TABLE`). */
 export function linkNames(from: string, to: string): { [K in keyof typeof LINK_NAME_TABLE]: string } {
   const out = {} as { [K in keyof typeof LINK_NAME_TABLE]: string };
-  for (const [k, row] of Object.entries(LINK_NAME_TABLE) as [keyof typeof LINK_NAME_TABLE, LinkNameRow][]) out[k] = row.make(from, to);
+  for (const [k, row] of Object.entries(LINK_NAME_TABLE) as [keyof typeof LINK_NAME_TABLE, LinkNameRow][])
+    out[k] = row.make(from, to);
   return out;
 }
 

@@ -28,14 +28,23 @@ export interface ObserveOptions {
 }
 
 /** Observes every cluster of the topology that has a client. */
-export async function observeAll(topology: Topology, clients: ReadonlyMap<string, ClusterClient>, opts: ObserveOptions = {}): Promise<ClusterObservation[]> {
+export async function observeAll(
+  topology: Topology,
+  clients: ReadonlyMap<string, ClusterClient>,
+  opts: ObserveOptions = {},
+): Promise<ClusterObservation[]> {
   return mapLimit(topology.clusters, OBSERVE_CONCURRENCY, async (cluster) => {
     const client = clients.get(cluster.name);
-    if (!client) return { cluster: cluster.name, ok: false as const, error: `no kubeconfig context '${cluster.context}'` };
+    if (!client)
+      return { cluster: cluster.name, ok: false as const, error: `no kubeconfig context '${cluster.context}'` };
     const scoped = opts.scope?.(cluster.name, client) ?? { client, done: () => {} };
     opts.onProgress?.(cluster.name, "start");
     try {
-      return { cluster: cluster.name, ok: true as const, facts: await observeCluster(topology, cluster, scoped.client) };
+      return {
+        cluster: cluster.name,
+        ok: true as const,
+        facts: await observeCluster(topology, cluster, scoped.client),
+      };
     } catch (err) {
       return { cluster: cluster.name, ok: false as const, error: errorMessage(err) };
     } finally {
@@ -46,7 +55,11 @@ export async function observeAll(topology: Topology, clients: ReadonlyMap<string
 }
 
 /** Reads one cluster. Throws when the cluster cannot be read; observeAll turns that into a per-cluster error. */
-export async function observeCluster(topology: Topology, cluster: Cluster, client: ClusterClient): Promise<ClusterFacts> {
+export async function observeCluster(
+  topology: Topology,
+  cluster: Cluster,
+  client: ClusterClient,
+): Promise<ClusterFacts> {
   const versions = await Promise.all(DISCOVERED_GROUPS.map((g) => client.servedVersions(g)));
   const served: ServedApis = Object.fromEntries(DISCOVERED_GROUPS.map((g, i) => [g, versions[i]!]));
   const linkVersions = served[LINK_GROUP] ?? [];
@@ -58,26 +71,46 @@ export async function observeCluster(topology: Topology, cluster: Cluster, clien
   for (const e of topology.exports) if (e.cluster === cluster.name) namespaces.add(e.namespace);
   for (const s of topology.splits) if (s.cluster === cluster.name) namespaces.add(s.namespace);
 
-  const [config, roots, issuer, gateway, sharedRole, ownedLists, exported, mirrors, links, nsServices] = await Promise.all([
-    client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name: "linkerd-config" }),
-    client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name: "linkerd-identity-trust-roots" }),
-    client.get({ apiVersion: "v1", kind: "Secret", namespace: cluster.linkerdNamespace, name: "linkerd-identity-issuer" }),
-    client.get({ apiVersion: "v1", kind: "Service", namespace: cluster.multiclusterNamespace, name: "linkerd-gateway" }),
-    topology.links.some((l) => l.from === cluster.name && l.controller === "managed")
-      ? client.get({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name: CONTROLLER_SHARED_CLUSTER_ROLE })
-      : Promise.resolve(undefined),
-    Promise.all(
-      listable.map((k) => {
-        const version = k.version ?? servedVersionOf(k.group, served);
-        const apiVersion = k.group ? `${k.group}/${version}` : version!;
-        return client.list(apiVersion, k.kind, { labelSelector: selector });
+  const [config, roots, issuer, gateway, sharedRole, ownedLists, exported, mirrors, links, nsServices] =
+    await Promise.all([
+      client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name: "linkerd-config" }),
+      client.get({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        namespace: cluster.linkerdNamespace,
+        name: "linkerd-identity-trust-roots",
       }),
-    ),
-    Promise.all(EXPORT_LABELS.map((label) => client.list("v1", "Service", { labelSelector: label }))),
-    client.list("v1", "Service", { labelSelector: `${MIRRORED_SERVICE_LABEL}=true` }),
-    linkVersions.length ? client.list(`${LINK_GROUP}/${linkVersions[0]}`, "Link") : Promise.resolve([]),
-    Promise.all([...namespaces].sort().map((ns) => client.list("v1", "Service", { namespace: ns }))),
-  ]);
+      client.get({
+        apiVersion: "v1",
+        kind: "Secret",
+        namespace: cluster.linkerdNamespace,
+        name: "linkerd-identity-issuer",
+      }),
+      client.get({
+        apiVersion: "v1",
+        kind: "Service",
+        namespace: cluster.multiclusterNamespace,
+        name: "linkerd-gateway",
+      }),
+      topology.links.some((l) => l.from === cluster.name && l.controller === "managed")
+        ? client.get({
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRole",
+            name: CONTROLLER_SHARED_CLUSTER_ROLE,
+          })
+        : Promise.resolve(undefined),
+      Promise.all(
+        listable.map((k) => {
+          const version = k.version ?? servedVersionOf(k.group, served);
+          const apiVersion = k.group ? `${k.group}/${version}` : version!;
+          return client.list(apiVersion, k.kind, { labelSelector: selector });
+        }),
+      ),
+      Promise.all(EXPORT_LABELS.map((label) => client.list("v1", "Service", { labelSelector: label }))),
+      client.list("v1", "Service", { labelSelector: `${MIRRORED_SERVICE_LABEL}=true` }),
+      linkVersions.length ? client.list(`${LINK_GROUP}/${linkVersions[0]}`, "Link") : Promise.resolve([]),
+      Promise.all([...namespaces].sort().map((ns) => client.list("v1", "Service", { namespace: ns }))),
+    ]);
 
   const services = new Map<string, KubeObject>();
   for (const svc of [...nsServices.flat(), ...exported.flat()]) {

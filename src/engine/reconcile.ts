@@ -97,7 +97,11 @@ export async function reconcile(
 }
 
 /** Observes every cluster (each under its deadline), renders the desired state and plans the changes. */
-export async function planTopology(topology: Topology, clients: ReadonlyMap<string, ClusterClient>, opts: ReconcileOptions): Promise<PlanRun> {
+export async function planTopology(
+  topology: Topology,
+  clients: ReadonlyMap<string, ClusterClient>,
+  opts: ReconcileOptions,
+): Promise<PlanRun> {
   const observations = await observeAll(topology, clients, {
     scope: (cluster, client) => {
       const s = scopedSignal([opts.signal], opts.observeDeadlineMs, `observing ${cluster}`);
@@ -119,12 +123,21 @@ export async function planTopology(topology: Topology, clients: ReadonlyMap<stri
   for (const o of observations) if (o.ok) facts.set(o.cluster, o.facts);
   const desired = render({ topology, facts, now: opts.now() });
   const { fieldManager, allowMassPrune, allowedBy, previous } = opts;
-  const plan = makePlan(topology, observations, desired, { fieldManager, allowMassPrune, ...(allowedBy ? { allowedBy } : {}), ...(previous ? { previous } : {}) });
+  const plan = makePlan(topology, observations, desired, {
+    fieldManager,
+    allowMassPrune,
+    ...(allowedBy ? { allowedBy } : {}),
+    ...(previous ? { previous } : {}),
+  });
   return { plan, observations, desired };
 }
 
 /** Applies a planned run, every cluster under its apply deadline, the signal and the fence. */
-export async function applyRun(run: PlanRun, clients: ReadonlyMap<string, ClusterClient>, opts: ReconcileOptions): Promise<ChangeSet> {
+export async function applyRun(
+  run: PlanRun,
+  clients: ReadonlyMap<string, ClusterClient>,
+  opts: ReconcileOptions,
+): Promise<ChangeSet> {
   const scopes: { dispose(): void }[] = [];
   const scoped = new Map<string, ClusterClient>();
   for (const [name, client] of clients) {
@@ -149,5 +162,8 @@ export async function applyRun(run: PlanRun, clients: ReadonlyMap<string, Cluste
 
 /** The issuer certificate each cluster showed (for the review's XL703), from a planned run. */
 export function observedIssuers(run: PlanRun): { cluster: string; issuerCertPem?: string }[] {
-  return run.observations.map((o) => ({ cluster: o.cluster, ...(o.ok && o.facts.issuerCertPem ? { issuerCertPem: o.facts.issuerCertPem } : {}) }));
+  return run.observations.map((o) => ({
+    cluster: o.cluster,
+    ...(o.ok && o.facts.issuerCertPem ? { issuerCertPem: o.facts.issuerCertPem } : {}),
+  }));
 }

@@ -24,9 +24,30 @@ export interface SplitApiInfo {
 
 /** Every split API, in render's order of preference when a split names none. */
 export const SPLIT_APIS = [
-  { api: "gateway", group: "gateway.networking.k8s.io", kind: "HTTPRoute", plural: "httproutes", versions: ["v1"], title: "Gateway API HTTPRoute" },
-  { api: "linkerd", group: "policy.linkerd.io", kind: "HTTPRoute", plural: "httproutes", versions: ["v1beta3"], title: "Linkerd HTTPRoute" },
-  { api: "smi", group: "split.smi-spec.io", kind: "TrafficSplit", plural: "trafficsplits", versions: ["v1alpha2"], title: "SMI TrafficSplit" },
+  {
+    api: "gateway",
+    group: "gateway.networking.k8s.io",
+    kind: "HTTPRoute",
+    plural: "httproutes",
+    versions: ["v1"],
+    title: "Gateway API HTTPRoute",
+  },
+  {
+    api: "linkerd",
+    group: "policy.linkerd.io",
+    kind: "HTTPRoute",
+    plural: "httproutes",
+    versions: ["v1beta3"],
+    title: "Linkerd HTTPRoute",
+  },
+  {
+    api: "smi",
+    group: "split.smi-spec.io",
+    kind: "TrafficSplit",
+    plural: "trafficsplits",
+    versions: ["v1alpha2"],
+    title: "SMI TrafficSplit",
+  },
 ] as const satisfies readonly SplitApiInfo[];
 
 /** Which API a split is written with (a row of `SPLIT_APIS`). */

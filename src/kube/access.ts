@@ -37,13 +37,18 @@ export function clusterAccess(topology: Topology, kc: KubeConfig, retry?: RetryP
       clients.set(cluster.name, client);
       return;
     }
-    const pos =
-      topology.positions(`/spec/clusters/${i}/context`) ?? topology.positions(`/spec/clusters/${i}/name`) ?? { file: "", line: 1, col: 1 };
+    const pos = topology.positions(`/spec/clusters/${i}/context`) ??
+      topology.positions(`/spec/clusters/${i}/name`) ?? { file: "", line: 1, col: 1 };
     diagnostics.push({
       severity: "error",
       code: "XL501" satisfies EngineCode,
       message: `cluster '${cluster.name}': kubeconfig has no context '${cluster.context}'`,
-      hint: `known contexts: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"}; set 'context:' or pass --kubeconfig`,
+      hint: `known contexts: ${
+        kc
+          .getContexts()
+          .map((c) => c.name)
+          .join(", ") || "(none)"
+      }; set 'context:' or pass --kubeconfig`,
       ...pos,
       pointer: `/spec/clusters/${i}/context`,
     });
@@ -61,7 +66,12 @@ export function clusterAccess(topology: Topology, kc: KubeConfig, retry?: RetryP
 }
 
 /** A client for one context of a kubeconfig, or undefined when the context does not exist. */
-export function clientForContext(kc: KubeConfig, context: string, name: string, retry?: RetryPolicy): HttpClusterClient | undefined {
+export function clientForContext(
+  kc: KubeConfig,
+  context: string,
+  name: string,
+  retry?: RetryPolicy,
+): HttpClusterClient | undefined {
   const ctx = kc.getContextObject(context);
   if (!ctx) return undefined;
   const cluster = kc.getCluster(ctx.cluster);

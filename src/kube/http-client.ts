@@ -108,7 +108,12 @@ export class HttpClusterClient implements ClusterClient {
     const q = new URLSearchParams({ propagationPolicy: "Background" });
     if (opts.dryRun) q.set("dryRun", "All");
     const path = `${resourcePath(ref.apiVersion, ref.kind, ref.namespace, ref.name)}?${q}`;
-    const res = await this.request("DELETE", path, undefined, { ...call(opts), allow404: true, write: !opts.dryRun, what: describeRef(ref) });
+    const res = await this.request("DELETE", path, undefined, {
+      ...call(opts),
+      allow404: true,
+      write: !opts.dryRun,
+      what: describeRef(ref),
+    });
     return res.status !== 404;
   }
 
@@ -136,7 +141,12 @@ export class HttpClusterClient implements ClusterClient {
     return res.body as KubeObject;
   }
 
-  async createToken(namespace: string, serviceAccount: string, expirationSeconds: number, opts: CallOptions = {}): Promise<IssuedToken> {
+  async createToken(
+    namespace: string,
+    serviceAccount: string,
+    expirationSeconds: number,
+    opts: CallOptions = {},
+  ): Promise<IssuedToken> {
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(serviceAccount)}/token`;
     const body = { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds } };
     const res = await this.request("POST", path, body, {
@@ -146,12 +156,17 @@ export class HttpClusterClient implements ClusterClient {
       what: `ServiceAccount ${namespace}/${serviceAccount} token`,
     });
     const status = (res.body as { status?: { token?: string; expirationTimestamp?: string } }).status ?? {};
-    if (!status.token) throw new KubeError("KUBE_HTTP", `ServiceAccount ${namespace}/${serviceAccount}: no token issued`, this.cluster);
+    if (!status.token)
+      throw new KubeError("KUBE_HTTP", `ServiceAccount ${namespace}/${serviceAccount}: no token issued`, this.cluster);
     return { token: status.token, expirationTimestamp: status.expirationTimestamp ?? "" };
   }
 
   async servedVersions(group: string, opts: CallOptions = {}): Promise<string[]> {
-    const res = await this.request("GET", `/apis/${group}`, undefined, { ...call(opts), allow404: true, what: `API group ${group}` });
+    const res = await this.request("GET", `/apis/${group}`, undefined, {
+      ...call(opts),
+      allow404: true,
+      what: `API group ${group}`,
+    });
     if (res.status === 404) return [];
     const body = res.body as { versions?: { version: string }[]; preferredVersion?: { version: string } };
     return (body.versions ?? []).map((v) => v.version);
@@ -180,7 +195,11 @@ export class HttpClusterClient implements ClusterClient {
         // Throttling (429 with Retry-After) says "later", not "broken": it gets a few more attempts.
         const throttled = err instanceof KubeError && err.retryAfterMs !== undefined;
         const attempts = throttled ? this.retry.attempts + 4 : this.retry.attempts;
-        if (attempt >= attempts || !isRetryable(err) || (o.noRetryConflict && err instanceof KubeError && err.code === "KUBE_CONFLICT")) {
+        if (
+          attempt >= attempts ||
+          !isRetryable(err) ||
+          (o.noRetryConflict && err instanceof KubeError && err.code === "KUBE_CONFLICT")
+        ) {
           throw withTotals(err, attempt, started);
         }
         this.counters.retries++;
@@ -217,14 +236,18 @@ export class HttpClusterClient implements ClusterClient {
   private async once(method: string, path: string, body: unknown, o: RequestOpts): Promise<Response> {
     const base = await this.options();
     if (o.signal?.aborted) throw this.aborted(o, 0, Date.now());
-    if (o.write && o.mayWrite && !o.mayWrite()) throw new KubeError("KUBE_ABORTED", `${o.what}: write refused unsent: no longer allowed to write`, this.cluster);
+    if (o.write && o.mayWrite && !o.mayWrite())
+      throw new KubeError("KUBE_ABORTED", `${o.what}: write refused unsent: no longer allowed to write`, this.cluster);
     const url = new URL(path, this.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     this.counters.requests++;
     this.counters.byVerb[method] = (this.counters.byVerb[method] ?? 0) + 1;
     if (o.write) this.counters.writes++;
     return new Promise<Response>((resolve, reject) => {
-      const headers: Record<string, string | number> = { ...(base.headers as Record<string, string>), Accept: "application/json" };
+      const headers: Record<string, string | number> = {
+        ...(base.headers as Record<string, string>),
+        Accept: "application/json",
+      };
       if (payload) {
         headers["Content-Type"] = o.contentType ?? "application/json";
         headers["Content-Length"] = payload.length;
@@ -248,23 +271,49 @@ export class HttpClusterClient implements ClusterClient {
             if (status >= 200 && status < 300) return resolve({ status, body: parsed });
             if (status === 404 && o.allow404) return resolve({ status, body: parsed });
             const retryAfter = Number(res.headers["retry-after"]);
-            reject(this.httpError(status, parsed, o.what, Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined));
+            reject(
+              this.httpError(
+                status,
+                parsed,
+                o.what,
+                Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
+              ),
+            );
           });
         },
       );
-      req.on("timeout", () => req.destroy(new KubeError("KUBE_TIMEOUT", `${o.what}: no answer from ${this.server} in ${seconds(this.retry.timeoutMs)}`, this.cluster)));
+      req.on("timeout", () =>
+        req.destroy(
+          new KubeError(
+            "KUBE_TIMEOUT",
+            `${o.what}: no answer from ${this.server} in ${seconds(this.retry.timeoutMs)}`,
+            this.cluster,
+          ),
+        ),
+      );
       // The fence again once a socket is assigned: a request that waited for one must not go out late.
       if (o.write && o.mayWrite) {
         const fence = o.mayWrite;
         req.once("socket", () => {
-          if (!fence()) req.destroy(new KubeError("KUBE_ABORTED", `${o.what}: write refused unsent: no longer allowed to write`, this.cluster));
+          if (!fence())
+            req.destroy(
+              new KubeError(
+                "KUBE_ABORTED",
+                `${o.what}: write refused unsent: no longer allowed to write`,
+                this.cluster,
+              ),
+            );
         });
       }
       const onAbort = () => req.destroy(this.aborted(o, 1, Date.now()));
       o.signal?.addEventListener("abort", onAbort, { once: true });
       req.once("close", () => o.signal?.removeEventListener("abort", onAbort));
       req.on("error", (e) =>
-        reject(e instanceof KubeError ? e : new KubeError("KUBE_UNREACHABLE", `${o.what}: ${this.server} unreachable: ${e.message}`, this.cluster)),
+        reject(
+          e instanceof KubeError
+            ? e
+            : new KubeError("KUBE_UNREACHABLE", `${o.what}: ${this.server} unreachable: ${e.message}`, this.cluster),
+        ),
       );
       if (payload) req.write(payload);
       req.end();
@@ -272,8 +321,12 @@ export class HttpClusterClient implements ClusterClient {
   }
 
   private httpError(status: number, body: unknown, what: string, retryAfterMs?: number): KubeError {
-    const msg = typeof body === "object" && body && "message" in body ? String((body as { message: unknown }).message) : String(body ?? "");
-    const reason = typeof body === "object" && body && "reason" in body ? String((body as { reason: unknown }).reason) : "";
+    const msg =
+      typeof body === "object" && body && "message" in body
+        ? String((body as { message: unknown }).message)
+        : String(body ?? "");
+    const reason =
+      typeof body === "object" && body && "reason" in body ? String((body as { reason: unknown }).reason) : "";
     const text = `${what}: ${status} ${msg}`.trim();
     if (status === 404) return new KubeError("KUBE_NOT_FOUND", text, this.cluster, status);
     if (status === 403 || status === 401) return new KubeError("KUBE_FORBIDDEN", text, this.cluster, status);

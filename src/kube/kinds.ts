@@ -26,20 +26,84 @@ export const LINK_GROUP = "multicluster.linkerd.io";
 
 const table: KindInfo[] = [
   { group: "", kind: "Namespace", plural: "namespaces", namespaced: false, rank: 0, managed: false, version: "v1" },
-  { group: "", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true, rank: 10, managed: true, version: "v1" },
-  { group: "rbac.authorization.k8s.io", kind: "ClusterRole", plural: "clusterroles", namespaced: false, rank: 20, managed: true, version: "v1" },
-  { group: "rbac.authorization.k8s.io", kind: "Role", plural: "roles", namespaced: true, rank: 20, managed: true, version: "v1" },
-  { group: "rbac.authorization.k8s.io", kind: "ClusterRoleBinding", plural: "clusterrolebindings", namespaced: false, rank: 30, managed: true, version: "v1" },
-  { group: "rbac.authorization.k8s.io", kind: "RoleBinding", plural: "rolebindings", namespaced: true, rank: 30, managed: true, version: "v1" },
+  {
+    group: "",
+    kind: "ServiceAccount",
+    plural: "serviceaccounts",
+    namespaced: true,
+    rank: 10,
+    managed: true,
+    version: "v1",
+  },
+  {
+    group: "rbac.authorization.k8s.io",
+    kind: "ClusterRole",
+    plural: "clusterroles",
+    namespaced: false,
+    rank: 20,
+    managed: true,
+    version: "v1",
+  },
+  {
+    group: "rbac.authorization.k8s.io",
+    kind: "Role",
+    plural: "roles",
+    namespaced: true,
+    rank: 20,
+    managed: true,
+    version: "v1",
+  },
+  {
+    group: "rbac.authorization.k8s.io",
+    kind: "ClusterRoleBinding",
+    plural: "clusterrolebindings",
+    namespaced: false,
+    rank: 30,
+    managed: true,
+    version: "v1",
+  },
+  {
+    group: "rbac.authorization.k8s.io",
+    kind: "RoleBinding",
+    plural: "rolebindings",
+    namespaced: true,
+    rank: 30,
+    managed: true,
+    version: "v1",
+  },
   { group: "", kind: "ConfigMap", plural: "configmaps", namespaced: true, rank: 40, managed: false, version: "v1" },
   { group: "", kind: "Secret", plural: "secrets", namespaced: true, rank: 40, managed: true, version: "v1" },
   { group: "", kind: "Service", plural: "services", namespaced: true, rank: 50, managed: true, version: "v1" },
   { group: LINK_GROUP, kind: "Link", plural: "links", namespaced: true, rank: 60, managed: true },
-  { group: "apps", kind: "Deployment", plural: "deployments", namespaced: true, rank: 70, managed: true, version: "v1" },
+  {
+    group: "apps",
+    kind: "Deployment",
+    plural: "deployments",
+    namespaced: true,
+    rank: 70,
+    managed: true,
+    version: "v1",
+  },
   // One row per split API (src/extensions/split-apis.ts); the version is discovered.
   ...SPLIT_APIS.map(({ group, kind, plural }) => ({ group, kind, plural, namespaced: true, rank: 80, managed: true })),
-  { group: "apiextensions.k8s.io", kind: "CustomResourceDefinition", plural: "customresourcedefinitions", namespaced: false, rank: 0, managed: false, version: "v1" },
-  { group: "coordination.k8s.io", kind: "Lease", plural: "leases", namespaced: true, rank: 0, managed: false, version: "v1" },
+  {
+    group: "apiextensions.k8s.io",
+    kind: "CustomResourceDefinition",
+    plural: "customresourcedefinitions",
+    namespaced: false,
+    rank: 0,
+    managed: false,
+    version: "v1",
+  },
+  {
+    group: "coordination.k8s.io",
+    kind: "Lease",
+    plural: "leases",
+    namespaced: true,
+    rank: 0,
+    managed: false,
+    version: "v1",
+  },
 ];
 
 /** Every kind crosslink knows. */
@@ -49,7 +113,9 @@ export const KINDS: readonly KindInfo[] = table;
 export const MANAGED_KINDS: readonly KindInfo[] = table.filter((k) => k.managed);
 
 /** The API groups whose served versions observe discovers in every cluster: those of managed kinds without a fixed version. */
-export const DISCOVERED_GROUPS: readonly string[] = [...new Set(MANAGED_KINDS.filter((k) => !k.version).map((k) => k.group))];
+export const DISCOVERED_GROUPS: readonly string[] = [
+  ...new Set(MANAGED_KINDS.filter((k) => !k.version).map((k) => k.group)),
+];
 
 /** The kind entry for an apiVersion + kind; throws for a kind outside the table (a programming error). */
 export function kindInfo(apiVersion: string, kind: string): KindInfo {

@@ -74,7 +74,12 @@ export interface ClusterClient {
   /** A strategic-merge (or merge for custom resources) patch. */
   patch(ref: ObjectRef, patch: unknown, opts?: WriteOptions): Promise<KubeObject>;
   /** Issues a bounded ServiceAccount token through the TokenRequest API. */
-  createToken(namespace: string, serviceAccount: string, expirationSeconds: number, opts?: CallOptions): Promise<IssuedToken>;
+  createToken(
+    namespace: string,
+    serviceAccount: string,
+    expirationSeconds: number,
+    opts?: CallOptions,
+  ): Promise<IssuedToken>;
   /** The versions of an API group the server serves, newest preferred first; [] when the group is not served. */
   servedVersions(group: string, opts?: CallOptions): Promise<string[]>;
 }

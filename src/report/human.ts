@@ -15,7 +15,8 @@ function findingLines(findings: readonly Finding[], indent: string): string[] {
 
 function actionLines(a: Action, indent: string): string[] {
   const lines = [`${indent}${actionSymbol(a)} ${actionTitle(a)}${a.type === "create" ? "" : `  (${a.reason})`}`];
-  if (a.type === "update" || a.type === "replace") for (const c of a.changes) lines.push(`${indent}    ${showChange(c)}`);
+  if (a.type === "update" || a.type === "replace")
+    for (const c of a.changes) lines.push(`${indent}    ${showChange(c)}`);
   return lines;
 }
 
@@ -28,7 +29,9 @@ export function renderPlanHuman(plan: Plan): string {
       continue;
     }
     const counts = countPlan([cp]);
-    out.push(`cluster ${cp.cluster}: ${describeCounts(counts)}; ${cp.unchanged} unchanged${cp.blocked ? " — BLOCKED" : ""}`);
+    out.push(
+      `cluster ${cp.cluster}: ${describeCounts(counts)}; ${cp.unchanged} unchanged${cp.blocked ? " — BLOCKED" : ""}`,
+    );
     out.push(...findingLines(cp.findings, "  "));
     for (const a of cp.actions) out.push(...actionLines(a, "  "));
     out.push("");
@@ -50,7 +53,9 @@ export function renderChangeSetHuman(cs: ChangeSet): string {
     const done = c.results.filter((r) => r.status === "done").length;
     const failed = c.results.filter((r) => r.status === "failed").length;
     const state = c.converged ? "converged" : "NOT converged";
-    out.push(`cluster ${c.cluster}: ${state}; ${done} change(s) made${failed ? `, ${failed} failed` : ""}${c.error ? ` — ${c.error}` : ""}`);
+    out.push(
+      `cluster ${c.cluster}: ${state}; ${done} change(s) made${failed ? `, ${failed} failed` : ""}${c.error ? ` — ${c.error}` : ""}`,
+    );
     for (const r of c.results) {
       const mark = r.status === "done" ? "✓" : r.status === "failed" ? "✗" : "·";
       out.push(`  ${mark} ${actionSymbol(r.action)} ${actionTitle(r.action)}${r.error ? `: ${r.error}` : ""}`);

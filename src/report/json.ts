@@ -9,7 +9,13 @@ export const FORMAT_VERSION = 1;
 
 function actionJson(a: Action): Record<string, unknown> {
   const ref = actionRef(a);
-  const out: Record<string, unknown> = { action: a.type, apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, reason: a.reason };
+  const out: Record<string, unknown> = {
+    action: a.type,
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    name: ref.name,
+    reason: a.reason,
+  };
   if (ref.namespace) out.namespace = ref.namespace;
   if (a.type === "update" || a.type === "replace" || a.type === "create") out.changes = a.changes.map(changeJson);
   if (a.type === "credentials") {
@@ -48,7 +54,11 @@ export function changeSetJson(cs: ChangeSet): Record<string, unknown> {
       cluster: c.cluster,
       converged: c.converged,
       ...(c.error ? { error: c.error } : {}),
-      results: c.results.map((r) => ({ ...actionJson(r.action), status: r.status, ...(r.error ? { error: r.error } : {}) })),
+      results: c.results.map((r) => ({
+        ...actionJson(r.action),
+        status: r.status,
+        ...(r.error ? { error: r.error } : {}),
+      })),
     })),
   };
 }

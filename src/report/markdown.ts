@@ -14,16 +14,26 @@ export function mdEscape(text: string): string {
 /** The plan in Markdown, for a pull-request comment or a CI summary. */
 export function renderPlanMarkdown(plan: Plan, title = `crosslink plan for \`${plan.topology}\``): string {
   const total = countPlan(plan.clusters);
-  const out: string[] = [`### ${title}`, "", `**${describeCounts(total)}**${total.unreachable ? ` — ${total.unreachable} cluster(s) unreachable` : ""}`, ""];
+  const out: string[] = [
+    `### ${title}`,
+    "",
+    `**${describeCounts(total)}**${total.unreachable ? ` — ${total.unreachable} cluster(s) unreachable` : ""}`,
+    "",
+  ];
   const findings = plan.clusters.flatMap((c) => [
     ...(c.error ? [`- ❌ **${c.cluster}** unreachable: ${mdEscape(c.error)}`] : []),
     ...c.findings.map((f) => `- ${ICON[f.severity]} \`${f.code}\` ${mdEscape(f.message)}`),
   ]);
   if (findings.length) out.push(...findings, "");
-  out.push("| cluster | create | update | replace | delete | credentials | unchanged |", "|---|---:|---:|---:|---:|---:|---:|");
+  out.push(
+    "| cluster | create | update | replace | delete | credentials | unchanged |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+  );
   for (const c of plan.clusters) {
     const n = countPlan([c]);
-    out.push(`| ${c.cluster} | ${n.create} | ${n.update} | ${n.replace} | ${n.delete} | ${n.credentials} | ${c.error ? "unreachable" : n.unchanged} |`);
+    out.push(
+      `| ${c.cluster} | ${n.create} | ${n.update} | ${n.replace} | ${n.delete} | ${n.credentials} | ${c.error ? "unreachable" : n.unchanged} |`,
+    );
   }
   out.push("");
   for (const c of plan.clusters) {

@@ -17,7 +17,17 @@ export interface PlanCounts {
 
 /** Counts the actions, findings and unreachable clusters of one cluster plan or of all of them. */
 export function countPlan(clusters: readonly ClusterPlan[]): PlanCounts {
-  const c: PlanCounts = { create: 0, update: 0, replace: 0, delete: 0, credentials: 0, unchanged: 0, errors: 0, warnings: 0, unreachable: 0 };
+  const c: PlanCounts = {
+    create: 0,
+    update: 0,
+    replace: 0,
+    delete: 0,
+    credentials: 0,
+    unchanged: 0,
+    errors: 0,
+    warnings: 0,
+    unreachable: 0,
+  };
   for (const cp of clusters) {
     if (cp.error) c.unreachable++;
     c.unchanged += cp.unchanged;

@@ -13,7 +13,14 @@ import type { FieldDelta, GraphStatus, ReviewGraph, TopologyChange, WeightChange
 /** Every topology-level change from `base` to `head`, in a stable order. */
 export function topologyChanges(base: Topology, head: Topology): TopologyChange[] {
   const s = { base: indexTopology(base), head: indexTopology(head) };
-  return [...settings(base, head), ...anchors(base, head), ...clusters(base, head), ...links(s), ...exportChanges(s), ...splits(s)];
+  return [
+    ...settings(base, head),
+    ...anchors(base, head),
+    ...clusters(base, head),
+    ...links(s),
+    ...exportChanges(s),
+    ...splits(s),
+  ];
 }
 
 function settings(base: Topology, head: Topology): TopologyChange[] {
@@ -23,7 +30,9 @@ function settings(base: Topology, head: Topology): TopologyChange[] {
       kind: "topology-renamed",
       before: base.name,
       after: head.name,
-      implications: [`objects crosslink made are labelled crosslink.dev/topology=${base.name}; under the new name it no longer owns them: it creates new ones beside them and never prunes the old`],
+      implications: [
+        `objects crosslink made are labelled crosslink.dev/topology=${base.name}; under the new name it no longer owns them: it creates new ones beside them and never prunes the old`,
+      ],
     });
   }
   if (base.manageTrust !== head.manageTrust) {
@@ -31,7 +40,11 @@ function settings(base: Topology, head: Topology): TopologyChange[] {
       kind: "manage-trust-changed",
       before: base.manageTrust,
       after: head.manageTrust,
-      implications: [head.manageTrust ? "crosslink writes the trust bundle into every cluster's linkerd-identity-trust-roots" : "crosslink stops writing trust bundles; rotate them yourself"],
+      implications: [
+        head.manageTrust
+          ? "crosslink writes the trust bundle into every cluster's linkerd-identity-trust-roots"
+          : "crosslink stops writing trust bundles; rotate them yourself",
+      ],
     });
   }
   return out;
@@ -55,7 +68,9 @@ function anchorCerts(t: Topology): Map<string, AnchorCert> {
         // unparsable: validation reports it
       }
     }
-    for (const fp of a.fingerprints) if (!out.has(fp)) out.set(fp, { name: a.name, fingerprint: fp, ...(subjects.has(fp) ? { subject: subjects.get(fp)! } : {}) });
+    for (const fp of a.fingerprints)
+      if (!out.has(fp))
+        out.set(fp, { name: a.name, fingerprint: fp, ...(subjects.has(fp) ? { subject: subjects.get(fp)! } : {}) });
   }
   return out;
 }
@@ -63,13 +78,27 @@ function anchorCerts(t: Topology): Map<string, AnchorCert> {
 function anchors(base: Topology, head: Topology): TopologyChange[] {
   const b = anchorCerts(base);
   const h = anchorCerts(head);
-  const roll = head.manageTrust ? "crosslink writes the new bundle into every cluster" : "manageTrust is false: update linkerd-identity-trust-roots in every cluster yourself";
+  const roll = head.manageTrust
+    ? "crosslink writes the new bundle into every cluster"
+    : "manageTrust is false: update linkerd-identity-trust-roots in every cluster yourself";
   const out: TopologyChange[] = [];
   for (const [fp, a] of h) {
-    if (!b.has(fp)) out.push({ kind: "trust-anchor-added", ...a, implications: [`every cluster will trust identities issued under ${a.name}; ${roll}`] });
+    if (!b.has(fp))
+      out.push({
+        kind: "trust-anchor-added",
+        ...a,
+        implications: [`every cluster will trust identities issued under ${a.name}; ${roll}`],
+      });
   }
   for (const [fp, a] of b) {
-    if (!h.has(fp)) out.push({ kind: "trust-anchor-removed", ...a, implications: [`identities issued under ${a.name} stop being trusted across the mesh once the bundle rolls out; ${roll}`] });
+    if (!h.has(fp))
+      out.push({
+        kind: "trust-anchor-removed",
+        ...a,
+        implications: [
+          `identities issued under ${a.name} stop being trusted across the mesh once the bundle rolls out; ${roll}`,
+        ],
+      });
   }
   return out;
 }
@@ -84,7 +113,13 @@ function clusterFields(a: Cluster, b: Cluster): FieldDelta[] {
     ["multiclusterNamespace", a.multiclusterNamespace, b.multiclusterNamespace],
     ["clusterDomain", a.clusterDomain, b.clusterDomain],
   ];
-  return pairs.filter(([, x, y]) => x !== y).map(([field, before, after]) => ({ field, ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) }));
+  return pairs
+    .filter(([, x, y]) => x !== y)
+    .map(([field, before, after]) => ({
+      field,
+      ...(before !== undefined ? { before } : {}),
+      ...(after !== undefined ? { after } : {}),
+    }));
 }
 
 function clusters(base: Topology, head: Topology): TopologyChange[] {
@@ -93,14 +128,27 @@ function clusters(base: Topology, head: Topology): TopologyChange[] {
   const out: TopologyChange[] = [];
   for (const [name, c] of h) {
     const was = b.get(name);
-    if (!was) out.push({ kind: "cluster-added", cluster: name, implications: [`crosslink manages ${name} through the kubeconfig context ${c.context}`] });
+    if (!was)
+      out.push({
+        kind: "cluster-added",
+        cluster: name,
+        implications: [`crosslink manages ${name} through the kubeconfig context ${c.context}`],
+      });
     else {
       const fields = clusterFields(was, c);
-      if (fields.length) out.push({ kind: "cluster-changed", cluster: name, fields, implications: clusterImplications(name, fields) });
+      if (fields.length)
+        out.push({ kind: "cluster-changed", cluster: name, fields, implications: clusterImplications(name, fields) });
     }
   }
   for (const name of b.keys()) {
-    if (!h.has(name)) out.push({ kind: "cluster-removed", cluster: name, implications: [`crosslink stops reading and writing ${name}: what it created there stays until removed by hand`] });
+    if (!h.has(name))
+      out.push({
+        kind: "cluster-removed",
+        cluster: name,
+        implications: [
+          `crosslink stops reading and writing ${name}: what it created there stays until removed by hand`,
+        ],
+      });
   }
   return out;
 }
@@ -133,10 +181,13 @@ function links(s: { base: TopologyIndex; head: TopologyIndex }): TopologyChange[
     if (!was) out.push({ kind: "link-added", from: l.from, to: l.to, implications: imply.linkAdded(s, l) });
     else {
       const fields = linkFields(was, l);
-      if (fields.length) out.push({ kind: "link-changed", from: l.from, to: l.to, fields, implications: imply.linkChanged(was, l) });
+      if (fields.length)
+        out.push({ kind: "link-changed", from: l.from, to: l.to, fields, implications: imply.linkChanged(was, l) });
     }
   }
-  for (const [id, l] of s.base.links) if (!s.head.links.has(id)) out.push({ kind: "link-removed", from: l.from, to: l.to, implications: imply.linkRemoved(s, l) });
+  for (const [id, l] of s.base.links)
+    if (!s.head.links.has(id))
+      out.push({ kind: "link-removed", from: l.from, to: l.to, implications: imply.linkRemoved(s, l) });
   return out;
 }
 
@@ -147,10 +198,17 @@ function exportChanges(s: { base: TopologyIndex; head: TopologyIndex }): Topolog
     if (!was) out.push({ kind: "export-added", ...e, implications: imply.exportAdded(s, e) });
     else if (was.mode !== e.mode) {
       const key = { cluster: e.cluster, namespace: e.namespace, service: e.service };
-      out.push({ kind: "export-mode-changed", ...key, before: was.mode, after: e.mode, implications: imply.exportModeChanged(s, key, was.mode, e.mode) });
+      out.push({
+        kind: "export-mode-changed",
+        ...key,
+        before: was.mode,
+        after: e.mode,
+        implications: imply.exportModeChanged(s, key, was.mode, e.mode),
+      });
     }
   }
-  for (const [id, e] of s.base.exports) if (!s.head.exports.has(id)) out.push({ kind: "export-removed", ...e, implications: imply.exportRemoved(s, e) });
+  for (const [id, e] of s.base.exports)
+    if (!s.head.exports.has(id)) out.push({ kind: "export-removed", ...e, implications: imply.exportRemoved(s, e) });
   return out;
 }
 
@@ -179,13 +237,20 @@ function splits(s: { base: TopologyIndex; head: TopologyIndex }): TopologyChange
     const was = s.base.splits.get(id);
     const key = { cluster: sp.cluster, namespace: sp.namespace, service: sp.service };
     const weights = weightChanges(was, sp);
-    if (!was) out.push({ kind: "split-added", ...key, weights, implications: imply.splitImplications(key, weights, "added") });
+    if (!was)
+      out.push({ kind: "split-added", ...key, weights, implications: imply.splitImplications(key, weights, "added") });
     else {
       const moved = weights.some((w) => w.before !== w.after);
-      const api = was.api !== sp.api ? { field: "api", before: was.api ?? "(cluster default)", after: sp.api ?? "(cluster default)" } : undefined;
+      const api =
+        was.api !== sp.api
+          ? { field: "api", before: was.api ?? "(cluster default)", after: sp.api ?? "(cluster default)" }
+          : undefined;
       if (moved || api) {
         const implications = imply.splitImplications(key, weights, "changed");
-        if (api) implications.push(`the route of ${sp.namespace}/${sp.service} in ${sp.cluster} is written with the ${api.after} API instead of ${api.before}`);
+        if (api)
+          implications.push(
+            `the route of ${sp.namespace}/${sp.service} in ${sp.cluster} is written with the ${api.after} API instead of ${api.before}`,
+          );
         out.push({ kind: "split-changed", ...key, weights, ...(api ? { api } : {}), implications });
       }
     }
@@ -194,21 +259,29 @@ function splits(s: { base: TopologyIndex; head: TopologyIndex }): TopologyChange
     if (s.head.splits.has(id)) continue;
     const key = { cluster: sp.cluster, namespace: sp.namespace, service: sp.service };
     const weights = weightChanges(sp, undefined);
-    out.push({ kind: "split-removed", ...key, weights, implications: imply.splitImplications(key, weights, "removed") });
+    out.push({
+      kind: "split-removed",
+      ...key,
+      weights,
+      implications: imply.splitImplications(key, weights, "removed"),
+    });
   }
   return out;
 }
 
 /** The graph the diagram draws: every cluster and link of either side, with its status. */
 export function reviewGraph(base: Topology, head: Topology, changes: readonly TopologyChange[]): ReviewGraph {
-  const status = (inBase: boolean, inHead: boolean, changed: boolean): GraphStatus => (!inBase ? "added" : !inHead ? "removed" : changed ? "changed" : "kept");
+  const status = (inBase: boolean, inHead: boolean, changed: boolean): GraphStatus =>
+    !inBase ? "added" : !inHead ? "removed" : changed ? "changed" : "kept";
   const bc = new Set(base.clusters.map((c) => c.name));
   const hc = new Set(head.clusters.map((c) => c.name));
   const changedClusters = new Set(changes.flatMap((c) => (c.kind === "cluster-changed" ? [c.cluster] : [])));
-  const nodes = [...new Set([...head.clusters.map((c) => c.name), ...base.clusters.map((c) => c.name)])].map((cluster) => ({
-    cluster,
-    status: status(bc.has(cluster), hc.has(cluster), changedClusters.has(cluster)),
-  }));
+  const nodes = [...new Set([...head.clusters.map((c) => c.name), ...base.clusters.map((c) => c.name)])].map(
+    (cluster) => ({
+      cluster,
+      status: status(bc.has(cluster), hc.has(cluster), changedClusters.has(cluster)),
+    }),
+  );
   const b = indexTopology(base).links;
   const h = indexTopology(head).links;
   const changedLinks = new Set(changes.flatMap((c) => (c.kind === "link-changed" ? [`${c.from}→${c.to}`] : [])));

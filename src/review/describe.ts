@@ -69,7 +69,9 @@ export function changeCluster(c: TopologyChange): string | undefined {
 }
 
 /** The changes grouped by section, mesh-wide first, then clusters by name. */
-export function changesBySection(changes: readonly TopologyChange[]): { cluster?: string; changes: TopologyChange[] }[] {
+export function changesBySection(
+  changes: readonly TopologyChange[],
+): { cluster?: string; changes: TopologyChange[] }[] {
   const mesh: TopologyChange[] = [];
   const byCluster = new Map<string, TopologyChange[]>();
   for (const c of changes) {
@@ -113,7 +115,9 @@ export function countByKind(changes: readonly TopologyChange[]): Partial<Record<
 
 /** `2 links removed, 1 split changed`, or `no topology changes`. */
 export function describeChanges(review: Review): string {
-  const parts = Object.entries(countByKind(review.changes)).map(([k, n]) => `${n} ${NOUNS[k as ChangeKind]![n === 1 ? 0 : 1]}`);
+  const parts = Object.entries(countByKind(review.changes)).map(
+    ([k, n]) => `${n} ${NOUNS[k as ChangeKind]![n === 1 ? 0 : 1]}`,
+  );
   return parts.length ? parts.join(", ") : "no topology changes";
 }
 

@@ -4,7 +4,16 @@
  * `GitSourceError`s (unknown revision, file missing at a revision).
  */
 import path from "node:path";
-import { commitTrailers, openRepo, openRevision, readTopologyText, revisionReadFile, REVISION_ROOT, type GitRepo, type Revision } from "../source/git-revision.js";
+import {
+  commitTrailers,
+  openRepo,
+  openRevision,
+  readTopologyText,
+  revisionReadFile,
+  REVISION_ROOT,
+  type GitRepo,
+  type Revision,
+} from "../source/git-revision.js";
 import { loadBaseForReview, loadForReview } from "./load.js";
 import type { ReviewSide } from "./review.js";
 import { MASS_PRUNE_TRAILER } from "./safety.js";
@@ -38,18 +47,36 @@ export function allowsMassPrune(message: string): boolean {
   return (commitTrailers(message).get(key) ?? []).some((v) => v.toLowerCase() === value);
 }
 
-async function loadSide(repo: GitRepo, revision: Revision, file: string, now: Date, side: "base" | "head"): Promise<ReviewSide> {
+async function loadSide(
+  repo: GitRepo,
+  revision: Revision,
+  file: string,
+  now: Date,
+  side: "base" | "head",
+): Promise<ReviewSide> {
   const clean = path.posix.normalize(file.replace(/\\/g, "/")).replace(/^(\.\/)+|^\/+/, "");
   const text = await readTopologyText(repo, revision, clean);
-  const load = await (side === "base" ? loadBaseForReview : loadForReview)({ file: clean, text, readFile: revisionReadFile(revision), baseDir: path.posix.join(REVISION_ROOT, path.posix.dirname(clean)), now });
+  const load = await (side === "base" ? loadBaseForReview : loadForReview)({
+    file: clean,
+    text,
+    readFile: revisionReadFile(revision),
+    baseDir: path.posix.join(REVISION_ROOT, path.posix.dirname(clean)),
+    now,
+  });
   return { rev: revision.rev, oid: revision.oid, load };
 }
 
 /** Opens the repository and loads the topology at base and head. */
 export async function loadGitSides(req: GitReviewRequest): Promise<GitReviewSides> {
-  const repo = await openRepo(req.repo, { ...(req.cacheDir ? { cacheDir: req.cacheDir } : {}), ...(req.maxFetchBytes ? { maxFetchBytes: req.maxFetchBytes } : {}) });
+  const repo = await openRepo(req.repo, {
+    ...(req.cacheDir ? { cacheDir: req.cacheDir } : {}),
+    ...(req.maxFetchBytes ? { maxFetchBytes: req.maxFetchBytes } : {}),
+  });
   const [baseRev, headRev] = await Promise.all([openRevision(repo, req.base), openRevision(repo, req.head)]);
   const now = req.now ?? new Date();
-  const [base, head] = await Promise.all([loadSide(repo, baseRev, req.file, now, "base"), loadSide(repo, headRev, req.file, now, "head")]);
+  const [base, head] = await Promise.all([
+    loadSide(repo, baseRev, req.file, now, "base"),
+    loadSide(repo, headRev, req.file, now, "head"),
+  ]);
   return { repo, base, head, headMessage: headRev.message, massPruneAllowed: allowsMassPrune(headRev.message) };
 }

@@ -25,12 +25,16 @@ function mirrorLine(from: string, e: ExportedService, verb: "will mirror" | "wil
       ? `${from} will see ${e.service} from ${e.cluster} as a member of ${mirrorOf(e)}`
       : `${e.cluster} will leave ${mirrorOf(e)} in ${from} (${from} stops sending to its ${e.service})`;
   }
-  return verb === "will mirror" ? `${from} will mirror ${e.service} from ${e.cluster} as ${mirrorOf(e)}` : `${from} will stop mirroring ${e.service} from ${e.cluster} (${mirrorOf(e)} is deleted)`;
+  return verb === "will mirror"
+    ? `${from} will mirror ${e.service} from ${e.cluster} as ${mirrorOf(e)}`
+    : `${from} will stop mirroring ${e.service} from ${e.cluster} (${mirrorOf(e)} is deleted)`;
 }
 
 /** A link appears: the Link, its credentials and what it mirrors. */
 export function linkAdded(s: Sides, l: Link): string[] {
-  const out = [`crosslink creates the Link ${l.to}, its ${l.credentials.mode} credentials${l.credentials.mode === "token-request" ? ` (ttl ${formatDuration(l.credentials.ttlSeconds)})` : ""} and ${l.controller === "managed" ? "a mirror controller" : "no controller (external)"} in ${l.from}`];
+  const out = [
+    `crosslink creates the Link ${l.to}, its ${l.credentials.mode} credentials${l.credentials.mode === "token-request" ? ` (ttl ${formatDuration(l.credentials.ttlSeconds)})` : ""} and ${l.controller === "managed" ? "a mirror controller" : "no controller (external)"} in ${l.from}`,
+  ];
   const exported = exportsOf(s.head, l.to);
   out.push(...exported.map((e) => mirrorLine(l.from, e, "will mirror")));
   if (!exported.length) out.push(`${l.to} exports nothing yet: ${l.from} mirrors no service`);
@@ -39,7 +43,9 @@ export function linkAdded(s: Sides, l: Link): string[] {
 
 /** A link disappears: what `from` stops mirroring. */
 export function linkRemoved(s: Sides, l: LinkKey): string[] {
-  const out = [`crosslink deletes the Link ${l.to}, its credentials and mirror controller from ${l.from}, and the remote-access account in ${l.to}`];
+  const out = [
+    `crosslink deletes the Link ${l.to}, its credentials and mirror controller from ${l.from}, and the remote-access account in ${l.to}`,
+  ];
   out.push(...exportsOf(s.base, l.to).map((e) => mirrorLine(l.from, e, "will stop mirroring")));
   return out;
 }
@@ -47,12 +53,21 @@ export function linkRemoved(s: Sides, l: LinkKey): string[] {
 /** A link's settings change. */
 export function linkChanged(before: Link, after: Link): string[] {
   const out: string[] = [];
-  if (before.credentials.mode !== after.credentials.mode) out.push(`the credentials ${after.from} uses to read ${after.to} are issued again as ${after.credentials.mode}`);
-  else if (before.credentials.ttlSeconds !== after.credentials.ttlSeconds) out.push(`new tokens for ${after.from} → ${after.to} live ${formatDuration(after.credentials.ttlSeconds)}`);
+  if (before.credentials.mode !== after.credentials.mode)
+    out.push(`the credentials ${after.from} uses to read ${after.to} are issued again as ${after.credentials.mode}`);
+  else if (before.credentials.ttlSeconds !== after.credentials.ttlSeconds)
+    out.push(`new tokens for ${after.from} → ${after.to} live ${formatDuration(after.credentials.ttlSeconds)}`);
   if (before.controller !== after.controller) {
-    out.push(after.controller === "external" ? `crosslink stops rendering the mirror controller for ${after.to} in ${after.from}; Linkerd's Helm \`controllers\` value must run it` : `crosslink renders the mirror controller for ${after.to} in ${after.from}`);
+    out.push(
+      after.controller === "external"
+        ? `crosslink stops rendering the mirror controller for ${after.to} in ${after.from}; Linkerd's Helm \`controllers\` value must run it`
+        : `crosslink renders the mirror controller for ${after.to} in ${after.from}`,
+    );
   }
-  if (before.excludedLabels.join() !== after.excludedLabels.join() || before.excludedAnnotations.join() !== after.excludedAnnotations.join()) {
+  if (
+    before.excludedLabels.join() !== after.excludedLabels.join() ||
+    before.excludedAnnotations.join() !== after.excludedAnnotations.join()
+  ) {
     out.push(`mirrors in ${after.from} copy a different set of labels/annotations from ${after.to}`);
   }
   return out;
@@ -69,7 +84,10 @@ export function exportAdded(s: Sides, e: ExportedService): string[] {
 
 /** A service is no longer exported. */
 export function exportRemoved(s: Sides, e: ExportedService): string[] {
-  return [`crosslink removes its export label from ${e.namespace}/${e.service} in ${e.cluster}`, ...linksInto(s.base, e.cluster).map((l) => mirrorLine(l.from, e, "will stop mirroring"))];
+  return [
+    `crosslink removes its export label from ${e.namespace}/${e.service} in ${e.cluster}`,
+    ...linksInto(s.base, e.cluster).map((l) => mirrorLine(l.from, e, "will stop mirroring")),
+  ];
 }
 
 /** An export's mode changes. */
@@ -78,8 +96,14 @@ export function exportModeChanged(s: Sides, e: ExportKey, before: ExportMode, af
   for (const l of linksInto(s.head, e.cluster)) {
     const was = mirrorOf({ ...e, mode: before });
     const now = mirrorOf({ ...e, mode: after });
-    if (was !== now) out.push(`${l.from} mirrors ${e.service} from ${e.cluster} as ${now} instead of ${was}; remote split backends follow the new name`);
-    else out.push(`${l.from}'s ${now} reaches ${e.cluster} ${exportModeInfo(after).route} instead of ${exportModeInfo(before).route}`);
+    if (was !== now)
+      out.push(
+        `${l.from} mirrors ${e.service} from ${e.cluster} as ${now} instead of ${was}; remote split backends follow the new name`,
+      );
+    else
+      out.push(
+        `${l.from}'s ${now} reaches ${e.cluster} ${exportModeInfo(after).route} instead of ${exportModeInfo(before).route}`,
+      );
   }
   return out;
 }
@@ -90,9 +114,20 @@ function weightText(w: WeightChange, side: "before" | "after"): string {
 }
 
 /** A split's weights change (or it appears/disappears). */
-export function splitImplications(key: SplitKey, weights: WeightChange[], how: "added" | "removed" | "changed"): string[] {
+export function splitImplications(
+  key: SplitKey,
+  weights: WeightChange[],
+  how: "added" | "removed" | "changed",
+): string[] {
   const where = `${key.namespace}/${key.service} in ${key.cluster}`;
-  if (how === "removed") return [`crosslink deletes the route of ${where}: all its traffic goes to the Service's own endpoints`];
-  const lines = weights.filter((w) => how === "added" || w.before !== w.after || w.beforePercent !== w.afterPercent).map((w) => (how === "added" ? `${where} sends ${weightText(w, "after")} to ${w.backend}` : `${where}: ${w.backend} ${weightText(w, "before")} → ${weightText(w, "after")}`));
+  if (how === "removed")
+    return [`crosslink deletes the route of ${where}: all its traffic goes to the Service's own endpoints`];
+  const lines = weights
+    .filter((w) => how === "added" || w.before !== w.after || w.beforePercent !== w.afterPercent)
+    .map((w) =>
+      how === "added"
+        ? `${where} sends ${weightText(w, "after")} to ${w.backend}`
+        : `${where}: ${w.backend} ${weightText(w, "before")} → ${weightText(w, "after")}`,
+    );
   return lines;
 }

@@ -44,7 +44,8 @@ function buildIndex(topology: Topology): TopologyIndex {
   const links = new Map<string, Link>();
   for (const l of topology.links) if (!links.has(linkId(l))) links.set(linkId(l), l);
   const exports = new Map<string, ExportedService>();
-  for (const e of topology.exports) for (const s of exportedServices(e)) if (!exports.has(exportId(s))) exports.set(exportId(s), s);
+  for (const e of topology.exports)
+    for (const s of exportedServices(e)) if (!exports.has(exportId(s))) exports.set(exportId(s), s);
   const splits = new Map<string, Split>();
   for (const s of topology.splits) if (!splits.has(splitId(s))) splits.set(splitId(s), s);
   return { topology, clusters: new Set(topology.clusters.map((c) => c.name)), links, exports, splits };
@@ -65,7 +66,12 @@ export function exportsOf(idx: TopologyIndex, cluster: string): ExportedService[
 }
 
 /** Splits in `cluster` with a backend in `remote` (and, when given, of `service` in `namespace`). */
-export function splitsUsing(idx: TopologyIndex, cluster: string | undefined, remote: string, service?: { namespace: string; service: string }): { split: Split; weight: number; percent: number }[] {
+export function splitsUsing(
+  idx: TopologyIndex,
+  cluster: string | undefined,
+  remote: string,
+  service?: { namespace: string; service: string },
+): { split: Split; weight: number; percent: number }[] {
   const out: { split: Split; weight: number; percent: number }[] = [];
   for (const split of idx.splits.values()) {
     if (cluster !== undefined && split.cluster !== cluster) continue;

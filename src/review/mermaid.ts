@@ -21,13 +21,22 @@ const ARROW: Record<GraphStatus, string> = { kept: "-->", added: "==>", removed:
 export function mermaidDiagram(graph: ReviewGraph): string {
   const big = graph.edges.length > MAX_DIAGRAM_EDGES;
   const edges = big ? graph.edges.filter((e) => e.status !== "kept") : graph.edges;
-  const shown = big ? new Set([...edges.flatMap((e) => [e.from, e.to]), ...graph.nodes.filter((n) => n.status !== "kept").map((n) => n.cluster)]) : undefined;
+  const shown = big
+    ? new Set([
+        ...edges.flatMap((e) => [e.from, e.to]),
+        ...graph.nodes.filter((n) => n.status !== "kept").map((n) => n.cluster),
+      ])
+    : undefined;
   const nodes = graph.nodes.filter((n) => !shown || shown.has(n.cluster));
-  for (const c of edges.flatMap((e) => [e.from, e.to])) if (!nodes.some((n) => n.cluster === c)) nodes.push({ cluster: c, status: "kept" });
+  for (const c of edges.flatMap((e) => [e.from, e.to]))
+    if (!nodes.some((n) => n.cluster === c)) nodes.push({ cluster: c, status: "kept" });
   const id = new Map(nodes.map((n, i) => [n.cluster, `c${i}`]));
   const out = ["flowchart LR"];
   if (big) out.push(`  %% ${graph.edges.length - edges.length} unchanged links not drawn`);
-  for (const n of nodes) out.push(`  ${id.get(n.cluster)}["${n.cluster.replace(/["<>\[\]]/g, "")}"]${n.status === "kept" ? "" : `:::${n.status}`}`);
+  for (const n of nodes)
+    out.push(
+      `  ${id.get(n.cluster)}["${n.cluster.replace(/["<>\[\]]/g, "")}"]${n.status === "kept" ? "" : `:::${n.status}`}`,
+    );
   const styles: string[] = [];
   edges.forEach((e, i) => {
     const from = id.get(e.from)!;

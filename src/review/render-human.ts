@@ -13,7 +13,9 @@ export function showWeight(w: WeightChange, side: "before" | "after"): string {
 function weightLines(c: TopologyChange): string[] {
   if (c.kind !== "split-added" && c.kind !== "split-removed" && c.kind !== "split-changed") return [];
   const width = Math.max(...c.weights.map((w) => w.backend.length));
-  return c.weights.map((w) => `      ${w.backend.padEnd(width)}  ${showWeight(w, "before")} → ${showWeight(w, "after")}`);
+  return c.weights.map(
+    (w) => `      ${w.backend.padEnd(width)}  ${showWeight(w, "before")} → ${showWeight(w, "after")}`,
+  );
 }
 
 /** The review as plain text. */
@@ -30,12 +32,22 @@ export function renderReviewHuman(review: Review): string {
     out.push("");
   }
   if (review.diagnostics.length) {
-    out.push(`Validation at ${review.head.rev}:`, ...formatDiagnostics(review.diagnostics).split("\n").map((l) => `  ${l}`), "");
+    out.push(
+      `Validation at ${review.head.rev}:`,
+      ...formatDiagnostics(review.diagnostics)
+        .split("\n")
+        .map((l) => `  ${l}`),
+      "",
+    );
   }
   if (review.changes.length) {
     out.push("Changes:");
     for (const c of review.changes) {
-      out.push(`  ${changeSymbol(c)} ${changeTitle(c)}`, ...weightLines(c), ...c.implications.map((i) => `      • ${i}`));
+      out.push(
+        `  ${changeSymbol(c)} ${changeTitle(c)}`,
+        ...weightLines(c),
+        ...c.implications.map((i) => `      • ${i}`),
+      );
     }
     out.push("");
   }

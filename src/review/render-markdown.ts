@@ -20,7 +20,11 @@ const SYMBOL = { "+": "➕", "-": "➖", "~": "✏️" } as const;
 export function renderReviewMarkdown(review: Review, extra?: string): string {
   const { errors, warnings } = problemCounts(review);
   const name = review.head.topology ?? review.base.topology ?? review.file;
-  const status = errors ? `❌ **${errors} error${errors === 1 ? "" : "s"}** — this change must not merge as it is` : warnings ? `⚠️ ${warnings} warning${warnings === 1 ? "" : "s"}` : "✅ no problems found";
+  const status = errors
+    ? `❌ **${errors} error${errors === 1 ? "" : "s"}** — this change must not merge as it is`
+    : warnings
+      ? `⚠️ ${warnings} warning${warnings === 1 ? "" : "s"}`
+      : "✅ no problems found";
   const out = [
     COMMENT_MARKER,
     `### crosslink plan for \`${mdEscape(name)}\``,
@@ -31,20 +35,38 @@ export function renderReviewMarkdown(review: Review, extra?: string): string {
     "",
   ];
   const problems = [
-    ...review.findings.map((f) => `- ${ICON[f.severity]} \`${f.code}\` ${mdEscape(f.message)}\n  <br><sub>${mdEscape(f.explanation)}</sub>`),
-    ...review.diagnostics.map((d) => `- ${ICON[d.severity]} \`${d.code}\` \`${mdEscape(`${d.file}:${d.line}:${d.col}`)}\` ${mdEscape(d.message)}${d.hint ? `\n  <br><sub>hint: ${mdEscape(d.hint)}</sub>` : ""}`),
+    ...review.findings.map(
+      (f) => `- ${ICON[f.severity]} \`${f.code}\` ${mdEscape(f.message)}\n  <br><sub>${mdEscape(f.explanation)}</sub>`,
+    ),
+    ...review.diagnostics.map(
+      (d) =>
+        `- ${ICON[d.severity]} \`${d.code}\` \`${mdEscape(`${d.file}:${d.line}:${d.col}`)}\` ${mdEscape(d.message)}${d.hint ? `\n  <br><sub>hint: ${mdEscape(d.hint)}</sub>` : ""}`,
+    ),
   ];
   if (problems.length) out.push("#### Errors and warnings", "", ...problems, "");
   if (review.graph.nodes.length) {
-    out.push("#### Topology", "", "```mermaid", mermaidDiagram(review.graph), "```", "", "<sub>An arrow A → B: A mirrors the services B exports. Thick green: added link; dashed red: removed; orange: changed.</sub>", "");
+    out.push(
+      "#### Topology",
+      "",
+      "```mermaid",
+      mermaidDiagram(review.graph),
+      "```",
+      "",
+      "<sub>An arrow A → B: A mirrors the services B exports. Thick green: added link; dashed red: removed; orange: changed.</sub>",
+      "",
+    );
   }
-  const splits = review.changes.filter((c) => c.kind === "split-added" || c.kind === "split-removed" || c.kind === "split-changed");
+  const splits = review.changes.filter(
+    (c) => c.kind === "split-added" || c.kind === "split-removed" || c.kind === "split-changed",
+  );
   if (splits.length) {
     out.push("#### Split weights", "", "| cluster | split | backend | before | after |", "|---|---|---|---:|---:|");
     for (const s of splits) {
       for (const w of s.weights) {
         const after = weightMoved(w) ? `**${showWeight(w, "after")}**` : showWeight(w, "after");
-        out.push(`| ${mdEscape(s.cluster)} | ${mdEscape(`${s.namespace}/${s.service}`)} | ${mdEscape(w.backend)} | ${showWeight(w, "before")} | ${after} |`);
+        out.push(
+          `| ${mdEscape(s.cluster)} | ${mdEscape(`${s.namespace}/${s.service}`)} | ${mdEscape(w.backend)} | ${showWeight(w, "before")} | ${after} |`,
+        );
       }
     }
     out.push("");
@@ -54,7 +76,10 @@ export function renderReviewMarkdown(review: Review, extra?: string): string {
   for (const section of changesBySection(review.changes)) {
     const label = section.cluster ?? "mesh-wide";
     const n = section.changes.length;
-    out.push(`<details${section.cluster && bad.has(section.cluster) ? " open" : ""}><summary><b>${mdEscape(label)}</b>: ${n} change${n === 1 ? "" : "s"}</summary>`, "");
+    out.push(
+      `<details${section.cluster && bad.has(section.cluster) ? " open" : ""}><summary><b>${mdEscape(label)}</b>: ${n} change${n === 1 ? "" : "s"}</summary>`,
+      "",
+    );
     for (const c of section.changes) {
       out.push(`- ${SYMBOL[changeSymbol(c)]} ${mdEscape(changeTitle(c))}`);
       for (const i of c.implications) out.push(`  - ${mdEscape(i)}`);

@@ -31,7 +31,18 @@ export interface ReviewInput {
 
 /** A topology with nothing in it: the base of a file that did not load. */
 export function emptyTopology(name = ""): Topology {
-  return { apiVersion: "crosslink.dev/v1alpha1", kind: "Topology", name, manageTrust: false, trustAnchors: [], clusters: [], links: [], exports: [], splits: [], positions: () => undefined };
+  return {
+    apiVersion: "crosslink.dev/v1alpha1",
+    kind: "Topology",
+    name,
+    manageTrust: false,
+    trustAnchors: [],
+    clusters: [],
+    links: [],
+    exports: [],
+    splits: [],
+    positions: () => undefined,
+  };
 }
 
 /** Builds the review: every change, every safety finding, head's diagnostics and the graph. */
@@ -44,17 +55,34 @@ export function buildReview(input: ReviewInput): Review {
       code: "XL707",
       severity: "warning",
       message: `${input.file} does not load at base ${input.base.rev}: every item at head is shown as added`,
-      explanation: "The base revision's topology could not be read, so the review compares head with an empty topology.",
+      explanation:
+        "The base revision's topology could not be read, so the review compares head with an empty topology.",
     });
     baseTopology = emptyTopology(headTopology?.name);
   }
   const head = headTopology ?? emptyTopology(baseTopology.name);
   const changes = headTopology ? topologyChanges(baseTopology, head) : [];
-  if (headTopology) findings.push(...safetyFindings(baseTopology, head, changes, { massPruneAllowed: input.massPruneAllowed, ...(input.issuers ? { issuers: input.issuers } : {}) }));
+  if (headTopology)
+    findings.push(
+      ...safetyFindings(baseTopology, head, changes, {
+        massPruneAllowed: input.massPruneAllowed,
+        ...(input.issuers ? { issuers: input.issuers } : {}),
+      }),
+    );
   return {
     file: input.file,
-    base: { rev: input.base.rev, oid: input.base.oid, valid: input.base.load.valid, ...(input.base.load.topology ? { topology: input.base.load.topology.name } : {}) },
-    head: { rev: input.head.rev, oid: input.head.oid, valid: input.head.load.valid, ...(headTopology ? { topology: headTopology.name } : {}) },
+    base: {
+      rev: input.base.rev,
+      oid: input.base.oid,
+      valid: input.base.load.valid,
+      ...(input.base.load.topology ? { topology: input.base.load.topology.name } : {}),
+    },
+    head: {
+      rev: input.head.rev,
+      oid: input.head.oid,
+      valid: input.head.load.valid,
+      ...(headTopology ? { topology: headTopology.name } : {}),
+    },
     changes,
     findings: sortFindings(findings),
     diagnostics: input.head.load.diagnostics,
@@ -62,7 +90,6 @@ export function buildReview(input: ReviewInput): Review {
     massPruneAllowed: input.massPruneAllowed,
   };
 }
-
 
 /** Whether the review fails: a safety error or an error diagnostic at head. */
 export function reviewFails(review: Review): boolean {
@@ -72,7 +99,10 @@ export function reviewFails(review: Review): boolean {
 /** Error and warning counts over findings and head diagnostics. */
 export function problemCounts(review: Review): { errors: number; warnings: number } {
   const all: { severity: string }[] = [...review.findings, ...(review.diagnostics as Diagnostic[])];
-  return { errors: all.filter((x) => x.severity === "error").length, warnings: all.filter((x) => x.severity === "warning").length };
+  return {
+    errors: all.filter((x) => x.severity === "error").length,
+    warnings: all.filter((x) => x.severity === "warning").length,
+  };
 }
 
 /** The exit code, like `diff`: 1 on errors, 2 when something changes, 0 when nothing does. */

@@ -40,9 +40,19 @@ export interface SafetyOptions {
 }
 
 /** Runs every safety rule; findings come in rule order, then the order of the changes. */
-export function safetyFindings(base: Topology, head: Topology, changes: readonly TopologyChange[], opts: SafetyOptions): ReviewFinding[] {
+export function safetyFindings(
+  base: Topology,
+  head: Topology,
+  changes: readonly TopologyChange[],
+  opts: SafetyOptions,
+): ReviewFinding[] {
   const h = indexTopology(head);
-  return [...removedLinksInUse(h, changes), ...removedExportsInUse(h, changes), ...anchorRemoval(base, head, changes, opts.issuers), ...massRemoval(base, head, opts.massPruneAllowed)];
+  return [
+    ...removedLinksInUse(h, changes),
+    ...removedExportsInUse(h, changes),
+    ...anchorRemoval(base, head, changes, opts.issuers),
+    ...massRemoval(base, head, opts.massPruneAllowed),
+  ];
 }
 
 function removedLinksInUse(head: TopologyIndex, changes: readonly TopologyChange[]): ReviewFinding[] {
@@ -50,7 +60,9 @@ function removedLinksInUse(head: TopologyIndex, changes: readonly TopologyChange
   for (const c of changes) {
     if (c.kind !== "link-removed") continue;
     for (const use of splitsUsing(head, c.from, c.to)) {
-      const services = [...new Set(use.split.backends.filter((x) => x.cluster === c.to).map((x) => x.service))].join(", ");
+      const services = [...new Set(use.split.backends.filter((x) => x.cluster === c.to).map((x) => x.service))].join(
+        ", ",
+      );
       out.push({
         code: "XL701",
         severity: "error",
@@ -81,7 +93,12 @@ function removedExportsInUse(head: TopologyIndex, changes: readonly TopologyChan
   return out;
 }
 
-function anchorRemoval(base: Topology, head: Topology, changes: readonly TopologyChange[], issuers: readonly ObservedIssuer[] | undefined): ReviewFinding[] {
+function anchorRemoval(
+  base: Topology,
+  head: Topology,
+  changes: readonly TopologyChange[],
+  issuers: readonly ObservedIssuer[] | undefined,
+): ReviewFinding[] {
   const removed = changes.filter((c) => c.kind === "trust-anchor-removed");
   if (!removed.length) return [];
   const names = [...new Set(removed.map((c) => c.name))].join(", ");
@@ -114,14 +131,16 @@ function anchorRemoval(base: Topology, head: Topology, changes: readonly Topolog
       code: "XL704",
       severity: "error",
       message: `trust anchor ${names} removed: no anchor of the base bundle is left, so the issuers of ${unobserved.join(", ")} (which chain to the base bundle) chain to nothing at head`,
-      explanation: "Rotate in two steps: add the new anchor beside the old one and roll issuers over to it, then remove the old anchor in a later change. Run `crosslink plan --live` to check each cluster's issuer.",
+      explanation:
+        "Rotate in two steps: add the new anchor beside the old one and roll issuers over to it, then remove the old anchor in a later change. Run `crosslink plan --live` to check each cluster's issuer.",
     });
   } else {
     out.push({
       code: "XL706",
       severity: "warning",
       message: `trust anchor ${names} removed: the issuers of ${unobserved.join(", ")} were not checked; other base anchors remain`,
-      explanation: "Which anchor an issuer chains to is only visible in the cluster. Run `crosslink plan --live` to check that every issuer chains to an anchor that stays.",
+      explanation:
+        "Which anchor an issuer chains to is only visible in the cluster. Run `crosslink plan --live` to check that every issuer chains to an anchor that stays.",
     });
   }
   return out;
@@ -133,6 +152,9 @@ function massRemoval(base: Topology, head: Topology, allowed: boolean): ReviewFi
     code: f.code,
     severity: f.severity,
     message: f.message,
-    explanation: f.severity === "error" ? `${f.explanation} If it is intended, add the trailer \`${MASS_PRUNE_TRAILER}\` to the head commit's message.` : f.explanation,
+    explanation:
+      f.severity === "error"
+        ? `${f.explanation} If it is intended, add the trailer \`${MASS_PRUNE_TRAILER}\` to the head commit's message.`
+        : f.explanation,
   }));
 }

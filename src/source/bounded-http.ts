@@ -35,12 +35,18 @@ export function maxObjectBytesFor(maxFetchBytes: number): number {
 
 /** The error a pack holding an object over the limit ends with (`SOURCE_TOO_LARGE`). */
 export function objectTooLarge(what: string, size: number, maxFetchBytes: number): SourceError {
-  return new SourceError("SOURCE_TOO_LARGE", `${what}: the fetched pack holds an object of ${size} bytes inflated, over the ${maxObjectBytesFor(maxFetchBytes)} bytes accepted (half of --max-fetch-bytes); refused`);
+  return new SourceError(
+    "SOURCE_TOO_LARGE",
+    `${what}: the fetched pack holds an object of ${size} bytes inflated, over the ${maxObjectBytesFor(maxFetchBytes)} bytes accepted (half of --max-fetch-bytes); refused`,
+  );
 }
 
 /** The error a response over the budget ends with (`SOURCE_TOO_LARGE`). */
 export function fetchTooLarge(what: string, maxBytes: number): SourceError {
-  return new SourceError("SOURCE_TOO_LARGE", `${what}: the server sent more than ${maxBytes} bytes (--max-fetch-bytes); refused`);
+  return new SourceError(
+    "SOURCE_TOO_LARGE",
+    `${what}: the server sent more than ${maxBytes} bytes (--max-fetch-bytes); refused`,
+  );
 }
 
 /**
@@ -49,7 +55,13 @@ export function fetchTooLarge(what: string, maxBytes: number): SourceError {
  * `tooLarge()` returns. The error is also kept in `state.error` because
  * isomorphic-git may wrap or swallow errors of the body stream.
  */
-export function boundedHttp(traffic: HttpTraffic, maxBytes: number, tooLarge: () => Error, state: { error?: Error } = {}, objectTooLarge: (size: number) => Error = tooLarge): HttpClient {
+export function boundedHttp(
+  traffic: HttpTraffic,
+  maxBytes: number,
+  tooLarge: () => Error,
+  state: { error?: Error } = {},
+  objectTooLarge: (size: number) => Error = tooLarge,
+): HttpClient {
   const maxObjectBytes = maxObjectBytesFor(maxBytes);
   // Node's global agent gives up on a socket idle for 5 s, which a server packing a big repository easily
   // is; a kept-alive socket the server has closed meanwhile fails the next request (ECONNRESET). So: one
@@ -62,7 +74,16 @@ export function boundedHttp(traffic: HttpTraffic, maxBytes: number, tooLarge: ()
       let idle: NodeJS.Timeout | undefined;
       const stall = () => {
         clearTimeout(idle);
-        idle = setTimeout(() => abort.abort(new SourceError("SOURCE_FETCH", `${req.url.replace(/\/\/[^@/]*@/, "//")}: no data for ${IDLE_MS / 1000} s`)), IDLE_MS);
+        idle = setTimeout(
+          () =>
+            abort.abort(
+              new SourceError(
+                "SOURCE_FETCH",
+                `${req.url.replace(/\/\/[^@/]*@/, "//")}: no data for ${IDLE_MS / 1000} s`,
+              ),
+            ),
+          IDLE_MS,
+        );
         idle.unref();
       };
       stall();

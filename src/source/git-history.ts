@@ -11,7 +11,12 @@ import type { RevisionRelation } from "./types.js";
 export const MAX_WALK = 10_000;
 
 /** Whether `target` is reachable from `from` through parents; `complete` is false when a commit was missing or the walk hit its bound. */
-export async function reaches(gitdir: string, from: string, target: string, cache: object = {}): Promise<{ found: boolean; complete: boolean }> {
+export async function reaches(
+  gitdir: string,
+  from: string,
+  target: string,
+  cache: object = {},
+): Promise<{ found: boolean; complete: boolean }> {
   const seen = new Set<string>([from]);
   const queue = [from];
   let complete = true;

@@ -18,7 +18,8 @@ import { redactUrl } from "./errors.js";
 import { readTreeFile, TreeFileError } from "./git-tree-file.js";
 
 /** The codes of git source failures. */
-export type GitErrorCode = "NOT_A_REPOSITORY" | "CLONE_FAILED" | "FETCH_TOO_LARGE" | "UNKNOWN_REVISION" | "FILE_MISSING" | "FILE_REFUSED";
+export type GitErrorCode =
+  "NOT_A_REPOSITORY" | "CLONE_FAILED" | "FETCH_TOO_LARGE" | "UNKNOWN_REVISION" | "FILE_MISSING" | "FILE_REFUSED";
 
 /** A git source failure: `code` is stable, `data` says which repository, revision or path. */
 export class GitSourceError extends CrosslinkError<GitErrorCode> {
@@ -70,7 +71,12 @@ export async function openRepo(repo: string, opts: OpenOptions = {}): Promise<Gi
   const dir = path.resolve(repo);
   const gitdir = findGitdir(dir);
   if (!gitdir) {
-    throw new GitSourceError("NOT_A_REPOSITORY", `${repo}: not a git repository`, "give --repo a clone's directory or an https:// URL", { repo });
+    throw new GitSourceError(
+      "NOT_A_REPOSITORY",
+      `${repo}: not a git repository`,
+      "give --repo a clone's directory or an https:// URL",
+      { repo },
+    );
   }
   return { gitdir, display: repo, remote: false };
 }
@@ -120,7 +126,13 @@ async function cloneUrl(url: string, opts: OpenOptions): Promise<GitRepo> {
   const gitdir = path.join(cache, createHash("sha256").update(bare).digest("hex").slice(0, 24) + ".git");
   const maxBytes = opts.maxFetchBytes ?? DEFAULT_MAX_FETCH_BYTES;
   const tooLarge: { error?: Error } = {};
-  const http = boundedHttp({ requests: 0, bytes: 0 }, maxBytes, () => fetchTooLarge(display, maxBytes), tooLarge, (size) => objectTooLarge(display, size, maxBytes));
+  const http = boundedHttp(
+    { requests: 0, bytes: 0 },
+    maxBytes,
+    () => fetchTooLarge(display, maxBytes),
+    tooLarge,
+    (size) => objectTooLarge(display, size, maxBytes),
+  );
   let tries = 0;
   const fetchInto = async (dir: string) => {
     // the URL without credentials (this also scrubs one an older version stored) and where fetched branches go
@@ -153,10 +165,20 @@ async function cloneUrl(url: string, opts: OpenOptions): Promise<GitRepo> {
     await ensurePrivateDir(gitdir);
   } catch (err) {
     if (tooLarge.error) {
-      throw new GitSourceError("FETCH_TOO_LARGE", `${display}: ${tooLarge.error.message.replace(display + ": ", "")}`, "raise --max-fetch-bytes if the repository really is this big", { repo: display });
+      throw new GitSourceError(
+        "FETCH_TOO_LARGE",
+        `${display}: ${tooLarge.error.message.replace(display + ": ", "")}`,
+        "raise --max-fetch-bytes if the repository really is this big",
+        { repo: display },
+      );
     }
     const why = err instanceof Error ? err.message.split(url).join(display) : String(err);
-    throw new GitSourceError("CLONE_FAILED", `${display}: cannot clone: ${why}`, "check the URL and that the repository is readable from here", { repo: display });
+    throw new GitSourceError(
+      "CLONE_FAILED",
+      `${display}: cannot clone: ${why}`,
+      "check the URL and that the repository is readable from here",
+      { repo: display },
+    );
   }
   return { gitdir, display, remote: true };
 }
@@ -166,10 +188,15 @@ const SUFFIX = /(~\d*|\^\d*)$/;
 /** Resolves a revision (`main`, `origin/main`, a tag, a full or short sha, `HEAD~2`, `v1^`) to a commit id. */
 export async function resolveRevision(repo: GitRepo, rev: string): Promise<string> {
   const unknown = () =>
-    new GitSourceError("UNKNOWN_REVISION", `${rev}: unknown revision in ${repo.display}`, "give a branch, tag or commit that exists there (fetch it first in a shallow CI checkout)", {
-      repo: repo.display,
-      rev,
-    });
+    new GitSourceError(
+      "UNKNOWN_REVISION",
+      `${rev}: unknown revision in ${repo.display}`,
+      "give a branch, tag or commit that exists there (fetch it first in a shallow CI checkout)",
+      {
+        repo: repo.display,
+        rev,
+      },
+    );
   let base = rev;
   const steps: string[] = [];
   for (let m = SUFFIX.exec(base); m && m.index > 0; m = SUFFIX.exec(base)) {
@@ -190,7 +217,9 @@ export async function resolveRevision(repo: GitRepo, rev: string): Promise<strin
           oid = parent;
         }
       } else if (n > 0) {
-        const parent: string | undefined = (await git.readCommit({ fs, gitdir: repo.gitdir, oid })).commit.parent[n - 1];
+        const parent: string | undefined = (await git.readCommit({ fs, gitdir: repo.gitdir, oid })).commit.parent[
+          n - 1
+        ];
         if (!parent) throw unknown();
         oid = parent;
       }
@@ -253,7 +282,13 @@ export async function openRevision(repo: GitRepo, rev: string): Promise<Revision
     oid,
     message: commit.message,
     read(filepath) {
-      return readTreeFile({ gitdir: repo.gitdir, commit: oid, filepath: filepath.replace(/\\/g, "/").replace(/^\/+/, ""), maxBytes: DEFAULT_MAX_BYTES, cache });
+      return readTreeFile({
+        gitdir: repo.gitdir,
+        commit: oid,
+        filepath: filepath.replace(/\\/g, "/").replace(/^\/+/, ""),
+        maxBytes: DEFAULT_MAX_BYTES,
+        cache,
+      });
     },
   };
 }
@@ -272,17 +307,27 @@ export async function readTopologyText(repo: GitRepo, revision: Revision, filepa
     return await revision.read(filepath);
   } catch (err) {
     if (err instanceof TreeFileError && err.code !== "ENOENT") {
-      throw new GitSourceError("FILE_REFUSED", `${err.message} (at ${revision.rev}, ${revision.oid.slice(0, 12)}, in ${repo.display})`, "commit the topology as a regular file under the size limit", {
+      throw new GitSourceError(
+        "FILE_REFUSED",
+        `${err.message} (at ${revision.rev}, ${revision.oid.slice(0, 12)}, in ${repo.display})`,
+        "commit the topology as a regular file under the size limit",
+        {
+          repo: repo.display,
+          rev: revision.rev,
+          path: filepath,
+        },
+      );
+    }
+    throw new GitSourceError(
+      "FILE_MISSING",
+      `${filepath}: no such file at ${revision.rev} (${revision.oid.slice(0, 12)}) in ${repo.display}`,
+      "give the topology's path inside the repository with -f",
+      {
         repo: repo.display,
         rev: revision.rev,
         path: filepath,
-      });
-    }
-    throw new GitSourceError("FILE_MISSING", `${filepath}: no such file at ${revision.rev} (${revision.oid.slice(0, 12)}) in ${repo.display}`, "give the topology's path inside the repository with -f", {
-      repo: repo.display,
-      rev: revision.rev,
-      path: filepath,
-    });
+      },
+    );
   }
 }
 

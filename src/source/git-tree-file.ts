@@ -56,12 +56,16 @@ export async function readTreeFile(req: TreeFileRequest): Promise<Uint8Array> {
     const entry = entries.find((e) => e.path === name);
     if (!entry) throw new TreeFileError("ENOENT", `${clean}: no such file in commit ${req.commit.slice(0, 12)}`);
     const last = i === parts.length - 1;
-    if (entry.mode === "120000") throw new TreeFileError("ELOOP", `${shown(i)}: is a symbolic link in the repository; links are not followed`);
+    if (entry.mode === "120000")
+      throw new TreeFileError("ELOOP", `${shown(i)}: is a symbolic link in the repository; links are not followed`);
     if (entry.type === "tree") {
       if (last) throw new TreeFileError("EISDIR", `${clean}: is a directory`);
       tree = entry.oid;
     } else if (entry.type !== "blob" || !last) {
-      throw new TreeFileError("ENOENT", `${clean}: no such file in commit ${req.commit.slice(0, 12)} (${shown(i)} is not a directory)`);
+      throw new TreeFileError(
+        "ENOENT",
+        `${clean}: no such file in commit ${req.commit.slice(0, 12)} (${shown(i)} is not a directory)`,
+      );
     } else blob = entry.oid;
   }
   const size = await gitObjectSize(gitdir, blob!);
@@ -72,5 +76,8 @@ export async function readTreeFile(req: TreeFileRequest): Promise<Uint8Array> {
 }
 
 function tooBig(filepath: string, size: number, max: number): TreeFileError {
-  return new TreeFileError("EFBIG", `${filepath}: is ${size} bytes, over the ${max} bytes a file read from git may have`);
+  return new TreeFileError(
+    "EFBIG",
+    `${filepath}: is ${size} bytes, over the ${max} bytes a file read from git may have`,
+  );
 }

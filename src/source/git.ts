@@ -60,7 +60,13 @@ export class GitSource implements Source {
     this.dir = opts.cacheDir;
     this.gitdir = path.join(this.dir, ".git");
     this.maxFetchBytes = opts.maxFetchBytes ?? DEFAULT_MAX_FETCH_BYTES;
-    this.http = boundedHttp(this.traffic, this.maxFetchBytes, () => fetchTooLarge(this.describe, this.maxFetchBytes), this.tooLarge, (size) => objectTooLarge(this.describe, size, this.maxFetchBytes));
+    this.http = boundedHttp(
+      this.traffic,
+      this.maxFetchBytes,
+      () => fetchTooLarge(this.describe, this.maxFetchBytes),
+      this.tooLarge,
+      (size) => objectTooLarge(this.describe, size, this.maxFetchBytes),
+    );
   }
 
   async sync(): Promise<SourceSnapshot> {
@@ -80,7 +86,8 @@ export class GitSource implements Source {
     }
     if (changed && this.current && "branch" in this.opts.ref) await this.connect(oid, this.current);
     const { commit, payload } = await this.readCommit(oid);
-    if (changed && this.opts.trustedKeys) await verifyCommitSignature(oid, commit.gpgsig, payload, this.opts.trustedKeys);
+    if (changed && this.opts.trustedKeys)
+      await verifyCommitSignature(oid, commit.gpgsig, payload, this.opts.trustedKeys);
     this.current = oid;
     return {
       revision: oid,
@@ -99,7 +106,12 @@ export class GitSource implements Source {
     await ensurePrivateDir(this.dir);
     if (!fs.existsSync(path.join(this.dir, ".git"))) await git.init({ fs, dir: this.dir, defaultBranch: "crosslink" });
     // The URL lives in memory only (it may carry credentials); the refspec lets fetch store what it got.
-    await git.setConfig({ fs, dir: this.dir, path: "remote.origin.fetch", value: "+refs/heads/*:refs/remotes/origin/*" });
+    await git.setConfig({
+      fs,
+      dir: this.dir,
+      path: "remote.origin.fetch",
+      value: "+refs/heads/*:refs/remotes/origin/*",
+    });
     this.initialised = true;
   }
 
@@ -123,7 +135,14 @@ export class GitSource implements Source {
     const full = "branch" in ref ? `refs/heads/${ref.branch}` : `refs/tags/${ref.tag}`;
     let refs: Awaited<ReturnType<typeof git.listServerRefs>>;
     try {
-      refs = await git.listServerRefs({ http: this.http, url: this.opts.url, prefix: full, peelTags: true, protocolVersion: 1, ...this.auth() });
+      refs = await git.listServerRefs({
+        http: this.http,
+        url: this.opts.url,
+        prefix: full,
+        peelTags: true,
+        protocolVersion: 1,
+        ...this.auth(),
+      });
     } catch (err) {
       throw this.wrap(err);
     }
@@ -137,15 +156,36 @@ export class GitSource implements Source {
     this.tooLarge.error = undefined;
     try {
       if ("commit" in ref) {
-        await git.fetch({ fs, http: this.http, dir: this.dir, remote: "origin", url: this.opts.url, singleBranch: false, tags: false, ...this.auth() });
+        await git.fetch({
+          fs,
+          http: this.http,
+          dir: this.dir,
+          remote: "origin",
+          url: this.opts.url,
+          singleBranch: false,
+          tags: false,
+          ...this.auth(),
+        });
       } else {
         const name = "branch" in ref ? ref.branch : ref.tag;
-        await git.fetch({ fs, http: this.http, dir: this.dir, remote: "origin", url: this.opts.url, ref: name, singleBranch: true, depth: 1, tags: "tag" in ref, ...this.auth() });
+        await git.fetch({
+          fs,
+          http: this.http,
+          dir: this.dir,
+          remote: "origin",
+          url: this.opts.url,
+          ref: name,
+          singleBranch: true,
+          depth: 1,
+          tags: "tag" in ref,
+          ...this.auth(),
+        });
       }
     } catch (err) {
       throw this.wrap(err);
     }
-    if (!(await this.has(oid))) throw new SourceError("SOURCE_REF_NOT_FOUND", `${this.describe}: commit ${oid} is not on the server`, oid);
+    if (!(await this.has(oid)))
+      throw new SourceError("SOURCE_REF_NOT_FOUND", `${this.describe}: commit ${oid} is not on the server`, oid);
   }
 
   /**
@@ -162,7 +202,18 @@ export class GitSource implements Source {
     if (!prev || !("branch" in this.opts.ref)) return;
     const since = new Date((prev.commit.committer.timestamp - 1) * 1000);
     try {
-      await git.fetch({ fs, http: this.http, dir: this.dir, remote: "origin", url: this.opts.url, ref: this.opts.ref.branch, singleBranch: true, since, tags: false, ...this.auth() });
+      await git.fetch({
+        fs,
+        http: this.http,
+        dir: this.dir,
+        remote: "origin",
+        url: this.opts.url,
+        ref: this.opts.ref.branch,
+        singleBranch: true,
+        since,
+        tags: false,
+        ...this.auth(),
+      });
     } catch {
       // the relation stays unknown; the revision itself was fetched
     }
@@ -181,12 +232,21 @@ export class GitSource implements Source {
     try {
       return await git.readCommit({ fs, dir: this.dir, oid });
     } catch (err) {
-      throw new SourceError("SOURCE_REF_NOT_FOUND", `commit ${oid}: cannot read: ${err instanceof Error ? err.message : String(err)}`, oid);
+      throw new SourceError(
+        "SOURCE_REF_NOT_FOUND",
+        `commit ${oid}: cannot read: ${err instanceof Error ? err.message : String(err)}`,
+        oid,
+      );
     }
   }
 
   private readBlob(oid: string, filepath: string): Promise<Uint8Array> {
-    return readTreeFile({ gitdir: this.gitdir, commit: oid, filepath, maxBytes: this.opts.maxFileBytes ?? DEFAULT_MAX_BYTES });
+    return readTreeFile({
+      gitdir: this.gitdir,
+      commit: oid,
+      filepath,
+      maxBytes: this.opts.maxFileBytes ?? DEFAULT_MAX_BYTES,
+    });
   }
 
   private wrap(err: unknown): SourceError {
@@ -196,7 +256,8 @@ export class GitSource implements Source {
     if (e.code === "HttpError" && (e.data?.statusCode === 401 || e.data?.statusCode === 403)) {
       return new SourceError("SOURCE_AUTH", `${this.describe}: authentication failed (HTTP ${e.data.statusCode})`);
     }
-    if (e.code === "UserCanceledError") return new SourceError("SOURCE_AUTH", `${this.describe}: authentication failed`);
+    if (e.code === "UserCanceledError")
+      return new SourceError("SOURCE_AUTH", `${this.describe}: authentication failed`);
     return new SourceError("SOURCE_FETCH", `${this.describe}: ${msg}`);
   }
 }

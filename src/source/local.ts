@@ -31,14 +31,25 @@ export class LocalSource implements Source {
     try {
       hash.update(await readBounded(main, { maxBytes: DEFAULT_MAX_BYTES, root }));
     } catch (err) {
-      throw new SourceError("SOURCE_FILE_NOT_FOUND", `${main}: cannot read the topology file (${err instanceof Error ? err.message : String(err)})`);
+      throw new SourceError(
+        "SOURCE_FILE_NOT_FOUND",
+        `${main}: cannot read the topology file (${err instanceof Error ? err.message : String(err)})`,
+      );
     }
     for (const f of await listFiles(path.dirname(main), 2)) {
       hash.update(f);
       // Files too large (or not readable inside the root) count by size and time, not content.
       const content = await readBounded(f, { maxBytes: DEFAULT_MAX_BYTES, root }).catch(() => undefined);
       if (content) hash.update(content);
-      else hash.update(JSON.stringify(await stat(f).then((s) => [s.size, s.mtimeMs], () => null)));
+      else
+        hash.update(
+          JSON.stringify(
+            await stat(f).then(
+              (s) => [s.size, s.mtimeMs],
+              () => null,
+            ),
+          ),
+        );
     }
     const revision = `local:${hash.digest("hex").slice(0, 16)}`;
     const changed = revision !== this.current;
@@ -47,7 +58,8 @@ export class LocalSource implements Source {
       revision,
       changed,
       topologyPath: this.topologyPath,
-      readFile: (p, opts) => readBounded(path.resolve(root, p), { maxBytes: opts?.maxBytes ?? DEFAULT_MAX_BYTES, root }),
+      readFile: (p, opts) =>
+        readBounded(path.resolve(root, p), { maxBytes: opts?.maxBytes ?? DEFAULT_MAX_BYTES, root }),
     };
   }
 }

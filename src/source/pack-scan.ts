@@ -47,7 +47,10 @@ export function oversizedObject(pack: Buffer, maxBytes: number): { index: number
     let out: Buffer;
     let used: number;
     try {
-      const r = zlib.inflateSync(pack.subarray(pos), { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      const r = zlib.inflateSync(pack.subarray(pos), { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as {
+        buffer: Buffer;
+        engine: { bytesWritten: number };
+      };
       out = r.buffer;
       used = r.engine.bytesWritten;
     } catch {

@@ -21,7 +21,10 @@ export async function readTrustedKeys(armored: string[]): Promise<TrustedKeys> {
     try {
       for (const k of await openpgp.readKeys({ armoredKeys: text })) keys.push(k.toPublic());
     } catch (err) {
-      throw new SourceError("SOURCE_CONFIG", `trusted key: cannot parse: ${err instanceof Error ? err.message : String(err)}`);
+      throw new SourceError(
+        "SOURCE_CONFIG",
+        `trusted key: cannot parse: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   if (!keys.length) throw new SourceError("SOURCE_CONFIG", "trusted keys: none given");
@@ -32,8 +35,14 @@ export async function readTrustedKeys(armored: string[]): Promise<TrustedKeys> {
  * Verifies a commit signature; resolves to the signing key id (hex) or
  * throws SOURCE_SIGNATURE naming the commit.
  */
-export async function verifyCommitSignature(commitId: string, gpgsig: string | undefined, payload: string, trusted: TrustedKeys): Promise<string> {
-  if (!gpgsig) throw new SourceError("SOURCE_SIGNATURE", `commit ${commitId}: not signed; trusted keys are configured`, commitId);
+export async function verifyCommitSignature(
+  commitId: string,
+  gpgsig: string | undefined,
+  payload: string,
+  trusted: TrustedKeys,
+): Promise<string> {
+  if (!gpgsig)
+    throw new SourceError("SOURCE_SIGNATURE", `commit ${commitId}: not signed; trusted keys are configured`, commitId);
   let signature: openpgp.Signature;
   try {
     signature = await openpgp.readSignature({ armoredSignature: gpgsig });
@@ -51,5 +60,9 @@ export async function verifyCommitSignature(commitId: string, gpgsig: string | u
     }
   }
   const ids = result.signatures.map((s) => s.keyID.toHex()).join(", ");
-  throw new SourceError("SOURCE_SIGNATURE", `commit ${commitId}: signed by ${ids || "an unknown key"}, which is not a trusted key`, commitId);
+  throw new SourceError(
+    "SOURCE_SIGNATURE",
+    `commit ${commitId}: signed by ${ids || "an unknown key"}, which is not a trusted key`,
+    commitId,
+  );
 }

@@ -43,7 +43,8 @@ function oidString(bytes: Uint8Array): string {
   bytes.forEach((b, i) => {
     v = v * 128 + (b & 0x7f);
     if (!(b & 0x80)) {
-      if (i === 0 || parts.length === 0) parts.push(Math.min(2, Math.floor(v / 40)), v - 40 * Math.min(2, Math.floor(v / 40)));
+      if (i === 0 || parts.length === 0)
+        parts.push(Math.min(2, Math.floor(v / 40)), v - 40 * Math.min(2, Math.floor(v / 40)));
       else parts.push(v);
       v = 0;
     }

@@ -1,6 +1,6 @@
 /** Go-style durations (`168h`, `30m`, `1h30m`, `1.5h`, `500ms`) as used by `credentials.ttl`. */
 
-const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, "µs": 1e-6, ns: 1e-9 };
+const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
 const WHOLE = /^([0-9]+(?:\.[0-9]+)?(?:h|ms|m|s|us|µs|ns))+$/;
 const PART = /([0-9]+(?:\.[0-9]+)?)(h|ms|m|s|us|µs|ns)/g;
 

@@ -48,7 +48,8 @@ function append<T>(out: T[], more: readonly T[]): void {
   for (const x of more) out.push(x);
 }
 
-const noFiles: ReadFile = (p) => Promise.reject(Object.assign(new Error(`no file reader given for ${p}`), { code: "ENOENT" }));
+const noFiles: ReadFile = (p) =>
+  Promise.reject(Object.assign(new Error(`no file reader given for ${p}`), { code: "ENOENT" }));
 
 /** Loads a topology from text: parses, validates and normalises it; never throws for bad input. */
 export async function loadTopology(input: LoadInput): Promise<LoadResult> {
@@ -79,7 +80,13 @@ export async function loadTopology(input: LoadInput): Promise<LoadResult> {
     return { topology: normalise(draft, anchors.anchors, map, file), diagnostics };
   } catch (err) {
     diagnostics.push(
-      diag("XL199", file, { line: 1, col: 1 }, `internal error while validating: ${err instanceof Error ? err.message : String(err)}`, "this is a crosslink bug; please report it with the file that caused it"),
+      diag(
+        "XL199",
+        file,
+        { line: 1, col: 1 },
+        `internal error while validating: ${err instanceof Error ? err.message : String(err)}`,
+        "this is a crosslink bug; please report it with the file that caused it",
+      ),
     );
     return { diagnostics: sortDiagnostics(diagnostics) };
   }
@@ -123,13 +130,47 @@ export async function loadTopologyFile(file: string, opts: LoadFileOptions = {})
     const code = (err as { code?: unknown } | null)?.code;
     if (code === "EFBIG") {
       const size = err instanceof BoundedReadError && err.size !== undefined ? `${err.size} bytes` : "too large";
-      return { diagnostics: [diag("XL102", shown, { line: 1, col: 1 }, `file is ${size}, more than the ${maxBytes} bytes accepted`, "a topology file is a few hundred kilobytes at most; check that the right file was given")] };
+      return {
+        diagnostics: [
+          diag(
+            "XL102",
+            shown,
+            { line: 1, col: 1 },
+            `file is ${size}, more than the ${maxBytes} bytes accepted`,
+            "a topology file is a few hundred kilobytes at most; check that the right file was given",
+          ),
+        ],
+      };
     }
     const why =
-      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "ENOTREG" ? "not a regular file (a device, FIFO or socket)" : err instanceof Error ? err.message : String(err);
-    return { diagnostics: [diag("XL100", shown, { line: 1, col: 1 }, `cannot read ${file}: ${why}`, "give the topology file's path, e.g. `crosslink validate multicluster.yaml`")] };
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "is a directory"
+          : code === "ENOTREG"
+            ? "not a regular file (a device, FIFO or socket)"
+            : err instanceof Error
+              ? err.message
+              : String(err);
+    return {
+      diagnostics: [
+        diag(
+          "XL100",
+          shown,
+          { line: 1, col: 1 },
+          `cannot read ${file}: ${why}`,
+          "give the topology file's path, e.g. `crosslink validate multicluster.yaml`",
+        ),
+      ],
+    };
   }
-  const input: LoadInput = { file: shown, text, readFile: opts.readFile ?? fileSystemReader(root), baseDir: path.dirname(path.resolve(file)), root };
+  const input: LoadInput = {
+    file: shown,
+    text,
+    readFile: opts.readFile ?? fileSystemReader(root),
+    baseDir: path.dirname(path.resolve(file)),
+    root,
+  };
   if (opts.now !== undefined) input.now = opts.now;
   if (opts.limits !== undefined) input.limits = opts.limits;
   return loadTopology(input);

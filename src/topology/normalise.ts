@@ -9,7 +9,12 @@ import type { Cluster, Link, Split, SplitBackend, Topology, TrustAnchor } from "
  * so `/spec/links/3` in `positions` is `topology.links[3]`. A backend whose
  * `cluster` is the split's own cluster becomes local.
  */
-export function normalise(draft: Draft, anchors: ReadonlyMap<number, LoadedAnchor>, map: SourceMap, file: string): Topology {
+export function normalise(
+  draft: Draft,
+  anchors: ReadonlyMap<number, LoadedAnchor>,
+  map: SourceMap,
+  file: string,
+): Topology {
   const trustAnchors = draft.anchors.map((a): TrustAnchor => {
     const l = anchors.get(a.index);
     const t: TrustAnchor = { name: a.name ?? "", pem: l?.pem ?? a.pem ?? "", fingerprints: l?.fingerprints ?? [] };
@@ -40,7 +45,12 @@ export function normalise(draft: Draft, anchors: ReadonlyMap<number, LoadedAncho
     if (l.controllerImage !== undefined) out.controllerImage = l.controllerImage;
     return out;
   });
-  const exports = draft.exports.map((e) => ({ cluster: e.cluster ?? "", namespace: e.namespace ?? "", services: e.services.map((s) => s.name), mode: e.mode }));
+  const exports = draft.exports.map((e) => ({
+    cluster: e.cluster ?? "",
+    namespace: e.namespace ?? "",
+    services: e.services.map((s) => s.name),
+    mode: e.mode,
+  }));
   const splits = draft.splits.map((s): Split => {
     const backends = s.backends.map((b): SplitBackend => {
       const out: SplitBackend = { service: b.service ?? "", weight: b.weight ?? 0 };

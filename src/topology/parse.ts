@@ -9,7 +9,15 @@ import type { Diagnostic } from "../diagnostics.js";
 import { diag, type LineCol, type SourceMap } from "./diag.js";
 
 export type { SourceMap };
-import { contentStart, countNodes, DEFAULT_MAX_NODES, indexPositions, lineCounter as offsetToLineCol, loadWithPositions, NodeLimitError } from "./positions.js";
+import {
+  contentStart,
+  countNodes,
+  DEFAULT_MAX_NODES,
+  indexPositions,
+  lineCounter as offsetToLineCol,
+  loadWithPositions,
+  NodeLimitError,
+} from "./positions.js";
 
 /** What parsing produced: the data (when the YAML was well formed), its positions and any problems. */
 export interface ParseResult {
@@ -63,7 +71,13 @@ export function parseYaml(file: string, input: string | Uint8Array, limits: Pars
   const size = typeof input === "string" ? input.length : input.byteLength;
   if (size > maxBytes) {
     return fail(
-      diag("XL102", file, { line: 1, col: 1 }, `file is ${size} bytes, more than the ${maxBytes} bytes accepted`, "a topology file is a few hundred kilobytes at most; check that the right file was given"),
+      diag(
+        "XL102",
+        file,
+        { line: 1, col: 1 },
+        `file is ${size} bytes, more than the ${maxBytes} bytes accepted`,
+        "a topology file is a few hundred kilobytes at most; check that the right file was given",
+      ),
     );
   }
   let text: string;
@@ -73,7 +87,9 @@ export function parseYaml(file: string, input: string | Uint8Array, limits: Pars
     try {
       text = new TextDecoder("utf-8", { fatal: true }).decode(input);
     } catch {
-      return fail(diag("XL101", file, { line: 1, col: 1 }, "file is not valid UTF-8 text", "save the topology as UTF-8 YAML"));
+      return fail(
+        diag("XL101", file, { line: 1, col: 1 }, "file is not valid UTF-8 text", "save the topology as UTF-8 YAML"),
+      );
     }
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -84,7 +100,13 @@ export function parseYaml(file: string, input: string | Uint8Array, limits: Pars
     const col = bad.index - before.lastIndexOf("\n");
     const code = bad[0].charCodeAt(0).toString(16).padStart(4, "0");
     return fail(
-      diag("XL101", file, { line, col }, `file holds a control or invalid character (U+${code}); it is not a text file`, "remove the binary bytes; the topology must be plain UTF-8 YAML"),
+      diag(
+        "XL101",
+        file,
+        { line, col },
+        `file holds a control or invalid character (U+${code}); it is not a text file`,
+        "remove the binary bytes; the topology must be plain UTF-8 YAML",
+      ),
     );
   }
 
@@ -96,15 +118,30 @@ export function parseYaml(file: string, input: string | Uint8Array, limits: Pars
   } catch (err) {
     if (!(err instanceof NodeLimitError)) throw err;
     return fail(
-      diag("XL102", file, offsetToLineCol(text)(contentStart(text, err.offset)), `file holds more than ${DEFAULT_MAX_NODES} YAML values`, "a topology of 50,000 exports holds about 450,000; check that the right file was given"),
+      diag(
+        "XL102",
+        file,
+        offsetToLineCol(text)(contentStart(text, err.offset)),
+        `file holds more than ${DEFAULT_MAX_NODES} YAML values`,
+        "a topology of 50,000 exports holds about 450,000; check that the right file was given",
+      ),
     );
   }
   if ("error" in quick && isDepthError(quick.error)) return fail(jsYamlDiagnostic(file, quick.error, maxDepth));
-  const positions = (): SourceMap => ("map" in quick && quick.map ? quick.map : carefulPositions(file, text, limits, maxDepth));
+  const positions = (): SourceMap =>
+    "map" in quick && quick.map ? quick.map : carefulPositions(file, text, limits, maxDepth);
   if ("data" in quick && !/[&*!]|<</.test(text)) {
     if (quick.data === null || quick.data === undefined) {
       if (careful) return parseCarefully(file, text, limits, quick);
-      return fail(diag("XL103", file, { line: 1, col: 1 }, "file is empty", "start from an example: apiVersion: crosslink.dev/v1alpha1, kind: Topology, metadata, spec"));
+      return fail(
+        diag(
+          "XL103",
+          file,
+          { line: 1, col: 1 },
+          "file is empty",
+          "start from an example: apiVersion: crosslink.dev/v1alpha1, kind: Topology, metadata, spec",
+        ),
+      );
     }
     // Well-formed plain YAML: positions are only worked out if a diagnostic needs one.
     return { data: quick.data, map: lazySourceMap(positions), diagnostics: [] };
@@ -112,9 +149,26 @@ export function parseYaml(file: string, input: string | Uint8Array, limits: Pars
   if (careful) return parseCarefully(file, text, limits, quick);
   // A large file with an error, aliases or tags: js-yaml's reading, bounded.
   if ("error" in quick) return fail(jsYamlDiagnostic(file, quick.error, maxDepth));
-  if (quick.data === null || quick.data === undefined) return fail(diag("XL103", file, { line: 1, col: 1 }, "file is empty", "start from an example: apiVersion: crosslink.dev/v1alpha1, kind: Topology, metadata, spec"));
+  if (quick.data === null || quick.data === undefined)
+    return fail(
+      diag(
+        "XL103",
+        file,
+        { line: 1, col: 1 },
+        "file is empty",
+        "start from an example: apiVersion: crosslink.dev/v1alpha1, kind: Topology, metadata, spec",
+      ),
+    );
   if (countNodes(quick.data, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES) {
-    return fail(diag("XL106", file, firstAliasOffset(text), "YAML aliases expand to too many nodes", "do not use YAML anchors and aliases to repeat large structures"));
+    return fail(
+      diag(
+        "XL106",
+        file,
+        firstAliasOffset(text),
+        "YAML aliases expand to too many nodes",
+        "do not use YAML anchors and aliases to repeat large structures",
+      ),
+    );
   }
   return { data: quick.data, map: lazySourceMap(positions), diagnostics: [] };
 }
@@ -140,13 +194,32 @@ function isDepthError(e: jsyaml.YAMLException): boolean {
 function jsYamlDiagnostic(file: string, e: jsyaml.YAMLException, maxDepth: number): Diagnostic {
   const pos = { line: (e.mark?.line ?? 0) + 1, col: (e.mark?.column ?? 0) + 1 };
   if (isDepthError(e)) {
-    return diag("XL109", file, pos, `lists and mappings are nested more than ${maxDepth} levels deep`, "a topology needs fewer than ten levels; check for a runaway `[` or `{`, or a generated file gone wrong");
+    return diag(
+      "XL109",
+      file,
+      pos,
+      `lists and mappings are nested more than ${maxDepth} levels deep`,
+      "a topology needs fewer than ten levels; check for a runaway `[` or `{`, or a generated file gone wrong",
+    );
   }
-  if (/duplicated mapping key/.test(e.reason)) return diag("XL105", file, pos, "mapping has the same key twice", "remove or merge one of the two keys; which one wins is ambiguous");
-  if (/expected a single document/.test(e.reason)) return diag("XL107", file, pos, "file holds more than one YAML document", "put one Topology per file; remove the extra `---` document");
+  if (/duplicated mapping key/.test(e.reason))
+    return diag(
+      "XL105",
+      file,
+      pos,
+      "mapping has the same key twice",
+      "remove or merge one of the two keys; which one wins is ambiguous",
+    );
+  if (/expected a single document/.test(e.reason))
+    return diag(
+      "XL107",
+      file,
+      pos,
+      "file holds more than one YAML document",
+      "put one Topology per file; remove the extra `---` document",
+    );
   return diag("XL104", file, pos, `YAML syntax error: ${e.reason}`, hintFor(""));
 }
-
 
 /** Position of the first `*alias` in the text, roughly (for the alias-bomb diagnostic of large files). */
 function firstAliasOffset(text: string): LineCol {
@@ -173,13 +246,30 @@ function parseCarefully(file: string, text: string, limits: ParseLimits, quick: 
     result = parseText(file, text, limits);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
-    result = { map: lazySourceMap(() => indexPositions("", 1)), diagnostics: [diag("XL104", file, { line: 1, col: 1 }, "YAML syntax error: Maximum call stack size exceeded", "")] };
+    result = {
+      map: lazySourceMap(() => indexPositions("", 1)),
+      diagnostics: [
+        diag("XL104", file, { line: 1, col: 1 }, "YAML syntax error: Maximum call stack size exceeded", ""),
+      ],
+    };
   }
   // The `yaml` parser reports running out of stack as a syntax error; it is nesting past what can be read.
   const overflow = result.diagnostics.find((d) => /Maximum call stack/i.test(d.message));
   if (!overflow) return result;
-  const tooDeep = diag("XL109", file, { line: overflow.line, col: overflow.col }, `lists and mappings are nested too deeply to read (more than ${maxDepth} levels)`, "a topology needs fewer than ten levels; check for a runaway `[` or `{`");
-  return { map: result.map, diagnostics: "error" in quick && !isDepthError(quick.error) ? [jsYamlDiagnostic(file, quick.error, maxDepth), tooDeep] : [tooDeep] };
+  const tooDeep = diag(
+    "XL109",
+    file,
+    { line: overflow.line, col: overflow.col },
+    `lists and mappings are nested too deeply to read (more than ${maxDepth} levels)`,
+    "a topology needs fewer than ten levels; check for a runaway `[` or `{`",
+  );
+  return {
+    map: result.map,
+    diagnostics:
+      "error" in quick && !isDepthError(quick.error)
+        ? [jsYamlDiagnostic(file, quick.error, maxDepth), tooDeep]
+        : [tooDeep],
+  };
 }
 
 /** A SourceMap computed on first use. */
@@ -194,27 +284,66 @@ function parseText(file: string, text: string, limits: ParseLimits): ParseResult
   const lineCounter = new LineCounter();
   const offsets = new Map<string, [number, number]>();
   const map = makeSourceMap(offsets, lineCounter);
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, logLevel: "error" });
+  const doc = parseDocument(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    keepSourceTokens: false,
+    logLevel: "error",
+  });
   const at = (offset: number): LineCol => lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
   const diagnostics: Diagnostic[] = [];
   for (const e of doc.errors) {
     const pos = at(e.pos[0]);
     const msg = firstLine(e.message);
     if (e.code === "DUPLICATE_KEY") {
-      diagnostics.push(diag("XL105", file, pos, "mapping has the same key twice", "remove or merge one of the two keys; which one wins is ambiguous"));
+      diagnostics.push(
+        diag(
+          "XL105",
+          file,
+          pos,
+          "mapping has the same key twice",
+          "remove or merge one of the two keys; which one wins is ambiguous",
+        ),
+      );
     } else if (e.code === "MULTIPLE_DOCS") {
-      diagnostics.push(diag("XL107", file, pos, "file holds more than one YAML document", "put one Topology per file; remove the extra `---` document"));
+      diagnostics.push(
+        diag(
+          "XL107",
+          file,
+          pos,
+          "file holds more than one YAML document",
+          "put one Topology per file; remove the extra `---` document",
+        ),
+      );
     } else {
       diagnostics.push(diag("XL104", file, pos, `YAML syntax error: ${msg}`, hintFor(e.code)));
     }
   }
   for (const w of doc.warnings) {
-    diagnostics.push(diag("XL108", file, at(w.pos[0]), `YAML: ${firstLine(w.message)}`, "plain YAML without custom tags is expected", "warning"));
+    diagnostics.push(
+      diag(
+        "XL108",
+        file,
+        at(w.pos[0]),
+        `YAML: ${firstLine(w.message)}`,
+        "plain YAML without custom tags is expected",
+        "warning",
+      ),
+    );
   }
   if (diagnostics.some((d) => d.severity === "error")) return { map, diagnostics };
 
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null && !doc.contents.range?.[1])) {
-    diagnostics.push(diag("XL103", file, { line: 1, col: 1 }, "file is empty", "start from an example: apiVersion: crosslink.dev/v1alpha1, kind: Topology, metadata, spec"));
+    diagnostics.push(
+      diag(
+        "XL103",
+        file,
+        { line: 1, col: 1 },
+        "file is empty",
+        "start from an example: apiVersion: crosslink.dev/v1alpha1, kind: Topology, metadata, spec",
+      ),
+    );
     return { map, diagnostics };
   }
   walk(doc.contents as Node, "", offsets);
@@ -225,8 +354,20 @@ function parseText(file: string, text: string, limits: ParseLimits): ParseResult
     const tooMany = err instanceof Error && /alias/i.test(err.message);
     diagnostics.push(
       tooMany
-        ? diag("XL106", file, firstAlias(doc.contents as Node, at) ?? { line: 1, col: 1 }, "YAML aliases expand to too many nodes", "do not use YAML anchors and aliases to repeat large structures")
-        : diag("XL104", file, { line: 1, col: 1 }, `YAML could not be read: ${err instanceof Error ? firstLine(err.message) : String(err)}`, "check the file's YAML syntax"),
+        ? diag(
+            "XL106",
+            file,
+            firstAlias(doc.contents as Node, at) ?? { line: 1, col: 1 },
+            "YAML aliases expand to too many nodes",
+            "do not use YAML anchors and aliases to repeat large structures",
+          )
+        : diag(
+            "XL104",
+            file,
+            { line: 1, col: 1 },
+            `YAML could not be read: ${err instanceof Error ? firstLine(err.message) : String(err)}`,
+            "check the file's YAML syntax",
+          ),
     );
     return { map, diagnostics };
   }
@@ -265,7 +406,8 @@ function makeSourceMap(offsets: Map<string, [number, number]>, lc: LineCounter):
       p = p.slice(0, p.lastIndexOf("/"));
     }
   };
-  const pos = (offset: number | undefined): LineCol => (offset === undefined || offset < 0 ? { line: 1, col: 1 } : lc.linePos(offset));
+  const pos = (offset: number | undefined): LineCol =>
+    offset === undefined || offset < 0 ? { line: 1, col: 1 } : lc.linePos(offset);
   return {
     value: (pointer) => pos(find(pointer)?.[1]),
     key: (pointer) => {

@@ -76,12 +76,27 @@ class NodeIndex {
     const i = this.stack.pop();
     if (i === undefined) return;
     const only = this.firstChild[i]!;
-    if (only !== NONE && only === this.lastChild[i] && only === this.lastClosed && result === this.lastResult && typeof result === "object" && result !== null) this.wrappers.add(i);
+    if (
+      only !== NONE &&
+      only === this.lastChild[i] &&
+      only === this.lastClosed &&
+      result === this.lastResult &&
+      typeof result === "object" &&
+      result !== null
+    )
+      this.wrappers.add(i);
     this.lastClosed = i;
     this.lastResult = result;
     if (kind === "mapping") this.kind[i] = KIND_MAPPING;
     else if (kind === "sequence") this.kind[i] = KIND_SEQUENCE;
-    else if (kind === "scalar" && result !== null && result !== undefined && typeof result !== "object" && this.colonFollows(position)) this.keys.set(i, String(result));
+    else if (
+      kind === "scalar" &&
+      result !== null &&
+      result !== undefined &&
+      typeof result !== "object" &&
+      this.colonFollows(position)
+    )
+      this.keys.set(i, String(result));
   }
 
   /** Whether `:` follows `pos` on the same line (after spaces): the node just closed is a mapping key. */
@@ -145,7 +160,11 @@ export const DEFAULT_MAX_NODES = 1_000_000;
  * A js-yaml parse that also records positions: the data and a SourceMap over
  * the text. Throws js-yaml's errors, and `NodeLimitError` past `maxNodes`.
  */
-export function loadWithPositions(text: string, maxDepth: number, maxNodes = DEFAULT_MAX_NODES): { data: unknown; map: SourceMap } {
+export function loadWithPositions(
+  text: string,
+  maxDepth: number,
+  maxNodes = DEFAULT_MAX_NODES,
+): { data: unknown; map: SourceMap } {
   const index = new NodeIndex(text, maxNodes);
   const options = {
     schema: jsyaml.CORE_SCHEMA,
@@ -225,7 +244,8 @@ function sourceMapOf(index: NodeIndex, text: string): SourceMap {
     }
     return { key, value: node, exact: true };
   };
-  const pos = (node: number): LineCol => (node === NONE ? { line: 1, col: 1 } : at(contentStart(text, index.start[node]!)));
+  const pos = (node: number): LineCol =>
+    node === NONE ? { line: 1, col: 1 } : at(contentStart(text, index.start[node]!));
   return {
     value: (pointer) => pos(find(pointer).value),
     key: (pointer) => {

@@ -12,7 +12,9 @@ import { countNodes } from "./positions.js";
 
 /** The topology JSON Schema (draft 2020-12), as shipped in `schema/`. */
 export function topologySchema(): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL("../../../schema/multicluster.schema.json", import.meta.url), "utf8")) as Record<string, unknown>;
+  return JSON.parse(
+    readFileSync(new URL("../../../schema/multicluster.schema.json", import.meta.url), "utf8"),
+  ) as Record<string, unknown>;
 }
 
 const compiled: { first?: ValidateFunction; all?: ValidateFunction } = {};
@@ -21,7 +23,13 @@ const compiled: { first?: ValidateFunction; all?: ValidateFunction } = {};
 function validator(which: "first" | "all"): ValidateFunction {
   let v = compiled[which];
   if (!v) {
-    const ajv = new Ajv2020({ allErrors: which === "all", verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    const ajv = new Ajv2020({
+      allErrors: which === "all",
+      verbose: true,
+      strict: true,
+      strictRequired: false,
+      allowUnionTypes: true,
+    });
     v = compiled[which] = ajv.compile(topologySchema());
   }
   return v;
@@ -36,7 +44,6 @@ function validator(which: "first" | "all"): ValidateFunction {
 export const FULL_CHECK_NODES = 300_000;
 /** Items of each list checked for every problem in a large document. */
 export const MAX_ITEMS_CHECKED = 1_000;
-
 
 /** A copy of `data` with every list cut to its first `max` items. */
 function truncateLists(data: unknown, max: number): unknown {
@@ -110,39 +117,133 @@ function toDiagnostic(file: string, e: ErrorObject, map: SourceMap): Diagnostic 
     }
     case "required": {
       const missing = String(p.missingProperty);
-      return diag("XL111", file, map.value(ptr), `${where}: missing required field \`${missing}\``, `add \`${missing}:\` to this mapping`, "error", ptr);
+      return diag(
+        "XL111",
+        file,
+        map.value(ptr),
+        `${where}: missing required field \`${missing}\``,
+        `add \`${missing}:\` to this mapping`,
+        "error",
+        ptr,
+      );
     }
     case "type":
-      return diag("XL112", file, map.value(ptr), `${where}: must be ${article(String(p.type))}, not ${typeOf(e.data)}`, typeHint(String(p.type)), "error", ptr);
+      return diag(
+        "XL112",
+        file,
+        map.value(ptr),
+        `${where}: must be ${article(String(p.type))}, not ${typeOf(e.data)}`,
+        typeHint(String(p.type)),
+        "error",
+        ptr,
+      );
     case "const":
-      return diag("XL113", file, map.value(ptr), `${where}: must be \`${String(p.allowedValue)}\`, not ${show(e.data)}`, `write \`${String(p.allowedValue)}\``, "error", ptr);
+      return diag(
+        "XL113",
+        file,
+        map.value(ptr),
+        `${where}: must be \`${String(p.allowedValue)}\`, not ${show(e.data)}`,
+        `write \`${String(p.allowedValue)}\``,
+        "error",
+        ptr,
+      );
     case "enum": {
       const allowed = (p.allowedValues as unknown[]).map(String);
       const near = typeof e.data === "string" ? closest(e.data, allowed) : undefined;
-      return diag("XL113", file, map.value(ptr), `${where}: ${show(e.data)} is not one of ${allowed.join(", ")}`, near ? `did you mean \`${near}\`?` : `use one of: ${allowed.join(", ")}`, "error", ptr);
+      return diag(
+        "XL113",
+        file,
+        map.value(ptr),
+        `${where}: ${show(e.data)} is not one of ${allowed.join(", ")}`,
+        near ? `did you mean \`${near}\`?` : `use one of: ${allowed.join(", ")}`,
+        "error",
+        ptr,
+      );
     }
     case "pattern":
     case "maxLength": {
-      const form = formOf(e) ?? (where.endsWith("apiServer") ? "an http(s) URL such as https://10.0.0.1:6443" : where.includes("addresses") ? "an IP address or host name" : "of the required form");
+      const form =
+        formOf(e) ??
+        (where.endsWith("apiServer")
+          ? "an http(s) URL such as https://10.0.0.1:6443"
+          : where.includes("addresses")
+            ? "an IP address or host name"
+            : "of the required form");
       const tooLong = e.keyword === "maxLength" ? ` (at most ${String(p.limit)} characters)` : "";
-      return diag("XL114", file, map.value(ptr), `${where}: ${show(e.data)} is not ${form}${tooLong}`, `write ${form}${tooLong}`, "error", ptr);
+      return diag(
+        "XL114",
+        file,
+        map.value(ptr),
+        `${where}: ${show(e.data)} is not ${form}${tooLong}`,
+        `write ${form}${tooLong}`,
+        "error",
+        ptr,
+      );
     }
     case "minItems":
-      return diag("XL115", file, map.value(ptr), `${where}: needs at least ${String(p.limit)} item${p.limit === 1 ? "" : "s"}`, "add an item or remove the field", "error", ptr);
+      return diag(
+        "XL115",
+        file,
+        map.value(ptr),
+        `${where}: needs at least ${String(p.limit)} item${p.limit === 1 ? "" : "s"}`,
+        "add an item or remove the field",
+        "error",
+        ptr,
+      );
     case "minLength":
-      return diag("XL115", file, map.value(ptr), `${where}: must not be empty`, "give a value or remove the field", "error", ptr);
+      return diag(
+        "XL115",
+        file,
+        map.value(ptr),
+        `${where}: must not be empty`,
+        "give a value or remove the field",
+        "error",
+        ptr,
+      );
     case "minimum":
     case "maximum":
-      return diag("XL115", file, map.value(ptr), `${where}: ${show(e.data)} must be ${p.comparison === ">=" ? "at least" : "at most"} ${String(p.limit)}`, where.endsWith("port") ? "use a port number between 1 and 65535" : "use a non-negative integer", "error", ptr);
+      return diag(
+        "XL115",
+        file,
+        map.value(ptr),
+        `${where}: ${show(e.data)} must be ${p.comparison === ">=" ? "at least" : "at most"} ${String(p.limit)}`,
+        where.endsWith("port") ? "use a port number between 1 and 65535" : "use a non-negative integer",
+        "error",
+        ptr,
+      );
     case "uniqueItems": {
       const later = Math.max(Number(p.i), Number(p.j));
       const item = `${ptr}/${later}`;
-      return diag("XL117", file, map.value(item), `${displayPath(item)}: duplicate of item ${Math.min(Number(p.i), Number(p.j))}`, "remove the repeated entry", "error", item);
+      return diag(
+        "XL117",
+        file,
+        map.value(item),
+        `${displayPath(item)}: duplicate of item ${Math.min(Number(p.i), Number(p.j))}`,
+        "remove the repeated entry",
+        "error",
+        item,
+      );
     }
     case "oneOf":
-      return diag("XL116", file, map.value(ptr), `${where}: needs exactly one of \`file\` or \`pem\``, "give `file: path/to/root.crt` (relative to this topology) or `pem: |` with the certificate, not both", "error", ptr);
+      return diag(
+        "XL116",
+        file,
+        map.value(ptr),
+        `${where}: needs exactly one of \`file\` or \`pem\``,
+        "give `file: path/to/root.crt` (relative to this topology) or `pem: |` with the certificate, not both",
+        "error",
+        ptr,
+      );
     default:
-      return diag("XL115", file, map.value(ptr), `${where}: ${e.message ?? "is invalid"}`, "see schema/multicluster.schema.json for what is allowed here", "error", ptr);
+      return diag(
+        "XL115",
+        file,
+        map.value(ptr),
+        `${where}: ${e.message ?? "is invalid"}`,
+        "see schema/multicluster.schema.json for what is allowed here",
+        "error",
+        ptr,
+      );
   }
 }
 
@@ -163,7 +264,7 @@ function typeHint(t: string): string {
     case "integer":
       return "write a whole number, unquoted";
     default:
-      return "quote the value if YAML reads it as another type (e.g. \"1.0\", \"true\")";
+      return 'quote the value if YAML reads it as another type (e.g. "1.0", "true")';
   }
 }
 
@@ -194,7 +295,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (cur[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     prev = cur;
   }

@@ -14,7 +14,11 @@ import { DEFAULT_MAX_BYTES, parseYaml, type SourceMap } from "./parse.js";
 import type { Topology } from "./types.js";
 
 const noReader: ReadFile = () => Promise.reject(new Error("no reader"));
-const NO_POSITIONS: SourceMap = { value: () => ({ line: 1, col: 1 }), key: () => ({ line: 1, col: 1 }), has: () => false };
+const NO_POSITIONS: SourceMap = {
+  value: () => ({ line: 1, col: 1 }),
+  key: () => ({ line: 1, col: 1 }),
+  has: () => false,
+};
 const ALIAS = /(^|[\s[{,:-])[&*][^\s,\]}]/m;
 
 async function normaliseData(input: LoadInput, data: unknown, map: SourceMap): Promise<Topology> {

@@ -18,7 +18,11 @@ export class DeadlineError extends CrosslinkError<"DEADLINE"> {
 }
 
 /** A signal that aborts when any of `parents` does or, when `ms` is given, after `ms` (with a DeadlineError); `dispose` clears the timer. */
-export function scopedSignal(parents: readonly (AbortSignal | undefined)[], ms?: number, what = "operation"): { signal: AbortSignal; dispose(): void } {
+export function scopedSignal(
+  parents: readonly (AbortSignal | undefined)[],
+  ms?: number,
+  what = "operation",
+): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   // Every request in flight of a cluster listens to its signal: more than the default 10 is normal.
   setMaxListeners(0, controller.signal);
@@ -30,7 +34,8 @@ export function scopedSignal(parents: readonly (AbortSignal | undefined)[], ms?:
     else p.addEventListener("abort", fn, { once: true });
     return [p, fn] as const;
   });
-  const timer = ms !== undefined && ms > 0 ? setTimeout(() => controller.abort(new DeadlineError(ms, what)), ms) : undefined;
+  const timer =
+    ms !== undefined && ms > 0 ? setTimeout(() => controller.abort(new DeadlineError(ms, what)), ms) : undefined;
   timer?.unref?.();
   return {
     signal: controller.signal,

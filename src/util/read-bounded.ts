@@ -54,7 +54,8 @@ export async function resolveInside(root: string, file: string): Promise<string>
   } catch (err) {
     throw fromErrno(err, file);
   }
-  if (!isInside(realRoot, real)) throw new BoundedReadError("EOUTSIDE", `${file} resolves to ${real}, outside ${realRoot}`);
+  if (!isInside(realRoot, real))
+    throw new BoundedReadError("EOUTSIDE", `${file} resolves to ${real}, outside ${realRoot}`);
   return real;
 }
 
@@ -64,7 +65,8 @@ function fromErrno(err: unknown, file: string): BoundedReadError {
   if (code === "EACCES" || code === "EPERM") return new BoundedReadError("EACCES", `${file}: permission denied`);
   if (code === "EISDIR") return new BoundedReadError("EISDIR", `${file}: is a directory`);
   // ENXIO: a socket (or a FIFO opened for writing without a reader); not a file either way.
-  if (code === "ENXIO" || code === "ENODEV") return new BoundedReadError("ENOTREG", `${file}: not a regular file (a device, FIFO or socket)`);
+  if (code === "ENXIO" || code === "ENODEV")
+    return new BoundedReadError("ENOTREG", `${file}: not a regular file (a device, FIFO or socket)`);
   if (code === "ELOOP") return new BoundedReadError("EOUTSIDE", `${file}: too many levels of symbolic links`);
   return new BoundedReadError("EIO", `${file}: ${err instanceof Error ? err.message : String(err)}`);
 }
@@ -77,7 +79,11 @@ function fromErrno(err: unknown, file: string): BoundedReadError {
  */
 export async function readBounded(file: string, opts: BoundedReadOptions): Promise<Buffer> {
   const target = opts.root !== undefined ? await resolveInside(opts.root, file) : file;
-  const flags = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (opts.root !== undefined ? constants.O_NOFOLLOW : 0);
+  const flags =
+    constants.O_RDONLY |
+    constants.O_NONBLOCK |
+    constants.O_NOCTTY |
+    (opts.root !== undefined ? constants.O_NOFOLLOW : 0);
   let handle;
   try {
     handle = await open(target, flags);
@@ -88,7 +94,12 @@ export async function readBounded(file: string, opts: BoundedReadOptions): Promi
     const st = await handle.stat();
     if (st.isDirectory()) throw new BoundedReadError("EISDIR", `${file}: is a directory`);
     if (!st.isFile()) throw new BoundedReadError("ENOTREG", `${file}: not a regular file (a device, FIFO or socket)`);
-    if (st.size > opts.maxBytes) throw new BoundedReadError("EFBIG", `${file}: ${st.size} bytes, more than the ${opts.maxBytes} accepted`, st.size);
+    if (st.size > opts.maxBytes)
+      throw new BoundedReadError(
+        "EFBIG",
+        `${file}: ${st.size} bytes, more than the ${opts.maxBytes} accepted`,
+        st.size,
+      );
     const buf = Buffer.allocUnsafe(Math.min(st.size, opts.maxBytes) + 1);
     let n = 0;
     for (;;) {
@@ -96,7 +107,12 @@ export async function readBounded(file: string, opts: BoundedReadOptions): Promi
       if (bytesRead === 0) break;
       n += bytesRead;
       if (n === buf.length) {
-        if (n > opts.maxBytes) throw new BoundedReadError("EFBIG", `${file}: grew past the ${opts.maxBytes} bytes accepted while being read`, n);
+        if (n > opts.maxBytes)
+          throw new BoundedReadError(
+            "EFBIG",
+            `${file}: grew past the ${opts.maxBytes} bytes accepted while being read`,
+            n,
+          );
         break;
       }
     }

@@ -22,10 +22,13 @@ export const SOURCE_CHECKS = [
 
 /** Checks that cannot pass on the harness, and why. */
 export const NEEDS_PODS: Record<string, string> = {
-  "service mirror controllers are running": "needs the controller Deployment's pod available (the harness runs no pods)",
-  "probe services able to communicate with all gateway mirrors": "needs the probe Service's Endpoints and the controller's admin port (written by the running controller)",
+  "service mirror controllers are running":
+    "needs the controller Deployment's pod available (the harness runs no pods)",
+  "probe services able to communicate with all gateway mirrors":
+    "needs the probe Service's Endpoints and the controller's admin port (written by the running controller)",
   "multicluster extension proxies are healthy": "needs meshed pods in the extension namespace",
-  "multicluster extension proxies are up-to-date": "asks Linkerd's version server on the internet (refused on loopback here)",
+  "multicluster extension proxies are up-to-date":
+    "asks Linkerd's version server on the internet (refused on loopback here)",
 };
 
 /** Checks that must pass on a cluster without Links (east, the target). */
@@ -41,7 +44,10 @@ function assertChecks(results: CheckResult[], mustPass: string[], cluster: strin
     assert.equal(c.result, "success", `${cluster}: "${name}": ${c.error ?? ""}`);
   }
   for (const [name, c] of seen) {
-    assert.ok(mustPass.includes(name) || name in NEEDS_PODS, `${cluster}: check "${name}" (${c.result}) is in neither list`);
+    assert.ok(
+      mustPass.includes(name) || name in NEEDS_PODS,
+      `${cluster}: check "${name}" (${c.result}) is in neither list`,
+    );
   }
 }
 
@@ -65,10 +71,17 @@ test("linkerd multicluster check passes on the target cluster", async (t) => {
 test("where the chart never made the shared controller role, crosslink's own one passes the permissions check", async (t) => {
   if (fx.skip) return t.skip(fx.skip);
   const west = fx.acc.clients.get("west")!;
-  const shared = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name: "linkerd-multicluster-controller-access-local-resources" };
+  const shared = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    name: "linkerd-multicluster-controller-access-local-resources",
+  };
   assert.ok(await west.delete(shared), "the seeded (chart's) role is removed, as on an extension older than 2.18");
   const r = await applyOnce(fx.topology, fx.acc);
-  assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes));
+  assert.ok(
+    r.changes.clusters.every((c) => c.converged),
+    JSON.stringify(r.changes),
+  );
   assert.equal((await west.get(shared))?.metadata.labels?.["app.kubernetes.io/managed-by"], "crosslink");
   const report = await multiclusterCheck(fx.tools!, fx.target("west"));
   assertChecks(report.checks, SOURCE_CHECKS, "west");

@@ -39,7 +39,8 @@ export function useConformance(): Conformance {
     fx.topology = await exampleTopology("east-west", fx.clusters.trustAnchorPem);
     fx.acc = access(fx.topology, fx.clusters.kubeconfigPath);
     const r = await applyOnce(fx.topology, fx.acc);
-    if (!r.changes.clusters.every((c) => c.converged)) throw new Error(`east-west did not converge: ${JSON.stringify(r.changes)}`);
+    if (!r.changes.clusters.every((c) => c.converged))
+      throw new Error(`east-west did not converge: ${JSON.stringify(r.changes)}`);
     fx.target = (context) => ({ kubeconfig: fx.clusters.kubeconfigPath, context });
   });
   after(async () => {

@@ -48,20 +48,36 @@ export function linkerdEnv(): NodeJS.ProcessEnv {
 }
 
 /** Runs `linkerd --kubeconfig K --context C ARGS…`; never throws on a non-zero exit. */
-export function runLinkerd(tools: LinkerdTools, target: LinkerdTarget | undefined, args: string[], timeoutMs = 60_000): Promise<LinkerdRun> {
+export function runLinkerd(
+  tools: LinkerdTools,
+  target: LinkerdTarget | undefined,
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<LinkerdRun> {
   const full = target ? ["--kubeconfig", target.kubeconfig, "--context", target.context, ...args] : args;
   return new Promise((resolve, reject) => {
-    execFile(tools.linkerd, full, { env: linkerdEnv(), timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err && typeof (err as { code?: unknown }).code !== "number") return reject(err);
-      resolve({ code: err ? Number((err as { code: number }).code) : 0, stdout, stderr });
-    });
+    execFile(
+      tools.linkerd,
+      full,
+      { env: linkerdEnv(), timeout: timeoutMs, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        if (err && typeof (err as { code?: unknown }).code !== "number") return reject(err);
+        resolve({ code: err ? Number((err as { code: number }).code) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 /** Like runLinkerd, but a non-zero exit is an error carrying stderr. */
-export async function linkerdOk(tools: LinkerdTools, target: LinkerdTarget | undefined, args: string[], timeoutMs?: number): Promise<string> {
+export async function linkerdOk(
+  tools: LinkerdTools,
+  target: LinkerdTarget | undefined,
+  args: string[],
+  timeoutMs?: number,
+): Promise<string> {
   const r = await runLinkerd(tools, target, args, timeoutMs);
-  if (r.code !== 0) throw new Error(`linkerd ${args.join(" ")} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.code !== 0)
+    throw new Error(`linkerd ${args.join(" ")} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
   return r.stdout;
 }
 
@@ -91,7 +107,10 @@ export interface CheckReport {
 
 interface CheckJson {
   success?: boolean;
-  categories?: { categoryName: string; checks?: { description: string; result: string; error?: string; hint?: string }[] }[];
+  categories?: {
+    categoryName: string;
+    checks?: { description: string; result: string; error?: string; hint?: string }[];
+  }[];
 }
 
 /** Parses the JSON report of `linkerd … check -o json`. */
@@ -118,7 +137,9 @@ export async function multiclusterCheck(tools: LinkerdTools, target: LinkerdTarg
   try {
     return { ...parseCheckJson(run.stdout), run };
   } catch (e) {
-    throw new Error(`linkerd multicluster check printed no JSON (exit ${run.code}): ${(e as Error).message}\n${run.stderr}\n${run.stdout.slice(0, 2000)}`);
+    throw new Error(
+      `linkerd multicluster check printed no JSON (exit ${run.code}): ${(e as Error).message}\n${run.stderr}\n${run.stdout.slice(0, 2000)}`,
+    );
   }
 }
 

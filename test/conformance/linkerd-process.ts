@@ -38,7 +38,11 @@ function loopbackResolvConf(): string | null {
   if (loopbackDns !== undefined) return loopbackDns;
   const file = path.join(os.tmpdir(), `crosslink-loopback-resolv-${process.pid}.conf`);
   writeFileSync(file, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
-  const probe = spawnSync("unshare", ["-m", "sh", "-c", 'mount --bind "$0" /etc/resolv.conf && grep -q 127.0.0.1 /etc/resolv.conf', file], { timeout: 10_000 });
+  const probe = spawnSync(
+    "unshare",
+    ["-m", "sh", "-c", 'mount --bind "$0" /etc/resolv.conf && grep -q 127.0.0.1 /etc/resolv.conf', file],
+    { timeout: 10_000 },
+  );
   loopbackDns = probe.status === 0 ? file : null;
   process.once("exit", () => rmSync(file, { force: true }));
   return loopbackDns;
@@ -98,7 +102,11 @@ export function startLinkerdProcess(binary: string, args: string[], env: Record<
         if (hit) return resolve(hit);
         const t = setTimeout(() => {
           waiters.splice(waiters.indexOf(w), 1);
-          reject(new Error(`no line ${re} from ${path.basename(binary)} within ${ms} ms; last lines:\n${lines.slice(-15).join("\n")}`));
+          reject(
+            new Error(
+              `no line ${re} from ${path.basename(binary)} within ${ms} ms; last lines:\n${lines.slice(-15).join("\n")}`,
+            ),
+          );
         }, ms);
         const w = { re, from, resolve: (l: string) => (clearTimeout(t), resolve(l)) };
         waiters.push(w);

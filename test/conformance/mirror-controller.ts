@@ -59,7 +59,12 @@ export class MirrorController {
     const { client, tools } = this.opts;
     const issued = await client.createToken(this.ns, this.names.controller, 3600);
     const kubeconfig = credentialsKubeconfig(
-      { server: client.server, name: this.opts.from, user: this.names.controller, ...(client.caPem ? { caPem: client.caPem } : {}) },
+      {
+        server: client.server,
+        name: this.opts.from,
+        user: this.names.controller,
+        ...(client.caPem ? { caPem: client.caPem } : {}),
+      },
       issued.token,
     );
     await mkdir(this.opts.dir, { recursive: true });
@@ -69,7 +74,17 @@ export class MirrorController {
     this.starts++;
     this.proc = startLinkerdProcess(
       tools.controller,
-      ["service-mirror", "-kubeconfig", file, "-namespace", this.ns, `-probe-service=${this.names.probeService}`, `-metrics-addr=127.0.0.1:${port}`, "-log-level=debug", this.opts.to],
+      [
+        "service-mirror",
+        "-kubeconfig",
+        file,
+        "-namespace",
+        this.ns,
+        `-probe-service=${this.names.probeService}`,
+        `-metrics-addr=127.0.0.1:${port}`,
+        "-log-level=debug",
+        this.opts.to,
+      ],
       { HOSTNAME: `${this.names.controller}-${this.starts}` },
     );
     this.history.push(this.proc);
@@ -97,7 +112,12 @@ export class MirrorController {
   }
 
   private async podTemplate(): Promise<string | undefined> {
-    const dep = await this.opts.client.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: this.ns, name: this.names.controller });
+    const dep = await this.opts.client.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: this.ns,
+      name: this.names.controller,
+    });
     return dep ? JSON.stringify((dep.spec as { template?: unknown } | undefined)?.template ?? null) : undefined;
   }
 

@@ -31,7 +31,8 @@ export async function ensureServersCrd(tools: LinkerdTools, client: ClusterClien
   await pollUntil(
     `CRD ${NAME} Established`,
     async () => {
-      const live = (await client.get({ apiVersion: CRD_API, kind: "CustomResourceDefinition", name: NAME })) as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
+      const live = (await client.get({ apiVersion: CRD_API, kind: "CustomResourceDefinition", name: NAME })) as
+        { status?: { conditions?: { type: string; status: string }[] } } | undefined;
       return live?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
     },
     30_000,

@@ -62,7 +62,11 @@ export async function startConformanceEnv(): Promise<ConformanceEnv> {
   await topology([]);
   const cli = async (...args: string[]) => {
     try {
-      const r = await run(process.execPath, [path.join(ROOT, "bin/crosslink.js"), ...args, "-f", file, "--kubeconfig", clusters.kubeconfigPath], { cwd: dir, timeout: 60_000 });
+      const r = await run(
+        process.execPath,
+        [path.join(ROOT, "bin/crosslink.js"), ...args, "-f", file, "--kubeconfig", clusters.kubeconfigPath],
+        { cwd: dir, timeout: 60_000 },
+      );
       return { code: 0, out: r.stdout + r.stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
@@ -121,16 +125,26 @@ export function conformanceTopologyYaml(exports: ExportSpec[], opts: { link?: bo
  * `namespace/service`: one address per IP, the Service's ports, and the
  * Service's labels (Linkerd's mirror controller reads them from Endpoints).
  */
-export async function writeEndpoints(client: ClusterClient, objects: KubernetesObjectApi, namespace: string, service: string, ips: string[]): Promise<void> {
+export async function writeEndpoints(
+  client: ClusterClient,
+  objects: KubernetesObjectApi,
+  namespace: string,
+  service: string,
+  ips: string[],
+): Promise<void> {
   const svc = await client.get({ apiVersion: "v1", kind: "Service", namespace, name: service });
   if (!svc) throw new Error(`no Service ${namespace}/${service} in ${client.cluster}`);
-  const ports = ((svc.spec as { ports?: { name?: string; port: number; targetPort?: number | string; protocol?: string }[] }).ports ?? []).map((p) => ({
+  const ports = (
+    (svc.spec as { ports?: { name?: string; port: number; targetPort?: number | string; protocol?: string }[] })
+      .ports ?? []
+  ).map((p) => ({
     ...(p.name ? { name: p.name } : {}),
     port: typeof p.targetPort === "number" ? p.targetPort : p.port,
     protocol: p.protocol ?? "TCP",
   }));
   const labels = { ...(svc.metadata.labels ?? {}) };
-  const apply = (o: KubernetesObject) => objects.patch(o, undefined, undefined, "endpoint-controller", true, PatchStrategy.ServerSideApply);
+  const apply = (o: KubernetesObject) =>
+    objects.patch(o, undefined, undefined, "endpoint-controller", true, PatchStrategy.ServerSideApply);
   await apply({
     apiVersion: "v1",
     kind: "Endpoints",
@@ -140,7 +154,15 @@ export async function writeEndpoints(client: ClusterClient, objects: KubernetesO
   await apply({
     apiVersion: "discovery.k8s.io/v1",
     kind: "EndpointSlice",
-    metadata: { name: `${service}-slice`, namespace, labels: { ...labels, "kubernetes.io/service-name": service, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io" } },
+    metadata: {
+      name: `${service}-slice`,
+      namespace,
+      labels: {
+        ...labels,
+        "kubernetes.io/service-name": service,
+        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+      },
+    },
     addressType: "IPv4",
     endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true, serving: true, terminating: false } })),
     ports,
@@ -148,7 +170,13 @@ export async function writeEndpoints(client: ClusterClient, objects: KubernetesO
 }
 
 /** An object of any kind, or undefined when the server answers 404. */
-export async function readObject(objects: KubernetesObjectApi, apiVersion: string, kind: string, namespace: string, name: string): Promise<KubernetesObject | undefined> {
+export async function readObject(
+  objects: KubernetesObjectApi,
+  apiVersion: string,
+  kind: string,
+  namespace: string,
+  name: string,
+): Promise<KubernetesObject | undefined> {
   try {
     return await objects.read({ apiVersion, kind, metadata: { name, namespace } });
   } catch (e) {
@@ -158,7 +186,11 @@ export async function readObject(objects: KubernetesObjectApi, apiVersion: strin
 }
 
 /** Waits until `fn` finds something, for up to `ms`; returns it and the time it took. */
-export async function timed<T>(what: string, fn: () => Promise<T | undefined | false>, ms: number): Promise<{ value: T; ms: number }> {
+export async function timed<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  ms: number,
+): Promise<{ value: T; ms: number }> {
   const t0 = Date.now();
   const value = await pollUntil(what, fn, ms, 100);
   return { value, ms: Date.now() - t0 };

@@ -12,6 +12,8 @@ test("Linkerd's CLI and controller binaries run and report edge-26.8.3", async (
   if (!tools) return t.skip(skip);
   const { stdout } = await run(tools.linkerd, ["version", "--client", "--short"], { timeout: 20_000 });
   assert.equal(stdout.trim(), "edge-26.8.3");
-  const help = await run(tools.controller, ["service-mirror", "-h"], { timeout: 20_000 }).catch((e: { stderr?: string }) => ({ stdout: "", stderr: e.stderr ?? "" }));
+  const help = await run(tools.controller, ["service-mirror", "-h"], { timeout: 20_000 }).catch(
+    (e: { stderr?: string }) => ({ stdout: "", stderr: e.stderr ?? "" }),
+  );
   assert.match(help.stderr + help.stdout, /-probe-service/);
 });

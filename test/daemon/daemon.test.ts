@@ -49,9 +49,21 @@ after(async () => {
 function config(extra: string[]): DaemonConfig {
   const cfg = parseRunConfig(
     [
-      "--repo", `${server.url}/mesh.git`, "--path", TOPOLOGY_PATH, "--listen", "127.0.0.1:0", "--kubeconfig", clusters.kubeconfigPath,
-      "--cache-dir", path.join(tmp, `cache-${Math.random().toString(36).slice(2)}`), "--webhook-secret-file", path.join(tmp, "webhook-secret"),
-      "--shutdown-timeout", "10s", ...extra,
+      "--repo",
+      `${server.url}/mesh.git`,
+      "--path",
+      TOPOLOGY_PATH,
+      "--listen",
+      "127.0.0.1:0",
+      "--kubeconfig",
+      clusters.kubeconfigPath,
+      "--cache-dir",
+      path.join(tmp, `cache-${Math.random().toString(36).slice(2)}`),
+      "--webhook-secret-file",
+      path.join(tmp, "webhook-secret"),
+      "--shutdown-timeout",
+      "10s",
+      ...extra,
     ],
     {},
   );
@@ -65,7 +77,11 @@ async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   const d = await createDaemon(config(extra), {
     log: createLogger("silent"),
     clients: (t) => {
-      const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 5_000 });
+      const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath), {
+        attempts: 2,
+        baseDelayMs: 50,
+        timeoutMs: 5_000,
+      });
       accesses.push(a);
       return a;
     },
@@ -75,13 +91,18 @@ async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   return Object.assign(d, { writes: () => accesses.reduce((n, a) => n + a.totals().writes, 0) });
 }
 
-const status = async (d: Daemon): Promise<DaemonStatus> => (await (await fetch(`${d.url()}/status`)).json()) as DaemonStatus;
+const status = async (d: Daemon): Promise<DaemonStatus> =>
+  (await (await fetch(`${d.url()}/status`)).json()) as DaemonStatus;
 
 async function hook(d: Daemon, body = { ref: "refs/heads/main" }): Promise<number> {
   const text = JSON.stringify(body);
   const res = await fetch(`${d.url()}/hooks/git`, {
     method: "POST",
-    headers: { "Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": signWebhook(SECRET, text) },
+    headers: {
+      "Content-Type": "application/json",
+      "X-GitHub-Event": "push",
+      "X-Hub-Signature-256": signWebhook(SECRET, text),
+    },
     body: text,
   });
   await res.text();
@@ -89,8 +110,12 @@ async function hook(d: Daemon, body = { ref: "refs/heads/main" }): Promise<numbe
 }
 
 async function weights(): Promise<number[] | undefined> {
-  const hr = await check.clients.get("workload1")!.get({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", namespace: "test", name: "podinfo-split" });
-  return (hr?.spec as { rules: { backendRefs: { weight: number }[] }[] } | undefined)?.rules[0]?.backendRefs.map((b) => b.weight);
+  const hr = await check.clients
+    .get("workload1")!
+    .get({ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", namespace: "test", name: "podinfo-split" });
+  return (hr?.spec as { rules: { backendRefs: { weight: number }[] }[] } | undefined)?.rules[0]?.backendRefs.map(
+    (b) => b.weight,
+  );
 }
 
 const setWeights = (a: number, b: number) => (doc: Parameters<Parameters<TestRepo["edit"]>[1]>[0]) => {
@@ -98,11 +123,20 @@ const setWeights = (a: number, b: number) => (doc: Parameters<Parameters<TestRep
   doc.setIn(["spec", "splits", 0, "backends", 1, "weight"], b);
 };
 
-const LINK = { apiVersion: "multicluster.linkerd.io/v1alpha3", kind: "Link", namespace: "linkerd-multicluster", name: "workload2" };
+const LINK = {
+  apiVersion: "multicluster.linkerd.io/v1alpha3",
+  kind: "Link",
+  namespace: "linkerd-multicluster",
+  name: "workload2",
+};
 
 test("webhook: a weight commit is applied at once; status and metrics show the new revision", async () => {
   const d = await daemon(["--schedule", "0 0 1 1 *"]);
-  await waitFor("the first commit applied at startup", async () => (await status(d)).revision.applied === repo.first, 90_000);
+  await waitFor(
+    "the first commit applied at startup",
+    async () => (await status(d)).revision.applied === repo.first,
+    90_000,
+  );
   assert.deepEqual(await weights(), [50, 50]);
   const next = repo.edit("weights 90/10", setWeights(90, 10));
   const t0 = Date.now();
@@ -117,13 +151,20 @@ test("webhook: a weight commit is applied at once; status and metrics show the n
   assert.ok(Date.now() - t0 < 20_000);
 
   // Refused hooks and coalescing: a burst of pushes is at most one follow-up reconcile.
-  const bad = await fetch(`${d.url()}/hooks/git`, { method: "POST", headers: { "X-Hub-Signature-256": "sha256=00" }, body: "{}" });
+  const bad = await fetch(`${d.url()}/hooks/git`, {
+    method: "POST",
+    headers: { "X-Hub-Signature-256": "sha256=00" },
+    body: "{}",
+  });
   assert.equal(bad.status, 401);
   const before = (await status(d)).reconciles;
   assert.deepEqual(await Promise.all([1, 2, 3, 4, 5, 6].map(() => hook(d))), [202, 202, 202, 202, 202, 202]);
   assert.equal(await hook(d, { ref: "refs/heads/other" }), 202);
   await waitFor("burst handled", async () => !d.loop.busy, 10_000);
-  assert.ok((await status(d)).reconciles - before <= 2, `reconciles after a burst of 6: ${(await status(d)).reconciles - before}`);
+  assert.ok(
+    (await status(d)).reconciles - before <= 2,
+    `reconciles after a burst of 6: ${(await status(d)).reconciles - before}`,
+  );
   for (const p of ["/healthz", "/readyz"]) assert.equal((await fetch(`${d.url()}${p}`)).status, 200);
 });
 
@@ -138,7 +179,10 @@ test("an invalid commit changes nothing; status shows its located diagnostics; t
     return s.rejected?.revision === bad ? s : undefined;
   });
   assert.equal(s.rejected!.reason, "invalid");
-  assert.ok(s.rejected!.diagnostics.some((x) => x.severity === "error" && x.file === TOPOLOGY_PATH && x.line > 1), JSON.stringify(s.rejected!.diagnostics));
+  assert.ok(
+    s.rejected!.diagnostics.some((x) => x.severity === "error" && x.file === TOPOLOGY_PATH && x.line > 1),
+    JSON.stringify(s.rejected!.diagnostics),
+  );
   assert.ok(s.rejected!.since);
   assert.equal(s.revision.lastGood, good);
   assert.equal(s.revision.head, bad);
@@ -152,7 +196,11 @@ test("an invalid commit changes nothing; status shows its located diagnostics; t
     setWeights(70, 30)(doc);
   });
   assert.equal(await hook(d), 202);
-  await waitFor("the fixed commit applied", async () => (await status(d)).revision.applied === fixed && JSON.stringify(await weights()) === "[70,30]", 20_000);
+  await waitFor(
+    "the fixed commit applied",
+    async () => (await status(d)).revision.applied === fixed && JSON.stringify(await weights()) === "[70,30]",
+    20_000,
+  );
   assert.equal((await status(d)).rejected, undefined);
   await d.stop();
   running.splice(0, 1);
@@ -166,17 +214,29 @@ test("schedule: a hand-deleted Link is repaired at the next tick, a commit is ap
   await waitFor("the Link repaired", async () => Boolean(await w1.get(LINK)), 15_000, 200);
 
   const next = repo.edit("weights 60/40", setWeights(60, 40));
-  await waitFor("weights 60/40 without a webhook", async () => JSON.stringify(await weights()) === "[60,40]", 15_000, 200);
+  await waitFor(
+    "weights 60/40 without a webhook",
+    async () => JSON.stringify(await weights()) === "[60,40]",
+    15_000,
+    200,
+  );
   await waitFor("status", async () => (await status(d)).revision.applied === next, 10_000);
 
   await server.stop();
   try {
-    const s = await waitFor("the fetch error reported", async () => {
-      const s = await status(d);
-      return s.fetch.ok === false ? s : undefined;
-    }, 15_000);
+    const s = await waitFor(
+      "the fetch error reported",
+      async () => {
+        const s = await status(d);
+        return s.fetch.ok === false ? s : undefined;
+      },
+      15_000,
+    );
     assert.equal(s.fetch.code, "SOURCE_FETCH");
-    assert.match(await (await fetch(`${d.url()}/metrics`)).text(), /crosslink_git_fetches_total\{result="error"\} [1-9]/);
+    assert.match(
+      await (await fetch(`${d.url()}/metrics`)).text(),
+      /crosslink_git_fetches_total\{result="error"\} [1-9]/,
+    );
     assert.equal(s.revision.lastGood, next);
     assert.deepEqual(await weights(), [60, 40]);
     assert.ok(await w1.delete(LINK));
@@ -185,14 +245,30 @@ test("schedule: a hand-deleted Link is repaired at the next tick, a commit is ap
     await server.start();
   }
   const after = repo.edit("weights 50/50", setWeights(50, 50));
-  await waitFor("recovered and applied", async () => (await status(d)).revision.applied === after && (await status(d)).fetch.ok === true, 20_000);
+  await waitFor(
+    "recovered and applied",
+    async () => (await status(d)).revision.applied === after && (await status(d)).fetch.ok === true,
+    20_000,
+  );
   assert.deepEqual(await weights(), [50, 50]);
   await d.stop();
   running.splice(running.indexOf(d), 1);
 });
 
 test("two replicas: only the Lease holder writes; stopping it hands over within the lease time", async () => {
-  const lease = ["--leader-elect", "--lease-context", "workload1", "--lease-namespace", "default", "--lease-name", "crosslink-test", "--lease-duration", "4s", "--schedule", "*/2 * * * * *"];
+  const lease = [
+    "--leader-elect",
+    "--lease-context",
+    "workload1",
+    "--lease-namespace",
+    "default",
+    "--lease-name",
+    "crosslink-test",
+    "--lease-duration",
+    "4s",
+    "--schedule",
+    "*/2 * * * * *",
+  ];
   const a = await daemon([...lease, "--identity", "replica-a"]);
   await waitFor("a leads", () => a.elector!.isLeader(), 10_000);
   const b = await daemon([...lease, "--identity", "replica-b"]);
@@ -214,19 +290,45 @@ test("two replicas: only the Lease holder writes; stopping it hands over within 
   const handover = Date.now() - t0;
   assert.ok(handover <= 4_000 + 2_000, `handover ${handover} ms`);
   const c2 = repo.edit("weights 30/70", setWeights(30, 70));
-  await waitFor("b applies", async () => (await status(b)).revision.applied === c2 && JSON.stringify(await weights()) === "[30,70]", 20_000);
+  await waitFor(
+    "b applies",
+    async () => (await status(b)).revision.applied === c2 && JSON.stringify(await weights()) === "[30,70]",
+    20_000,
+  );
   assert.equal(a.writes(), aWrites);
-  const l = await check.clients.get("workload1")!.get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "default", name: "crosslink-test" });
+  const l = await check.clients
+    .get("workload1")!
+    .get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "default", name: "crosslink-test" });
   assert.equal((l!.spec as { holderIdentity: string }).holderIdentity, "replica-b");
   await b.stop();
   running.splice(running.indexOf(b), 1);
 });
 
-function spawnDaemon(cache: string): { child: ChildProcess; lines: string[]; waitLine(re: RegExp, ms: number): Promise<string> } {
+function spawnDaemon(cache: string): {
+  child: ChildProcess;
+  lines: string[];
+  waitLine(re: RegExp, ms: number): Promise<string>;
+} {
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, "bin", "crosslink.js"), "run", "--repo", `${server.url}/mesh.git`, "--path", TOPOLOGY_PATH, "--listen", "127.0.0.1:0",
-      "--kubeconfig", clusters.kubeconfigPath, "--cache-dir", cache, "--schedule", "*/2 * * * * *", "--shutdown-timeout", "10s"],
+    [
+      path.join(ROOT, "bin", "crosslink.js"),
+      "run",
+      "--repo",
+      `${server.url}/mesh.git`,
+      "--path",
+      TOPOLOGY_PATH,
+      "--listen",
+      "127.0.0.1:0",
+      "--kubeconfig",
+      clusters.kubeconfigPath,
+      "--cache-dir",
+      cache,
+      "--schedule",
+      "*/2 * * * * *",
+      "--shutdown-timeout",
+      "10s",
+    ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CROSSLINK_LOG_LEVEL: "info" } },
   );
   children.push(child);
@@ -234,10 +336,11 @@ function spawnDaemon(cache: string): { child: ChildProcess; lines: string[]; wai
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
   createInterface({ input: child.stdout! }).on("line", (line) => {
     lines.push(line);
-    for (const w of [...waiters]) if (w.re.test(line)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(line);
-    }
+    for (const w of [...waiters])
+      if (w.re.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
   });
   child.stderr!.resume();
   return {
@@ -247,7 +350,10 @@ function spawnDaemon(cache: string): { child: ChildProcess; lines: string[]; wai
       new Promise<string>((resolve, reject) => {
         const hit = lines.find((l) => re.test(l));
         if (hit) return resolve(hit);
-        const t = setTimeout(() => reject(new Error(`no log line ${re} in ${ms} ms; got:\n${lines.slice(-10).join("\n")}`)), ms);
+        const t = setTimeout(
+          () => reject(new Error(`no log line ${re} in ${ms} ms; got:\n${lines.slice(-10).join("\n")}`)),
+          ms,
+        );
         waiters.push({ re, resolve: (l) => (clearTimeout(t), resolve(l)) });
       }),
   };
@@ -269,12 +375,28 @@ test("SIGKILL in the middle of an apply: a restarted daemon converges with no du
   const second = spawnDaemon(cache);
   const applied = await second.waitLine(/"msg":"revision applied"/, 30_000);
   assert.match(applied, /"revision":"[0-9a-f]{40}"/);
-  const { topology } = await loadTopology({ file: path.join(repo.work, TOPOLOGY_PATH), text: repo.readTopology(), readFile: async () => clusters.trustAnchorPem });
+  const { topology } = await loadTopology({
+    file: path.join(repo.work, TOPOLOGY_PATH),
+    text: repo.readTopology(),
+    readFile: async () => clusters.trustAnchorPem,
+  });
   const { plan } = await reconcile(topology!, check.clients, reconcileOptions({ fieldManager: FIELD_MANAGER }));
-  assert.deepEqual(plan.clusters.map((c) => [c.cluster, c.actions.length, c.error ?? ""]), [["workload1", 0, ""], ["workload2", 0, ""]], "converged: nothing to create, update or prune");
-  const ts = await check.clients.get("workload1")!.list("split.smi-spec.io/v1alpha2", "TrafficSplit", { namespace: "test" });
+  assert.deepEqual(
+    plan.clusters.map((c) => [c.cluster, c.actions.length, c.error ?? ""]),
+    [
+      ["workload1", 0, ""],
+      ["workload2", 0, ""],
+    ],
+    "converged: nothing to create, update or prune",
+  );
+  const ts = await check.clients
+    .get("workload1")!
+    .list("split.smi-spec.io/v1alpha2", "TrafficSplit", { namespace: "test" });
   assert.equal(ts.length, 1, "one TrafficSplit");
-  assert.deepEqual((ts[0]!.spec as { backends: { weight: number }[] }).backends.map((b) => b.weight), [20, 80]);
+  assert.deepEqual(
+    (ts[0]!.spec as { backends: { weight: number }[] }).backends.map((b) => b.weight),
+    [20, 80],
+  );
   assert.equal(await weights(), undefined, "the HTTPRoute is pruned");
 
   second.child.kill("SIGTERM");

@@ -44,8 +44,21 @@ after(async () => {
 function config(extra: string[]): DaemonConfig {
   const cfg = parseRunConfig(
     [
-      "--repo", `${server.url}/mesh.git`, "--path", TOPOLOGY_PATH, "--listen", "127.0.0.1:0", "--kubeconfig", clusters.kubeconfigPath,
-      "--cache-dir", path.join(tmp, `cache-${Math.random().toString(36).slice(2)}`), "--shutdown-timeout", "10s", "--schedule", EVERY_SECOND, ...extra,
+      "--repo",
+      `${server.url}/mesh.git`,
+      "--path",
+      TOPOLOGY_PATH,
+      "--listen",
+      "127.0.0.1:0",
+      "--kubeconfig",
+      clusters.kubeconfigPath,
+      "--cache-dir",
+      path.join(tmp, `cache-${Math.random().toString(36).slice(2)}`),
+      "--shutdown-timeout",
+      "10s",
+      "--schedule",
+      EVERY_SECOND,
+      ...extra,
     ],
     {},
   );
@@ -63,7 +76,11 @@ async function daemon(extra: string[], tweak: (c: DaemonConfig) => void = () => 
   const d = await createDaemon(cfg, {
     log: createLogger("silent"),
     clients: (t) => {
-      const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 3_000 });
+      const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath), {
+        attempts: 2,
+        baseDelayMs: 50,
+        timeoutMs: 3_000,
+      });
       accesses.push(a);
       return a;
     },
@@ -81,14 +98,23 @@ async function stop(d: Daemon): Promise<void> {
   running.splice(running.indexOf(d), 1);
 }
 
-const status = async (d: Daemon): Promise<DaemonStatus> => (await (await fetch(`${d.url()}/status`)).json()) as DaemonStatus;
+const status = async (d: Daemon): Promise<DaemonStatus> =>
+  (await (await fetch(`${d.url()}/status`)).json()) as DaemonStatus;
 /** waitFor, with the daemon's status in the error when it times out. */
-async function until<T>(d: Daemon, what: string, fn: () => Promise<T> | T, timeoutMs: number, everyMs = 100): Promise<NonNullable<T>> {
+async function until<T>(
+  d: Daemon,
+  what: string,
+  fn: () => Promise<T> | T,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<NonNullable<T>> {
   try {
     return await waitFor(what, fn, timeoutMs, everyMs);
   } catch (err) {
     const s = await status(d).catch(() => undefined);
-    throw new Error(`${(err as Error).message}\nstatus: ${JSON.stringify({ ...s, lastErrors: s?.lastErrors.slice(0, 4) })}`);
+    throw new Error(
+      `${(err as Error).message}\nstatus: ${JSON.stringify({ ...s, lastErrors: s?.lastErrors.slice(0, 4) })}`,
+    );
   }
 }
 const cluster = (s: DaemonStatus, name: string): ClusterStatus | undefined => s.clusters.find((c) => c.name === name);
@@ -96,14 +122,29 @@ const cluster = (s: DaemonStatus, name: string): ClusterStatus | undefined => s.
 /** Waits until `n` more reconciles (not skipped ticks) have run; returns the status then. */
 async function reconciles(d: Daemon, n: number, timeoutMs = 10_000): Promise<DaemonStatus> {
   const base = (await status(d)).reconciles;
-  return waitFor(`${n} more reconciles`, async () => {
-    const s = await status(d);
-    return s.reconciles >= base + n ? s : undefined;
-  }, timeoutMs, 100);
+  return waitFor(
+    `${n} more reconciles`,
+    async () => {
+      const s = await status(d);
+      return s.reconciles >= base + n ? s : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
-const HTTPROUTE = { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", namespace: "test", name: "podinfo-split" };
-const LINK = { apiVersion: "multicluster.linkerd.io/v1alpha3", kind: "Link", namespace: "linkerd-multicluster", name: "workload2" };
+const HTTPROUTE = {
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "HTTPRoute",
+  namespace: "test",
+  name: "podinfo-split",
+};
+const LINK = {
+  apiVersion: "multicluster.linkerd.io/v1alpha3",
+  kind: "Link",
+  namespace: "linkerd-multicluster",
+  name: "workload2",
+};
 type Rules = { backendRefs: { weight: number }[] }[];
 
 async function weights(): Promise<number[] | undefined> {
@@ -126,7 +167,9 @@ async function handEditWeights(a: number, b: number): Promise<void> {
 async function crosslinkWriteTime(): Promise<string | undefined> {
   const hr = await check.clients.get("workload1")!.get(HTTPROUTE);
   const entry = hr?.metadata.managedFields?.find((m) => m.manager === FIELD_MANAGER && m.operation === "Apply");
-  return entry ? `${String((entry as Record<string, unknown>).time)} ${hr?.metadata.resourceVersion as string}` : undefined;
+  return entry
+    ? `${String((entry as Record<string, unknown>).time)} ${hr?.metadata.resourceVersion as string}`
+    : undefined;
 }
 
 const setWeights = (a: number, b: number) => (doc: Parameters<Parameters<TestRepo["edit"]>[1]>[0]) => {
@@ -149,9 +192,25 @@ async function plannedNotApplied(d: Counted, revision: string, writes: number): 
 
 test("suspend: the file and the Lease annotation stop writes while status keeps planning; lifting either applies the commit", async () => {
   const suspendFile = path.join(tmp, "suspend");
-  const lease = ["--leader-elect", "--lease-context", "workload1", "--lease-namespace", "default", "--lease-name", "crosslink-features", "--lease-duration", "3s"];
+  const lease = [
+    "--leader-elect",
+    "--lease-context",
+    "workload1",
+    "--lease-namespace",
+    "default",
+    "--lease-name",
+    "crosslink-features",
+    "--lease-duration",
+    "3s",
+  ];
   const d = await daemon([...lease, "--identity", "suspend-test", "--suspend-file", suspendFile]);
-  await until(d, "the first commit applied", async () => (await status(d)).revision.applied === repo.first, 60_000, 200);
+  await until(
+    d,
+    "the first commit applied",
+    async () => (await status(d)).revision.applied === repo.first,
+    60_000,
+    200,
+  );
   assert.ok(await hasWeights(50, 50));
 
   // The suspend file.
@@ -166,14 +225,29 @@ test("suspend: the file and the Lease annotation stop writes while status keeps 
   assert.ok(await hasWeights(50, 50), "the committed weights are not applied");
   assert.equal(await crosslinkWriteTime(), managedAt, "crosslink's field manager did not write");
   rmSync(suspendFile);
-  await until(d, "90/10 applied once the file is gone", async () => (await hasWeights(90, 10)) && (await status(d)).revision.applied === c1, 10_000, 100);
+  await until(
+    d,
+    "90/10 applied once the file is gone",
+    async () => (await hasWeights(90, 10)) && (await status(d)).revision.applied === c1,
+    10_000,
+    100,
+  );
   assert.equal((await status(d)).suspended, false);
   assert.ok(d.writes() > writes);
 
   // The Lease annotation, set and removed by an operator.
   const w1 = check.clients.get("workload1")!;
-  const leaseRef = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "default", name: "crosslink-features" };
-  await w1.patch(leaseRef, { metadata: { annotations: { [SUSPEND_ANNOTATION]: "true" } } }, { fieldManager: "operator" });
+  const leaseRef = {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    namespace: "default",
+    name: "crosslink-features",
+  };
+  await w1.patch(
+    leaseRef,
+    { metadata: { annotations: { [SUSPEND_ANNOTATION]: "true" } } },
+    { fieldManager: "operator" },
+  );
   await until(d, "status says suspended (annotation)", async () => (await status(d)).suspended, 10_000);
   writes = d.writes();
   const c2 = repo.edit("weights 70/30", setWeights(70, 30));
@@ -181,7 +255,13 @@ test("suspend: the file and the Lease annotation stop writes while status keeps 
   assert.ok(await hasWeights(90, 10));
   assert.ok(d.elector!.isLeader(), "still the holder: suspension is not a loss of leadership");
   await w1.patch(leaseRef, { metadata: { annotations: { [SUSPEND_ANNOTATION]: null } } }, { fieldManager: "operator" });
-  await until(d, "70/30 applied once the annotation is gone", async () => (await hasWeights(70, 30)) && (await status(d)).revision.applied === c2, 10_000, 100);
+  await until(
+    d,
+    "70/30 applied once the annotation is gone",
+    async () => (await hasWeights(70, 30)) && (await status(d)).revision.applied === c2,
+    10_000,
+    100,
+  );
   assert.equal((await status(d)).suspended, false);
   await stop(d);
 });
@@ -195,7 +275,13 @@ test("suspend: the --suspend flag plans and reports but never writes; a daemon w
   assert.ok(await hasWeights(70, 30));
   await stop(d);
   const e = await daemon([]);
-  await until(e, "60/40 applied", async () => (await hasWeights(60, 40)) && (await status(e)).revision.applied === c3, 15_000, 100);
+  await until(
+    e,
+    "60/40 applied",
+    async () => (await hasWeights(60, 40)) && (await status(e)).revision.applied === c3,
+    15_000,
+    100,
+  );
   await stop(e);
 });
 
@@ -206,24 +292,40 @@ test("--drift report: a hand edit and a deleted Link are reported, not reverted;
   assert.equal(d.writes(), 0);
 
   await handEditWeights(10, 90);
-  let s = await until(d, "the edit reported", async () => {
-    const s = await status(d);
-    return s.lastReconcile!.plan.update >= 1 ? s : undefined;
-  }, 10_000);
+  let s = await until(
+    d,
+    "the edit reported",
+    async () => {
+      const s = await status(d);
+      return s.lastReconcile!.plan.update >= 1 ? s : undefined;
+    },
+    10_000,
+  );
   assert.equal(s.drift, "report");
   assert.ok(cluster(s, "workload1")!.planned >= 1);
   assert.ok(await w1.delete(LINK));
-  s = await until(d, "the deletion reported", async () => {
-    const s = await status(d);
-    return s.lastReconcile!.plan.create >= 1 ? s : undefined;
-  }, 10_000);
+  s = await until(
+    d,
+    "the deletion reported",
+    async () => {
+      const s = await status(d);
+      return s.lastReconcile!.plan.create >= 1 ? s : undefined;
+    },
+    10_000,
+  );
   await reconciles(d, 2);
   assert.equal(d.writes(), 0, "report mode writes nothing for drift");
   assert.ok(await hasWeights(10, 90), "the hand edit stays");
   assert.equal(await w1.get(LINK), undefined, "the Link stays deleted");
 
   const c4 = repo.edit("weights 40/60", setWeights(40, 60));
-  await until(d, "a new revision is applied in report mode", async () => (await hasWeights(40, 60)) && (await status(d)).revision.applied === c4, 15_000, 100);
+  await until(
+    d,
+    "a new revision is applied in report mode",
+    async () => (await hasWeights(40, 60)) && (await status(d)).revision.applied === c4,
+    15_000,
+    100,
+  );
   assert.ok(await w1.get(LINK), "applying the revision re-creates the Link");
   await stop(d);
 
@@ -238,8 +340,18 @@ test("--drift report: a hand edit and a deleted Link are reported, not reverted;
 });
 
 test("signatures: with trusted keys an unsigned or foreign-signed head is refused (nothing applied); a signed commit is applied", async () => {
-  const trusted = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ name: "release", email: "release@example.com" }], format: "armored" });
-  const other = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ name: "mallory", email: "m@example.com" }], format: "armored" });
+  const trusted = await openpgp.generateKey({
+    type: "ecc",
+    curve: "curve25519Legacy",
+    userIDs: [{ name: "release", email: "release@example.com" }],
+    format: "armored",
+  });
+  const other = await openpgp.generateKey({
+    type: "ecc",
+    curve: "curve25519Legacy",
+    userIDs: [{ name: "mallory", email: "m@example.com" }],
+    format: "armored",
+  });
   const keyFile = path.join(tmp, "trusted.asc");
   writeFileSync(keyFile, trusted.publicKey);
   const edit = (a: number, b: number) => {
@@ -254,10 +366,15 @@ test("signatures: with trusted keys an unsigned or foreign-signed head is refuse
 
   edit(20, 80);
   const unsigned = repo.commit("unsigned: weights 20/80");
-  let s = await until(d, "the unsigned commit refused", async () => {
-    const s = await status(d);
-    return s.rejected?.revision === unsigned ? s : undefined;
-  }, 10_000);
+  let s = await until(
+    d,
+    "the unsigned commit refused",
+    async () => {
+      const s = await status(d);
+      return s.rejected?.revision === unsigned ? s : undefined;
+    },
+    10_000,
+  );
   assert.equal(s.rejected!.reason, "signature");
   assert.match(s.rejected!.message, /not signed/);
   assert.equal(s.revision.head, unsigned);
@@ -269,10 +386,15 @@ test("signatures: with trusted keys an unsigned or foreign-signed head is refuse
 
   edit(30, 70);
   const forged = await signedCommit(repo.work, other.privateKey, "foreign: weights 30/70");
-  s = await until(d, "the foreign-signed commit refused", async () => {
-    const s = await status(d);
-    return s.rejected?.revision === forged ? s : undefined;
-  }, 10_000);
+  s = await until(
+    d,
+    "the foreign-signed commit refused",
+    async () => {
+      const s = await status(d);
+      return s.rejected?.revision === forged ? s : undefined;
+    },
+    10_000,
+  );
   assert.equal(s.rejected!.reason, "signature");
   assert.match(s.rejected!.message, /not a trusted key/);
   await reconciles(d, 1);
@@ -281,7 +403,13 @@ test("signatures: with trusted keys an unsigned or foreign-signed head is refuse
 
   edit(35, 65);
   const signed = await signedCommit(repo.work, trusted.privateKey, "signed: weights 35/65");
-  await until(d, "the signed commit applied", async () => (await hasWeights(35, 65)) && (await status(d)).revision.applied === signed, 15_000, 100);
+  await until(
+    d,
+    "the signed commit applied",
+    async () => (await hasWeights(35, 65)) && (await status(d)).revision.applied === signed,
+    15_000,
+    100,
+  );
   s = await status(d);
   assert.equal(s.rejected, undefined);
   assert.equal(s.fetch.ok, true);
@@ -299,25 +427,40 @@ test("per-cluster backoff: a dead cluster is skipped while backed off, the other
   process.kill(dead.pid, "SIGKILL");
   await waitFor("workload2 gone", () => !pidAlive(dead.pid), 10_000, 50);
 
-  const first = await until(d, "workload2 unreachable", async () => {
-    const s = await status(d);
-    const c = cluster(s, "workload2");
-    return c?.state === "unreachable" ? c : undefined;
-  }, 15_000, 50);
+  const first = await until(
+    d,
+    "workload2 unreachable",
+    async () => {
+      const s = await status(d);
+      const c = cluster(s, "workload2");
+      return c?.state === "unreachable" ? c : undefined;
+    },
+    15_000,
+    50,
+  );
   assert.equal(first.failures, 1);
   assert.ok(first.backoffUntil && first.error, JSON.stringify(first));
 
   /** Waits for a tick that skipped workload2; then two more reconciles (one a second) must not contact it. */
   const skippedWhileBackedOff = async (failures: number, until_: string) => {
-    await until(d, `a tick skipping workload2 (failures ${failures})`, async () => {
-      const c = cluster(await status(d), "workload2");
-      return c?.state === "backoff" && c.failures === failures;
-    }, 5_000, 50);
+    await until(
+      d,
+      `a tick skipping workload2 (failures ${failures})`,
+      async () => {
+        const c = cluster(await status(d), "workload2");
+        return c?.state === "backoff" && c.failures === failures;
+      },
+      5_000,
+      50,
+    );
     // Retries of the failed observation that were already in flight have ended by now.
     const requests = d.requests("workload2");
     const s = await reconciles(d, 2, base);
     const c = cluster(s, "workload2")!;
-    assert.ok(Date.parse(until_) > Date.parse(s.lastReconcile!.at), `inside the window: ${s.lastReconcile!.at} < ${until_}`);
+    assert.ok(
+      Date.parse(until_) > Date.parse(s.lastReconcile!.at),
+      `inside the window: ${s.lastReconcile!.at} < ${until_}`,
+    );
     assert.equal(c.state, "backoff", JSON.stringify(c));
     assert.equal(c.backoffUntil, until_);
     assert.equal(c.failures, failures);
@@ -333,10 +476,16 @@ test("per-cluster backoff: a dead cluster is skipped while backed off, the other
   const requestsAtFirst = d.requests("workload2");
 
   // The next attempt after the backoff: one more failure, a doubled backoff.
-  const second = await until(d, "the second attempt", async () => {
-    const c = cluster(await status(d), "workload2");
-    return c && (c.failures ?? 0) >= 2 ? c : undefined;
-  }, 2 * base, 50);
+  const second = await until(
+    d,
+    "the second attempt",
+    async () => {
+      const c = cluster(await status(d), "workload2");
+      return c && (c.failures ?? 0) >= 2 ? c : undefined;
+    },
+    2 * base,
+    50,
+  );
   assert.equal(second.failures, 2);
   const gap = Date.parse(second.backoffUntil!) - Date.parse(first.backoffUntil!);
   assert.ok(gap >= base, `the backoff grew: ${gap} ms`);
@@ -353,5 +502,8 @@ test("per-cluster backoff: a dead cluster is skipped while backed off, the other
 });
 
 test("--trusted-keys with a local directory is a configuration error, not a silently skipped check", () => {
-  assert.throws(() => parseRunConfig(["--repo", tmp, "--trusted-keys", path.join(tmp, "trusted.asc")], {}), (e: unknown) => e instanceof ConfigError && /--trusted-keys/.test(e.message));
+  assert.throws(
+    () => parseRunConfig(["--repo", tmp, "--trusted-keys", path.join(tmp, "trusted.asc")], {}),
+    (e: unknown) => e instanceof ConfigError && /--trusted-keys/.test(e.message),
+  );
 });

@@ -26,7 +26,8 @@ function store(onWrite: () => void = () => {}) {
     },
     update: async (obj) => {
       onWrite();
-      if (obj.metadata.resourceVersion !== lease?.metadata.resourceVersion) throw new KubeError("KUBE_CONFLICT", "changed", "lease");
+      if (obj.metadata.resourceVersion !== lease?.metadata.resourceVersion)
+        throw new KubeError("KUBE_CONFLICT", "changed", "lease");
       lease = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++rv) } };
       return structuredClone(lease);
     },
@@ -40,7 +41,9 @@ const opts = (identity: string) => ({ namespace: "ns", name: "l", identity, ...l
 
 test("lease timings: renew deadline shorter than the lease, as client-go's proportions", () => {
   assert.deepEqual(leaseTimings(15_000), { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, renewMs: 3_000 });
-  assert.throws(() => new LeaseElector(store().client, { ...opts("a"), renewDeadlineMs: 3_000 }, { now: () => new Date() }, log));
+  assert.throws(
+    () => new LeaseElector(store().client, { ...opts("a"), renewDeadlineMs: 3_000 }, { now: () => new Date() }, log),
+  );
 });
 
 test("the holder stops at the renew deadline, before a follower can take over; the term's signal aborts", async () => {

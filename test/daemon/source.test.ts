@@ -29,7 +29,10 @@ before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "crosslink-source-"));
   repo = createRepo(path.join(tmp, "repos"), "mesh", "podinfo-split", PEM);
   server = await startGitServer({ root: path.join(tmp, "repos") });
-  authServer = await startGitServer({ root: path.join(tmp, "repos"), auth: { username: "bot", password: "s3cret-token" } });
+  authServer = await startGitServer({
+    root: path.join(tmp, "repos"),
+    auth: { username: "bot", password: "s3cret-token" },
+  });
 });
 
 after(async () => {
@@ -41,7 +44,12 @@ after(async () => {
 const cache = (name: string) => path.join(tmp, "cache", name);
 
 test("branch: shallow clone, then a sync that finds the branch unmoved downloads no objects", async () => {
-  const src = new GitSource({ url: `${server.url}/mesh.git`, ref: { branch: "main" }, path: TOPOLOGY_PATH, cacheDir: cache("branch") });
+  const src = new GitSource({
+    url: `${server.url}/mesh.git`,
+    ref: { branch: "main" },
+    path: TOPOLOGY_PATH,
+    cacheDir: cache("branch"),
+  });
   const s1 = await src.sync();
   assert.equal(s1.revision, repo.first);
   assert.equal(s1.changed, true);
@@ -55,7 +63,10 @@ test("branch: shallow clone, then a sync that finds the branch unmoved downloads
   assert.equal(s2.changed, false);
   assert.equal(s2.revision, repo.first);
   assert.equal(server.stats.requests, 1, server.stats.paths.join(", "));
-  assert.ok(!server.stats.paths.some((p) => p.includes("git-upload-pack") && !p.includes("info/refs")), "no upload-pack POST");
+  assert.ok(
+    !server.stats.paths.some((p) => p.includes("git-upload-pack") && !p.includes("info/refs")),
+    "no upload-pack POST",
+  );
 
   const second = repo.edit("weights 90/10", (d) => d.setIn(["spec", "splits", 0, "backends", 0, "weight"], 90));
   const s3 = await src.sync();
@@ -68,9 +79,19 @@ test("branch: shallow clone, then a sync that finds the branch unmoved downloads
 test("tag and pinned commit", async () => {
   gitCli(repo.work, "tag", "-a", "v1", "-m", "release v1", repo.first);
   gitCli(repo.work, "push", "-q", "origin", "v1");
-  const tagged = await new GitSource({ url: `${server.url}/mesh.git`, ref: { tag: "v1" }, path: TOPOLOGY_PATH, cacheDir: cache("tag") }).sync();
+  const tagged = await new GitSource({
+    url: `${server.url}/mesh.git`,
+    ref: { tag: "v1" },
+    path: TOPOLOGY_PATH,
+    cacheDir: cache("tag"),
+  }).sync();
   assert.equal(tagged.revision, repo.first, "annotated tag peeled to its commit");
-  const pinned = new GitSource({ url: `${server.url}/mesh.git`, ref: { commit: repo.first }, path: TOPOLOGY_PATH, cacheDir: cache("pin") });
+  const pinned = new GitSource({
+    url: `${server.url}/mesh.git`,
+    ref: { commit: repo.first },
+    path: TOPOLOGY_PATH,
+    cacheDir: cache("pin"),
+  });
   assert.equal((await pinned.sync()).revision, repo.first);
   server.resetStats();
   assert.equal((await pinned.sync()).changed, false);
@@ -81,14 +102,33 @@ test("tag and pinned commit", async () => {
 
 test("basic auth from credentials; a wrong password is SOURCE_AUTH and the secret never appears in the error", async () => {
   const url = `${authServer.url}/mesh.git`;
-  const ok = new GitSource({ url, ref: { branch: "main" }, path: TOPOLOGY_PATH, cacheDir: cache("auth"), credentials: { username: "bot", password: "s3cret-token" } });
+  const ok = new GitSource({
+    url,
+    ref: { branch: "main" },
+    path: TOPOLOGY_PATH,
+    cacheDir: cache("auth"),
+    credentials: { username: "bot", password: "s3cret-token" },
+  });
   assert.ok((await ok.sync()).revision);
   const tokenFile = path.join(tmp, "token");
   fs.writeFileSync(tokenFile, "s3cret-token\n");
-  const viaFile = new GitSource({ url, ref: { branch: "main" }, cacheDir: cache("auth-file"), credentials: { username: "bot", tokenFile } });
+  const viaFile = new GitSource({
+    url,
+    ref: { branch: "main" },
+    cacheDir: cache("auth-file"),
+    credentials: { username: "bot", tokenFile },
+  });
   assert.ok((await viaFile.sync()).revision);
-  const bad = new GitSource({ url, ref: { branch: "main" }, cacheDir: cache("auth-bad"), credentials: { username: "bot", password: "wrong-pass" } });
-  await assert.rejects(bad.sync(), (e: unknown) => e instanceof SourceError && e.code === "SOURCE_AUTH" && !e.message.includes("wrong-pass"));
+  const bad = new GitSource({
+    url,
+    ref: { branch: "main" },
+    cacheDir: cache("auth-bad"),
+    credentials: { username: "bot", password: "wrong-pass" },
+  });
+  await assert.rejects(
+    bad.sync(),
+    (e: unknown) => e instanceof SourceError && e.code === "SOURCE_AUTH" && !e.message.includes("wrong-pass"),
+  );
   const none = new GitSource({ url, ref: { branch: "main" }, cacheDir: cache("auth-none") });
   await assert.rejects(none.sync(), (e: unknown) => e instanceof SourceError && e.code === "SOURCE_AUTH");
 });
@@ -106,8 +146,18 @@ test("a stopped server is SOURCE_FETCH; the source recovers when it returns", as
 });
 
 test("signatures: a commit signed by a trusted key is accepted; unsigned or signed by another key is refused", async () => {
-  const trusted = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ name: "release", email: "release@example.com" }], format: "armored" });
-  const other = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ name: "mallory", email: "m@example.com" }], format: "armored" });
+  const trusted = await openpgp.generateKey({
+    type: "ecc",
+    curve: "curve25519Legacy",
+    userIDs: [{ name: "release", email: "release@example.com" }],
+    format: "armored",
+  });
+  const other = await openpgp.generateKey({
+    type: "ecc",
+    curve: "curve25519Legacy",
+    userIDs: [{ name: "mallory", email: "m@example.com" }],
+    format: "armored",
+  });
   const keys = await readTrustedKeys([trusted.publicKey]);
   const signed = async (secret: string, message: string) => {
     const dir = repo.work;
@@ -120,14 +170,25 @@ test("signatures: a commit signed by a trusted key is accepted; unsigned or sign
       signingKey: secret,
       onSign: async ({ payload, secretKey }) => {
         const signingKeys = await openpgp.readPrivateKey({ armoredKey: secretKey });
-        const sig = await openpgp.sign({ message: await openpgp.createMessage({ binary: new TextEncoder().encode(payload) }), signingKeys, detached: true, format: "armored" });
+        const sig = await openpgp.sign({
+          message: await openpgp.createMessage({ binary: new TextEncoder().encode(payload) }),
+          signingKeys,
+          detached: true,
+          format: "armored",
+        });
         return { signature: sig as string };
       },
     });
     gitCli(dir, "push", "-q", "origin", "HEAD:main");
     return oid;
   };
-  const src = () => new GitSource({ url: `${server.url}/mesh.git`, ref: { branch: "main" }, cacheDir: cache(`sig-${Math.random()}`), trustedKeys: keys });
+  const src = () =>
+    new GitSource({
+      url: `${server.url}/mesh.git`,
+      ref: { branch: "main" },
+      cacheDir: cache(`sig-${Math.random()}`),
+      trustedKeys: keys,
+    });
   fs.appendFileSync(path.join(repo.work, "README.signed"), "a\n");
   const good = await signed(trusted.privateKey, "signed by the release key");
   assert.equal((await src().sync()).revision, good);
@@ -135,10 +196,24 @@ test("signatures: a commit signed by a trusted key is accepted; unsigned or sign
 
   fs.appendFileSync(path.join(repo.work, "README.signed"), "b\n");
   const forged = await signed(other.privateKey, "signed by another key");
-  await assert.rejects(src().sync(), (e: unknown) => e instanceof SourceError && e.code === "SOURCE_SIGNATURE" && e.revision === forged && /not a trusted key/.test(e.message));
+  await assert.rejects(
+    src().sync(),
+    (e: unknown) =>
+      e instanceof SourceError &&
+      e.code === "SOURCE_SIGNATURE" &&
+      e.revision === forged &&
+      /not a trusted key/.test(e.message),
+  );
 
   const unsigned = repo.commit("unsigned");
-  await assert.rejects(src().sync(), (e: unknown) => e instanceof SourceError && e.code === "SOURCE_SIGNATURE" && e.revision === unsigned && /not signed/.test(e.message));
+  await assert.rejects(
+    src().sync(),
+    (e: unknown) =>
+      e instanceof SourceError &&
+      e.code === "SOURCE_SIGNATURE" &&
+      e.revision === unsigned &&
+      /not signed/.test(e.message),
+  );
 });
 
 test("local directory source: the revision changes with the files", async () => {

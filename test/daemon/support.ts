@@ -48,7 +48,12 @@ export interface TestRepo {
 }
 
 /** Creates a repository with the given example at `mesh/`, its anchor replaced by `anchorPem`, and one commit. */
-export function createRepo(root: string, name: string, example: string, anchorPem: string): TestRepo & { first: string } {
+export function createRepo(
+  root: string,
+  name: string,
+  example: string,
+  anchorPem: string,
+): TestRepo & { first: string } {
   const bare = path.join(root, `${name}.git`);
   const work = path.join(root, `${name}-work`);
   mkdirSync(root, { recursive: true });
@@ -84,7 +89,12 @@ export function createRepo(root: string, name: string, example: string, anchorPe
 }
 
 /** Waits until `fn` returns a truthy value; bounded in time; polls every `everyMs`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 30_000, everyMs = 100): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T> | T,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -104,7 +114,11 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeout
  * (isomorphic-git's onSign) and pushes main; returns the commit id.
  */
 export async function signedCommit(work: string, armoredSecretKey: string, message: string): Promise<string> {
-  const [{ default: fs }, { default: isoGit }, openpgp] = await Promise.all([import("node:fs"), import("isomorphic-git"), import("openpgp")]);
+  const [{ default: fs }, { default: isoGit }, openpgp] = await Promise.all([
+    import("node:fs"),
+    import("isomorphic-git"),
+    import("openpgp"),
+  ]);
   git(work, "add", "-A");
   const oid = await isoGit.commit({
     fs,
@@ -114,7 +128,12 @@ export async function signedCommit(work: string, armoredSecretKey: string, messa
     signingKey: armoredSecretKey,
     onSign: async ({ payload, secretKey }) => {
       const signingKeys = await openpgp.readPrivateKey({ armoredKey: secretKey });
-      const signature = await openpgp.sign({ message: await openpgp.createMessage({ binary: new TextEncoder().encode(payload) }), signingKeys, detached: true, format: "armored" });
+      const signature = await openpgp.sign({
+        message: await openpgp.createMessage({ binary: new TextEncoder().encode(payload) }),
+        signingKeys,
+        detached: true,
+        format: "armored",
+      });
       return { signature: signature as string };
     },
   });
@@ -140,8 +159,16 @@ export async function setupDaemonEnv(prefix: string): Promise<DaemonEnv> {
   const clusters = await startClusters(["workload1", "workload2"], { log: () => {} });
   const repo = createRepo(path.join(tmp, "repos"), "mesh", "podinfo-split", clusters.trustAnchorPem);
   const server = await startGitServer({ root: path.join(tmp, "repos") });
-  const { topology } = await loadTopology({ file: path.join(repo.work, TOPOLOGY_PATH), text: repo.readTopology(), readFile: async () => clusters.trustAnchorPem });
-  const check = clusterAccess(topology!, loadKubeConfig(clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 5_000 });
+  const { topology } = await loadTopology({
+    file: path.join(repo.work, TOPOLOGY_PATH),
+    text: repo.readTopology(),
+    readFile: async () => clusters.trustAnchorPem,
+  });
+  const check = clusterAccess(topology!, loadKubeConfig(clusters.kubeconfigPath), {
+    attempts: 2,
+    baseDelayMs: 50,
+    timeoutMs: 5_000,
+  });
   return {
     tmp,
     clusters,

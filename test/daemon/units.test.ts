@@ -15,13 +15,20 @@ const body = Buffer.from(JSON.stringify({ ref: "refs/heads/main", after: "abc" }
 test("webhooks: GitHub, GitLab and generic HMAC are verified; anything else is refused", () => {
   const ok = verifyWebhook("s", { "x-github-event": "push", "x-hub-signature-256": signWebhook("s", body) }, body);
   assert.deepEqual(ok, { ok: true, provider: "github", event: "push", ref: "refs/heads/main", after: "abc" });
-  assert.equal(verifyWebhook("s", { "x-github-event": "push", "x-hub-signature-256": signWebhook("t", body) }, body).ok, false);
+  assert.equal(
+    verifyWebhook("s", { "x-github-event": "push", "x-hub-signature-256": signWebhook("t", body) }, body).ok,
+    false,
+  );
   assert.equal(verifyWebhook("s", { "x-gitlab-token": "s", "x-gitlab-event": "Push Hook" }, body).ok, true);
   assert.equal(verifyWebhook("s", { "x-gitlab-token": "nope" }, body).ok, false);
   assert.equal(verifyWebhook("s", { "x-crosslink-signature": signWebhook("s", body) }, body).ok, true);
   assert.equal(verifyWebhook("s", { "x-crosslink-signature": "sha256=" + "0".repeat(64) }, body).ok, false);
   assert.deepEqual(verifyWebhook("s", {}, body), { ok: false, status: 401, reason: "no signature header" });
-  assert.deepEqual(verifyWebhook(undefined, { "x-gitlab-token": "s" }, body), { ok: false, status: 503, reason: "webhook secret not configured" });
+  assert.deepEqual(verifyWebhook(undefined, { "x-gitlab-token": "s" }, body), {
+    ok: false,
+    status: 503,
+    reason: "webhook secret not configured",
+  });
   assert.ok(refMatches("refs/heads/main", { branch: "main" }));
   assert.ok(!refMatches("refs/heads/dev", { branch: "main" }));
   assert.ok(refMatches(undefined, { branch: "main" }));
@@ -29,7 +36,12 @@ test("webhooks: GitHub, GitLab and generic HMAC are verified; anything else is r
 });
 
 test("config: flags, environment fallbacks and errors", () => {
-  const cfg = parseRunConfig(["--repo", "https://git.example.com/mesh.git", "--tag", "v1"], { CROSSLINK_SCHEDULE: "*/5 * * * *", CROSSLINK_DRIFT: "report", CROSSLINK_SUSPEND: "true", CROSSLINK_DRIFT_INTERVAL: "5m" });
+  const cfg = parseRunConfig(["--repo", "https://git.example.com/mesh.git", "--tag", "v1"], {
+    CROSSLINK_SCHEDULE: "*/5 * * * *",
+    CROSSLINK_DRIFT: "report",
+    CROSSLINK_SUSPEND: "true",
+    CROSSLINK_DRIFT_INTERVAL: "5m",
+  });
   assert.ok(cfg !== "help");
   assert.deepEqual(cfg.ref, { tag: "v1" });
   assert.equal(cfg.schedule, "*/5 * * * *");
@@ -65,7 +77,9 @@ test("loop: never two reconciles at once; triggers during a run coalesce into on
   let syncs = 0;
   let inFlight = 0;
   let maxInFlight = 0;
-  const text = new TextEncoder().encode("apiVersion: crosslink.dev/v1alpha1\nkind: Topology\nmetadata: {name: x}\nspec: {}\n");
+  const text = new TextEncoder().encode(
+    "apiVersion: crosslink.dev/v1alpha1\nkind: Topology\nmetadata: {name: x}\nspec: {}\n",
+  );
   const source: Source = {
     describe: "fake",
     async sync(): Promise<SourceSnapshot> {
@@ -78,8 +92,23 @@ test("loop: never two reconciles at once; triggers during a run coalesce into on
     },
   };
   const loop = new ReconcileLoop(
-    { source, clients: () => assert.fail("an invalid topology never reaches the clusters"), clock: { now: () => new Date() }, log: createLogger("silent"), metrics: new DaemonMetrics(false), canWrite: () => true, suspended: async () => false },
-    { drift: "heal", driftIntervalMs: 0, engine: { fieldManager: "crosslink", concurrency: 1, tokenWaitMs: 0 }, backoff: { baseMs: 1, maxMs: 1 }, identity: "t", role: "single" },
+    {
+      source,
+      clients: () => assert.fail("an invalid topology never reaches the clusters"),
+      clock: { now: () => new Date() },
+      log: createLogger("silent"),
+      metrics: new DaemonMetrics(false),
+      canWrite: () => true,
+      suspended: async () => false,
+    },
+    {
+      drift: "heal",
+      driftIntervalMs: 0,
+      engine: { fieldManager: "crosslink", concurrency: 1, tokenWaitMs: 0 },
+      backoff: { baseMs: 1, maxMs: 1 },
+      identity: "t",
+      role: "single",
+    },
   );
   await Promise.all([loop.trigger("a"), loop.trigger("b"), loop.trigger("c"), loop.trigger("d")]);
   assert.equal(syncs, 2, "one run plus one coalesced follow-up");

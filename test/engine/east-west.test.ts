@@ -46,7 +46,11 @@ const get = (c: HttpClusterClient, apiVersion: string, kind: string, name: strin
 
 async function cli(...args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const r = await run(process.execPath, [path.join(ROOT, "bin/crosslink.js"), ...args, "--kubeconfig", clusters.kubeconfigPath], { cwd: topoDir });
+    const r = await run(
+      process.execPath,
+      [path.join(ROOT, "bin/crosslink.js"), ...args, "--kubeconfig", clusters.kubeconfigPath],
+      { cwd: topoDir },
+    );
     return { code: 0, out: r.stdout + r.stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -73,11 +77,19 @@ test("apply creates the objects link-gen, allow and the controller chart describ
   assert.equal(spec.targetClusterLinkerdNamespace, "linkerd");
   assert.equal(spec.clusterCredentialsSecret, "cluster-credentials-east");
   const gw = await get(east, "v1", "Service", "linkerd-gateway", "linkerd-multicluster");
-  const ingress = (gw!.status as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress.map((i) => i.ip).join(",");
+  const ingress = (gw!.status as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress
+    .map((i) => i.ip)
+    .join(",");
   assert.equal(spec.gatewayAddress, ingress);
   assert.equal(spec.gatewayPort, "4143");
   assert.equal(spec.gatewayIdentity, gw!.metadata.annotations!["mirror.linkerd.io/gateway-identity"]);
-  assert.deepEqual(spec.probeSpec, { path: "/ready", port: "4191", period: "3s", failureThreshold: "3", timeout: "30s" });
+  assert.deepEqual(spec.probeSpec, {
+    path: "/ready",
+    port: "4191",
+    period: "3s",
+    failureThreshold: "3",
+    timeout: "30s",
+  });
   assert.deepEqual(spec.selector, { matchLabels: { "mirror.linkerd.io/exported": "true" } });
   assert.deepEqual(spec.remoteDiscoverySelector, { matchLabels: { "mirror.linkerd.io/exported": "remote-discovery" } });
   assert.deepEqual(spec.federatedServiceSelector, { matchLabels: { "mirror.linkerd.io/federated": "member" } });
@@ -94,35 +106,90 @@ test("apply creates the objects link-gen, allow and the controller chart describ
   assert.equal(ctl!.metadata.annotations!["multicluster.linkerd.io/cluster-domain"], "cluster.local");
 
   const dep = await get(west, "apps/v1", "Deployment", "controller-east", "linkerd-multicluster");
-  const pod = (dep!.spec as { template: { spec: { serviceAccountName: string; containers: { args: string[]; image: string }[] } } }).template.spec;
+  const pod = (
+    dep!.spec as { template: { spec: { serviceAccountName: string; containers: { args: string[]; image: string }[] } } }
+  ).template.spec;
   assert.equal(pod.serviceAccountName, "controller-east");
   assert.deepEqual(pod.containers[0]!.args.slice(-2), ["-probe-service=probe-east", "east"]);
   assert.match(pod.containers[0]!.image, /^cr\.l5d\.io\/linkerd\/controller:/);
   assert.equal(dep!.metadata.labels!.component, "controller");
   assert.equal(dep!.metadata.labels!["mirror.linkerd.io/cluster-name"], "east");
   assert.equal(dep!.metadata.labels!["linkerd.io/extension"], "multicluster");
-  const depSpec = dep!.spec as { revisionHistoryLimit: number; template: { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> & { containers: { securityContext: Record<string, unknown>; volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; projected?: unknown }[] } } };
+  const depSpec = dep!.spec as {
+    revisionHistoryLimit: number;
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: Record<string, unknown> & {
+        containers: { securityContext: Record<string, unknown>; volumeMounts: { name: string; mountPath: string }[] }[];
+        volumes: { name: string; projected?: unknown }[];
+      };
+    };
+  };
   assert.equal(depSpec.revisionHistoryLimit, 10);
   assert.equal(depSpec.template.metadata.labels["linkerd.io/extension"], "multicluster");
   assert.equal(depSpec.template.spec.automountServiceAccountToken, false);
   assert.deepEqual(depSpec.template.spec.containers[0]!.securityContext.seccompProfile, { type: "RuntimeDefault" });
-  assert.deepEqual(depSpec.template.spec.containers[0]!.volumeMounts.map((m) => [m.name, m.mountPath]), [["kube-api-access", "/var/run/secrets/kubernetes.io/serviceaccount"]]);
-  assert.ok(depSpec.template.spec.volumes.find((v) => v.name === "kube-api-access")?.projected, "projected token volume");
+  assert.deepEqual(
+    depSpec.template.spec.containers[0]!.volumeMounts.map((m) => [m.name, m.mountPath]),
+    [["kube-api-access", "/var/run/secrets/kubernetes.io/serviceaccount"]],
+  );
+  assert.ok(
+    depSpec.template.spec.volumes.find((v) => v.name === "kube-api-access")?.projected,
+    "projected token volume",
+  );
   // The controller binds to the chart's shared ClusterRole, which the harness seeded as `install` does; crosslink leaves it alone.
-  const binding = await get(west, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "linkerd-multicluster-controller-access-local-resources-east");
-  assert.deepEqual(binding!.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "linkerd-multicluster-controller-access-local-resources" });
-  const shared = await get(west, "rbac.authorization.k8s.io/v1", "ClusterRole", "linkerd-multicluster-controller-access-local-resources");
-  assert.equal(shared!.metadata.labels!["app.kubernetes.io/managed-by"], undefined, "the chart's shared role is not taken over");
-  assert.ok(!shared!.metadata.managedFields!.some((m) => m.manager === "crosslink"), "crosslink wrote no field of the chart's shared role");
-  const role = await get(west, "rbac.authorization.k8s.io/v1", "Role", "controller-read-remote-creds-east", "linkerd-multicluster");
+  const binding = await get(
+    west,
+    "rbac.authorization.k8s.io/v1",
+    "ClusterRoleBinding",
+    "linkerd-multicluster-controller-access-local-resources-east",
+  );
+  assert.deepEqual(binding!.roleRef, {
+    apiGroup: "rbac.authorization.k8s.io",
+    kind: "ClusterRole",
+    name: "linkerd-multicluster-controller-access-local-resources",
+  });
+  const shared = await get(
+    west,
+    "rbac.authorization.k8s.io/v1",
+    "ClusterRole",
+    "linkerd-multicluster-controller-access-local-resources",
+  );
+  assert.equal(
+    shared!.metadata.labels!["app.kubernetes.io/managed-by"],
+    undefined,
+    "the chart's shared role is not taken over",
+  );
+  assert.ok(
+    !shared!.metadata.managedFields!.some((m) => m.manager === "crosslink"),
+    "crosslink wrote no field of the chart's shared role",
+  );
+  const role = await get(
+    west,
+    "rbac.authorization.k8s.io/v1",
+    "Role",
+    "controller-read-remote-creds-east",
+    "linkerd-multicluster",
+  );
   assert.deepEqual((role!.rules as { resourceNames?: string[] }[])[0]!.resourceNames, ["cluster-credentials-east"]);
   const probe = await get(west, "v1", "Service", "probe-east", "linkerd-multicluster");
   assert.equal(probe!.metadata.labels!["mirror.linkerd.io/mirrored-gateway"], "true");
   assert.equal((probe!.spec as { ports: { name: string; port: number }[] }).ports[0]!.port, 4191);
 
-  const sa = await get(east, "v1", "ServiceAccount", "linkerd-service-mirror-remote-access-west", "linkerd-multicluster");
+  const sa = await get(
+    east,
+    "v1",
+    "ServiceAccount",
+    "linkerd-service-mirror-remote-access-west",
+    "linkerd-multicluster",
+  );
   assert.ok(sa, "per-source remote-access ServiceAccount in east");
-  const crb = await get(east, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "linkerd-service-mirror-remote-access-west");
+  const crb = await get(
+    east,
+    "rbac.authorization.k8s.io/v1",
+    "ClusterRoleBinding",
+    "linkerd-service-mirror-remote-access-west",
+  );
   assert.equal((crb!.roleRef as { name: string }).name, "linkerd-service-mirror-remote-access-west");
 
   const web = await get(east, "v1", "Service", "web-svc", "emojivoto");
@@ -148,7 +215,18 @@ test("render writes per-cluster manifests the API server accepts, without secret
   assert.match(west, /kind: Deployment/);
   assert.doesNotMatch(west, /kubeconfig:/, "secret data is left out by default");
   for (const name of ["east", "west"]) {
-    const dry = await run("kubectl", ["--kubeconfig", clusters.kubeconfigPath, "--context", name, "apply", "--server-side", "--dry-run=server", "--field-manager=crosslink", "-f", path.join(out, `${name}.yaml`)]);
+    const dry = await run("kubectl", [
+      "--kubeconfig",
+      clusters.kubeconfigPath,
+      "--context",
+      name,
+      "apply",
+      "--server-side",
+      "--dry-run=server",
+      "--field-manager=crosslink",
+      "-f",
+      path.join(out, `${name}.yaml`),
+    ]);
     assert.match(dry.stdout, /serverside-applied \(server dry run\)/);
   }
 });
@@ -158,7 +236,11 @@ test("the generated credentials reach east: Services listable, Secrets refused",
   const text = Buffer.from((s!.data as Record<string, string>).kubeconfig!, "base64").toString("utf8");
   const kc = new KubeConfig();
   kc.loadFromString(text);
-  const client = clientForContext(kc, kc.getCurrentContext(), "east-as-west", { attempts: 1, baseDelayMs: 10, timeoutMs: 5000 })!;
+  const client = clientForContext(kc, kc.getCurrentContext(), "east-as-west", {
+    attempts: 1,
+    baseDelayMs: 10,
+    timeoutMs: 5000,
+  })!;
   try {
     const services = await client.list("v1", "Service", { namespace: "emojivoto" });
     assert.ok(services.some((x) => x.metadata.name === "web-svc"));
@@ -176,7 +258,9 @@ test("no token or key appears in diff, apply or json output", async () => {
     tokens.push(/token: (\S+)/.exec(text)![1]!, (s!.data as Record<string, string>).kubeconfig!);
   }
   // Force a rotation so the plan and apply handle fresh secret material.
-  const short = await exampleTopology("east-west", clusters.trustAnchorPem, (d) => d.setIn(["spec", "links", 0, "credentials"], { ttl: "1000000h" }));
+  const short = await exampleTopology("east-west", clusters.trustAnchorPem, (d) =>
+    d.setIn(["spec", "links", 0, "credentials"], { ttl: "1000000h" }),
+  );
   const rotated = await applyOnce(short, acc);
   const outputs = [
     JSON.stringify(rotated.plan),
@@ -204,7 +288,10 @@ test("removing the export drops only crosslink's label", async () => {
   const topology = await exampleTopology("east-west", clusters.trustAnchorPem, (d) => d.deleteIn(["spec", "exports"]));
   const r = await applyOnce(topology, acc);
   const eastActions = r.plan.clusters.find((c) => c.cluster === "east")!.actions;
-  assert.deepEqual(eastActions.map((a) => a.type), ["update"]);
+  assert.deepEqual(
+    eastActions.map((a) => a.type),
+    ["update"],
+  );
   assert.equal(r.writes, 1);
   const afterSvc = await get(east, "v1", "Service", "web-svc", "emojivoto");
   assert.equal(afterSvc!.metadata.labels?.["mirror.linkerd.io/exported"], undefined);
@@ -220,19 +307,61 @@ test("unlinking deletes the link's objects and leftover mirrors, and nothing cro
     spec: { ports: [{ port: 80 }] },
   });
   // What the service mirror would have created for east, and objects of the same kinds that are not crosslink's.
-  await west.apply(mk("web-svc-east", { "mirror.linkerd.io/mirrored-service": "true", "mirror.linkerd.io/cluster-name": "east" }), { fieldManager: "linkerd-service-mirror" });
-  await west.apply(mk("web-svc-elsewhere", { "mirror.linkerd.io/mirrored-service": "true", "mirror.linkerd.io/cluster-name": "elsewhere" }), { fieldManager: "someone" });
+  await west.apply(
+    mk("web-svc-east", { "mirror.linkerd.io/mirrored-service": "true", "mirror.linkerd.io/cluster-name": "east" }),
+    { fieldManager: "linkerd-service-mirror" },
+  );
+  await west.apply(
+    mk("web-svc-elsewhere", {
+      "mirror.linkerd.io/mirrored-service": "true",
+      "mirror.linkerd.io/cluster-name": "elsewhere",
+    }),
+    { fieldManager: "someone" },
+  );
   // Federated mirrors (no cluster label): only one whose every member came through east, with no local member, is left behind by the unlink.
   const federated = (name: string, annotations: Record<string, string>): KubeObject => {
     const svc = mk(name, { "mirror.linkerd.io/mirrored-service": "true" });
     svc.metadata.annotations = annotations;
     return svc;
   };
-  await west.apply(federated("voting-svc-federated", { "multicluster.linkerd.io/remote-discovery": "voting-svc@east" }), { fieldManager: "linkerd-service-mirror" });
-  await west.apply(federated("emoji-svc-federated", { "multicluster.linkerd.io/remote-discovery": "emoji-svc@east,emoji-svc@elsewhere" }), { fieldManager: "linkerd-service-mirror" });
-  await west.apply(federated("web-svc-federated", { "multicluster.linkerd.io/remote-discovery": "web-svc@east", "multicluster.linkerd.io/local-discovery": "web-svc" }), { fieldManager: "linkerd-service-mirror" });
-  await west.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "cluster-credentials-other", namespace: "linkerd-multicluster" }, type: "Opaque" }, { fieldManager: "someone" });
-  await west.apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "not-ours", namespace: "linkerd-multicluster", labels: { "app.kubernetes.io/managed-by": "helm" } } }, { fieldManager: "helm" });
+  await west.apply(
+    federated("voting-svc-federated", { "multicluster.linkerd.io/remote-discovery": "voting-svc@east" }),
+    { fieldManager: "linkerd-service-mirror" },
+  );
+  await west.apply(
+    federated("emoji-svc-federated", {
+      "multicluster.linkerd.io/remote-discovery": "emoji-svc@east,emoji-svc@elsewhere",
+    }),
+    { fieldManager: "linkerd-service-mirror" },
+  );
+  await west.apply(
+    federated("web-svc-federated", {
+      "multicluster.linkerd.io/remote-discovery": "web-svc@east",
+      "multicluster.linkerd.io/local-discovery": "web-svc",
+    }),
+    { fieldManager: "linkerd-service-mirror" },
+  );
+  await west.apply(
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "cluster-credentials-other", namespace: "linkerd-multicluster" },
+      type: "Opaque",
+    },
+    { fieldManager: "someone" },
+  );
+  await west.apply(
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: {
+        name: "not-ours",
+        namespace: "linkerd-multicluster",
+        labels: { "app.kubernetes.io/managed-by": "helm" },
+      },
+    },
+    { fieldManager: "helm" },
+  );
 
   const topology = await exampleTopology("east-west", clusters.trustAnchorPem, (d) => {
     d.deleteIn(["spec", "links"]);
@@ -241,8 +370,14 @@ test("unlinking deletes the link's objects and leftover mirrors, and nothing cro
   // Dropping the mesh's only link and only export is an ordinary change for the prune guard (one of
   // one is under its minimum of two; docs/decisions.md 9), even though it empties west: no flag.
   const r = await applyOnce(topology, acc);
-  assert.ok(r.plan.clusters.every((c) => !c.blocked && c.findings.every((f) => f.severity !== "error")), JSON.stringify(r.plan.clusters.map((c) => c.findings)));
-  assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes));
+  assert.ok(
+    r.plan.clusters.every((c) => !c.blocked && c.findings.every((f) => f.severity !== "error")),
+    JSON.stringify(r.plan.clusters.map((c) => c.findings)),
+  );
+  assert.ok(
+    r.changes.clusters.every((c) => c.converged),
+    JSON.stringify(r.changes),
+  );
   const ns = "linkerd-multicluster";
   assert.equal(await get(west, "multicluster.linkerd.io/v1alpha3", "Link", "east", ns), undefined);
   assert.equal(await get(west, "v1", "Secret", "cluster-credentials-east", ns), undefined);
@@ -251,13 +386,42 @@ test("unlinking deletes the link's objects and leftover mirrors, and nothing cro
   assert.equal(await get(west, "v1", "Service", "web-svc-east", "emojivoto"), undefined, "leftover mirror removed");
   assert.equal(await get(east, "v1", "ServiceAccount", "linkerd-service-mirror-remote-access-west", ns), undefined);
   assert.ok(await get(west, "v1", "Service", "web-svc-elsewhere", "emojivoto"), "mirror of an unmanaged link survives");
-  assert.equal(await get(west, "v1", "Service", "voting-svc-federated", "emojivoto"), undefined, "federated mirror of east only removed");
-  assert.ok(await get(west, "v1", "Service", "emoji-svc-federated", "emojivoto"), "federated mirror with a member of an unmanaged link survives");
-  assert.ok(await get(west, "v1", "Service", "web-svc-federated", "emojivoto"), "federated mirror with a local member survives");
+  assert.equal(
+    await get(west, "v1", "Service", "voting-svc-federated", "emojivoto"),
+    undefined,
+    "federated mirror of east only removed",
+  );
+  assert.ok(
+    await get(west, "v1", "Service", "emoji-svc-federated", "emojivoto"),
+    "federated mirror with a member of an unmanaged link survives",
+  );
+  assert.ok(
+    await get(west, "v1", "Service", "web-svc-federated", "emojivoto"),
+    "federated mirror with a local member survives",
+  );
   assert.ok(await get(west, "v1", "Secret", "cluster-credentials-other", ns), "unowned Secret survives");
   assert.ok(await get(west, "v1", "ServiceAccount", "not-ours", ns), "unowned ServiceAccount survives");
-  assert.ok(await get(east, "v1", "ServiceAccount", "linkerd-service-mirror-remote-access-default", ns), "Linkerd's own remote-access SA survives");
+  assert.ok(
+    await get(east, "v1", "ServiceAccount", "linkerd-service-mirror-remote-access-default", ns),
+    "Linkerd's own remote-access SA survives",
+  );
   assert.ok(await get(east, "v1", "Service", "linkerd-gateway", ns), "gateway survives");
-  assert.equal(await get(west, "rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "linkerd-multicluster-controller-access-local-resources-east"), undefined);
-  assert.ok(await get(west, "rbac.authorization.k8s.io/v1", "ClusterRole", "linkerd-multicluster-controller-access-local-resources"), "the chart's shared controller role survives");
+  assert.equal(
+    await get(
+      west,
+      "rbac.authorization.k8s.io/v1",
+      "ClusterRoleBinding",
+      "linkerd-multicluster-controller-access-local-resources-east",
+    ),
+    undefined,
+  );
+  assert.ok(
+    await get(
+      west,
+      "rbac.authorization.k8s.io/v1",
+      "ClusterRole",
+      "linkerd-multicluster-controller-access-local-resources",
+    ),
+    "the chart's shared controller role survives",
+  );
 });

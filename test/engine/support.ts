@@ -19,7 +19,11 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
  * Loads `examples/<name>/multicluster.yaml`, optionally edited, with every
  * anchor file replaced by `anchorPem` (the harness clusters' shared anchor).
  */
-export async function exampleTopology(name: string, anchorPem: string, edit?: (doc: ReturnType<typeof parseDocument>) => void): Promise<Topology> {
+export async function exampleTopology(
+  name: string,
+  anchorPem: string,
+  edit?: (doc: ReturnType<typeof parseDocument>) => void,
+): Promise<Topology> {
   const file = path.join(ROOT, "examples", name, "multicluster.yaml");
   const doc = parseDocument(await readFile(file, "utf8"));
   edit?.(doc);
@@ -45,11 +49,25 @@ export async function applyOnce(
 ): Promise<PlanRun & { changes: ChangeSet; writes: number; requests: number }> {
   const before = acc.totals();
   const now = opts.now ?? (() => new Date());
-  const run = await reconcile(topology, acc.clients, reconcileOptions({ now, fieldManager: FIELD_MANAGER, allowMassPrune: opts.allowMassPrune ?? false, tokenWaitMs: 20_000 }), () => true);
+  const run = await reconcile(
+    topology,
+    acc.clients,
+    reconcileOptions({
+      now,
+      fieldManager: FIELD_MANAGER,
+      allowMassPrune: opts.allowMassPrune ?? false,
+      tokenWaitMs: 20_000,
+    }),
+    () => true,
+  );
   const after = acc.totals();
-  return { ...run, changes: run.changes!, writes: after.writes - before.writes, requests: after.requests - before.requests };
+  return {
+    ...run,
+    changes: run.changes!,
+    writes: after.writes - before.writes,
+    requests: after.requests - before.requests,
+  };
 }
-
 
 /** Clusters started for a test file, and clients for an example topology on them. */
 export interface ClusterFixture {
@@ -61,11 +79,18 @@ export interface ClusterFixture {
  * Starts `names` before the file's tests (seeded, silent) with clients for
  * `example`, and stops them after; the fields are set once `before` has run.
  */
-export function useClusters(names: string[], example: string, opts: () => Promise<StartOptions> | StartOptions = () => ({})): ClusterFixture {
+export function useClusters(
+  names: string[],
+  example: string,
+  opts: () => Promise<StartOptions> | StartOptions = () => ({}),
+): ClusterFixture {
   const fixture = {} as ClusterFixture;
   before(async () => {
     fixture.clusters = await startClusters(names, { log: () => {}, ...(await opts()) });
-    fixture.acc = access(await exampleTopology(example, fixture.clusters.trustAnchorPem), fixture.clusters.kubeconfigPath);
+    fixture.acc = access(
+      await exampleTopology(example, fixture.clusters.trustAnchorPem),
+      fixture.clusters.kubeconfigPath,
+    );
   });
   after(async () => {
     fixture.acc?.close();

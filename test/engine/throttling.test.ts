@@ -61,7 +61,9 @@ after(async () => {
 
 test("parallel requests to a throttling API server are retried after 429", async () => {
   const west = acc.clients.get("west")!;
-  const results = await Promise.allSettled(Array.from({ length: 40 }, () => west.list("v1", "Service", { namespace: "emojivoto" })));
+  const results = await Promise.allSettled(
+    Array.from({ length: 40 }, () => west.list("v1", "Service", { namespace: "emojivoto" })),
+  );
   assert.ok(west.counters.retries > 0, "the server throttled and the client retried");
   const ok = results.filter((r) => r.status === "fulfilled").length;
   assert.ok(ok >= 30, `${ok} of 40 reads succeeded after retrying`);
@@ -70,7 +72,13 @@ test("parallel requests to a throttling API server are retried after 429", async
 test("apply converges against throttling API servers", async () => {
   const topology = await exampleTopology("east-west", clusters.trustAnchorPem);
   const r = await applyOnce(topology, acc);
-  const failures = r.changes.clusters.flatMap((c) => [c.error ?? "", ...c.results.filter((x) => x.error).map((x) => x.error)]);
-  assert.ok(r.changes.clusters.every((c) => c.converged), failures.join("\n"));
+  const failures = r.changes.clusters.flatMap((c) => [
+    c.error ?? "",
+    ...c.results.filter((x) => x.error).map((x) => x.error),
+  ]);
+  assert.ok(
+    r.changes.clusters.every((c) => c.converged),
+    failures.join("\n"),
+  );
   assert.equal((await applyOnce(topology, acc)).writes, 0);
 });

@@ -24,15 +24,22 @@ test("mismatched anchors are errors in the plan and nothing about trust is writt
   assert.ok(codes.includes("west:XL632"), codes.join(" ")); // west's issuer does not chain to the bundle
   assert.ok(codes.includes("west:XL635"), codes.join(" ")); // linked clusters hold different anchors
   assert.ok(codes.includes("west:XL634"), codes.join(" ")); // drift, reported only
-  const cm = await fx.acc.clients.get("west")!.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "linkerd", name: "linkerd-config" });
-  assert.ok(sameCertificates(bundleFingerprints(parseLinkerdConfig(cm!)!.anchorsPem), bundleFingerprints(westAnchor.certPem)));
+  const cm = await fx.acc.clients
+    .get("west")!
+    .get({ apiVersion: "v1", kind: "ConfigMap", namespace: "linkerd", name: "linkerd-config" });
+  assert.ok(
+    sameCertificates(bundleFingerprints(parseLinkerdConfig(cm!)!.anchorsPem), bundleFingerprints(westAnchor.certPem)),
+  );
 });
 
 test("with manageTrust the bundle is written to linkerd-config and the trust roots, then the plan is clean", async () => {
   const bundle = `${fx.clusters.trustAnchorPem.trim()}\n${westAnchor.certPem.trim()}\n`;
   const topology = await exampleTopology("east-west", bundle, (d) => d.setIn(["spec", "manageTrust"], true));
   const r = await applyOnce(topology, fx.acc);
-  assert.ok(r.changes.clusters.every((c) => c.converged), JSON.stringify(r.changes.clusters));
+  assert.ok(
+    r.changes.clusters.every((c) => c.converged),
+    JSON.stringify(r.changes.clusters),
+  );
   const warnings = r.plan.clusters.flatMap((c) => c.findings.filter((f) => f.code === "XL633").map(() => c.cluster));
   assert.deepEqual(warnings.sort(), ["east", "west"], "each cluster is told proxies need a restart");
   const want = bundleFingerprints(bundle);
@@ -43,10 +50,21 @@ test("with manageTrust the bundle is written to linkerd-config and the trust roo
     const facts = parseLinkerdConfig(cm!)!;
     assert.ok(sameCertificates(bundleFingerprints(facts.anchorsPem), want), `${name} linkerd-config`);
     assert.equal(facts.trustDomain, "cluster.local", "the rest of values is kept");
-    const roots = await client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "linkerd", name: "linkerd-identity-trust-roots" });
-    assert.ok(sameCertificates(bundleFingerprints((roots!.data as Record<string, string>)["ca-bundle.crt"]!), want), `${name} trust roots`);
+    const roots = await client.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: "linkerd",
+      name: "linkerd-identity-trust-roots",
+    });
+    assert.ok(
+      sameCertificates(bundleFingerprints((roots!.data as Record<string, string>)["ca-bundle.crt"]!), want),
+      `${name} trust roots`,
+    );
   }
   const again = await applyOnce(topology, fx.acc);
   assert.equal(again.writes, 0);
-  assert.deepEqual(again.plan.clusters.flatMap((c) => c.findings.filter((f) => f.severity === "error")), []);
+  assert.deepEqual(
+    again.plan.clusters.flatMap((c) => c.findings.filter((f) => f.severity === "error")),
+    [],
+  );
 });

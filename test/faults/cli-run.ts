@@ -33,7 +33,10 @@ process.exitCode = await main(process.argv.slice(1));
 `;
 
 /** Runs `crosslink ARGS` with `limitMs` of wall time (killed after), stdin closed unless given. */
-export function runCli(args: string[], opts: { limitMs?: number; cwd?: string; stdin?: "ignore" | "pipe" | number } = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  opts: { limitMs?: number; cwd?: string; stdin?: "ignore" | "pipe" | number } = {},
+): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--input-type=module", "-e", WRAPPER, ...args], {
@@ -67,7 +70,9 @@ export function runCli(args: string[], opts: { limitMs?: number; cwd?: string; s
 
 /** Prints a run's figures as a TAP comment (the figures of the issue's closing note). */
 export function logRun(what: string, r: CliRun): void {
-  console.log(`${what}: exit ${r.code}${r.killed ? " (killed at the limit)" : ""}, wall ${r.wallMs} ms, cpu ${r.cpuMs?.toFixed(0) ?? "?"} ms, max RSS ${r.maxRssMiB?.toFixed(0) ?? "?"} MiB`);
+  console.log(
+    `${what}: exit ${r.code}${r.killed ? " (killed at the limit)" : ""}, wall ${r.wallMs} ms, cpu ${r.cpuMs?.toFixed(0) ?? "?"} ms, max RSS ${r.maxRssMiB?.toFixed(0) ?? "?"} MiB`,
+  );
 }
 
 /** A one-line account of a run, for assertion messages and the figures in the report. */

@@ -34,10 +34,19 @@ export interface ChildRun {
 /** Runs `bin/crosslink.js ARGS` as a child with `env` (bounded to 120 s). */
 export function runCrosslink(args: string[], env: NodeJS.ProcessEnv): Promise<ChildRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, "bin", "crosslink.js"), ...args], { env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [path.join(ROOT, "bin", "crosslink.js"), ...args],
+      { env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === "number"
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -63,7 +72,11 @@ export interface DaemonStatusView {
 /** Starts `crosslink run ARGS --listen 127.0.0.1:0` and waits (≤ 30 s) for its "daemon started" line. */
 export async function startDaemonChild(args: string[], env: NodeJS.ProcessEnv): Promise<DaemonChild> {
   const { spawn } = await import("node:child_process");
-  const child = spawn(process.execPath, [path.join(ROOT, "bin", "crosslink.js"), "run", "--listen", "127.0.0.1:0", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, "bin", "crosslink.js"), "run", "--listen", "127.0.0.1:0", ...args],
+    { env, stdio: ["ignore", "pipe", "pipe"] },
+  );
   let out = "";
   child.stdout.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr.on("data", (c: Buffer) => (out += c.toString()));
@@ -76,8 +89,7 @@ export async function startDaemonChild(args: string[], env: NodeJS.ProcessEnv): 
     else if (Date.now() > deadline || child.exitCode !== null) {
       child.kill("SIGKILL");
       throw new Error(`daemon did not start: ${out.slice(0, 2000)}`);
-    }
-    else await new Promise((r) => setTimeout(r, 100));
+    } else await new Promise((r) => setTimeout(r, 100));
   }
   const pid = child.pid!;
   return {
@@ -120,4 +132,5 @@ export async function until<T>(what: string, fn: () => Promise<T>, timeoutMs = 6
 }
 
 /** A kubeconfig with no contexts: the daemon runs its source side and reports every cluster unreachable. */
-export const EMPTY_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: \"\"\n";
+export const EMPTY_KUBECONFIG =
+  'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: ""\n';

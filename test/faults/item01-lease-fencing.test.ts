@@ -19,7 +19,15 @@ import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { setupDaemonEnv, waitFor, type DaemonEnv } from "../daemon/support.js";
-import { baseArgs, changedCount, createServices, pause, serviceVersions, spawnDaemon, type DaemonChild } from "./support.js";
+import {
+  baseArgs,
+  changedCount,
+  createServices,
+  pause,
+  serviceVersions,
+  spawnDaemon,
+  type DaemonChild,
+} from "./support.js";
 
 const EVERY_SECOND = "*/1 * * * * *";
 const NS = "bulk";
@@ -45,13 +53,14 @@ after(async () => {
 });
 
 /** Sets (or adds) the bulk export of the 300 Services with the given mode. */
-const bulkExport = (mode: "gateway" | "remote-discovery") => (doc: Parameters<Parameters<DaemonEnv["repo"]["edit"]>[1]>[0]) => {
-  const exports = doc.getIn(["spec", "exports"]) as { items: unknown[] };
-  const entry = { cluster: "workload1", namespace: NS, mode, services: names };
-  const i = exports.items.findIndex((item) => (item as { get(k: string): unknown }).get("namespace") === NS);
-  if (i < 0) doc.addIn(["spec", "exports"], doc.createNode(entry));
-  else doc.setIn(["spec", "exports", i], doc.createNode(entry));
-};
+const bulkExport =
+  (mode: "gateway" | "remote-discovery") => (doc: Parameters<Parameters<DaemonEnv["repo"]["edit"]>[1]>[0]) => {
+    const exports = doc.getIn(["spec", "exports"]) as { items: unknown[] };
+    const entry = { cluster: "workload1", namespace: NS, mode, services: names };
+    const i = exports.items.findIndex((item) => (item as { get(k: string): unknown }).get("namespace") === NS);
+    if (i < 0) doc.addIn(["spec", "exports"], doc.createNode(entry));
+    else doc.setIn(["spec", "exports", i], doc.createNode(entry));
+  };
 
 /** Label values of the bulk Services, counted. */
 async function labelValues(): Promise<Record<string, number>> {
@@ -64,7 +73,8 @@ async function labelValues(): Promise<Record<string, number>> {
   return counts;
 }
 
-const status = async (d: Daemon): Promise<DaemonStatus> => (await (await fetch(`${d.url()}/status`)).json()) as DaemonStatus;
+const status = async (d: Daemon): Promise<DaemonStatus> =>
+  (await (await fetch(`${d.url()}/status`)).json()) as DaemonStatus;
 
 /** The new replica, in this process, its writes counted. */
 async function inProcessDaemon(args: string[]): Promise<Daemon & { writes(): number }> {
@@ -102,8 +112,23 @@ async function settle(minMs: number, quietMs: number, maxMs: number): Promise<Ma
 
 async function splitBrain(drift: "heal" | "report"): Promise<void> {
   const w1 = env.check.clients.get("workload1")!;
-  const common = ["--leader-elect", "--lease-context", "workload1", "--lease-namespace", "default", "--lease-name", `fence-${drift}`,
-    "--lease-duration", "3s", "--drift", drift, "--schedule", EVERY_SECOND, "--shutdown-timeout", "5s"];
+  const common = [
+    "--leader-elect",
+    "--lease-context",
+    "workload1",
+    "--lease-namespace",
+    "default",
+    "--lease-name",
+    `fence-${drift}`,
+    "--lease-duration",
+    "3s",
+    "--drift",
+    drift,
+    "--schedule",
+    EVERY_SECOND,
+    "--shutdown-timeout",
+    "5s",
+  ];
   const old = spawnDaemon([...baseArgs(env, `cache-old-${drift}`), ...common, "--identity", `old-${drift}`]);
   children.push(old);
   let next: (Daemon & { writes(): number }) | undefined;
@@ -123,11 +148,19 @@ async function splitBrain(drift: "heal" | "report"): Promise<void> {
     stopped.add(old.child.pid!);
     const atStop = await labelValues();
     const doneBeforeStop = atStop["true"] ?? 0;
-    assert.ok(doneBeforeStop < COUNT, `the old leader finished its apply before it was stopped (${JSON.stringify(atStop)}); the test needs it stopped in the middle`);
+    assert.ok(
+      doneBeforeStop < COUNT,
+      `the old leader finished its apply before it was stopped (${JSON.stringify(atStop)}); the test needs it stopped in the middle`,
+    );
 
     const superseding = env.repo.edit("export mode remote-discovery", bulkExport("remote-discovery"));
     await waitFor("the new replica takes the Lease over", () => replica.elector!.isLeader(), 20_000, 50);
-    await waitFor("the new replica applies the superseding commit", async () => (await status(replica)).revision.applied === superseding, 60_000, 200);
+    await waitFor(
+      "the new replica applies the superseding commit",
+      async () => (await status(replica)).revision.applied === superseding,
+      60_000,
+      200,
+    );
     assert.deepEqual(await labelValues(), { "remote-discovery": COUNT });
     const newWrites = replica.writes();
 
@@ -140,9 +173,18 @@ async function splitBrain(drift: "heal" | "report"): Promise<void> {
     const later = await settle(6_000, 3_000, 30_000);
     const writesAfterLost = changedCount(atLost, later);
     const values = await labelValues();
-    const linesAfter = old.lines.slice(resumedFrom).map((l) => l.json?.msg).filter(Boolean);
-    console.log(`drift ${drift}: ${doneBeforeStop} of ${COUNT} labelled before SIGSTOP; Services written after "lease lost": ${writesAfterLost}; labels now ${JSON.stringify(values)}; old leader's messages after SIGCONT: ${JSON.stringify(linesAfter)}`);
-    assert.equal(replica.writes(), newWrites, "the new leader wrote nothing in the window (so every change counted is the old leader's)");
+    const linesAfter = old.lines
+      .slice(resumedFrom)
+      .map((l) => l.json?.msg)
+      .filter(Boolean);
+    console.log(
+      `drift ${drift}: ${doneBeforeStop} of ${COUNT} labelled before SIGSTOP; Services written after "lease lost": ${writesAfterLost}; labels now ${JSON.stringify(values)}; old leader's messages after SIGCONT: ${JSON.stringify(linesAfter)}`,
+    );
+    assert.equal(
+      replica.writes(),
+      newWrites,
+      "the new leader wrote nothing in the window (so every change counted is the old leader's)",
+    );
     assert.equal(writesAfterLost, 0, `writes to the ${COUNT} Services after the old leader logged "lease lost"`);
     assert.deepEqual(values, { "remote-discovery": COUNT }, "no stale label");
 
@@ -160,6 +202,8 @@ async function splitBrain(drift: "heal" | "report"): Promise<void> {
   }
 }
 
-test("split brain, --drift heal: the old leader, resumed after its Lease expired, writes nothing after 'lease lost'", () => splitBrain("heal"));
+test("split brain, --drift heal: the old leader, resumed after its Lease expired, writes nothing after 'lease lost'", () =>
+  splitBrain("heal"));
 
-test("split brain, --drift report: the old leader, resumed after its Lease expired, writes nothing after 'lease lost'", () => splitBrain("report"));
+test("split brain, --drift report: the old leader, resumed after its Lease expired, writes nothing after 'lease lost'", () =>
+  splitBrain("report"));

@@ -32,8 +32,22 @@ after(async () => {
 
 test("SIGTERM during a reconcile hung on one cluster: the writes stop, the Lease is released after, the process exits within the shutdown timeout", async () => {
   const d = spawnDaemon([
-    ...baseArgs(env, "cache-sigterm"), "--schedule", "*/1 * * * * *", "--shutdown-timeout", `${SHUTDOWN_TIMEOUT_S}s`,
-    "--leader-elect", "--lease-context", "workload1", "--lease-namespace", "default", "--lease-name", "sigterm", "--lease-duration", "6s", "--identity", "sigterm",
+    ...baseArgs(env, "cache-sigterm"),
+    "--schedule",
+    "*/1 * * * * *",
+    "--shutdown-timeout",
+    `${SHUTDOWN_TIMEOUT_S}s`,
+    "--leader-elect",
+    "--lease-context",
+    "workload1",
+    "--lease-namespace",
+    "default",
+    "--lease-name",
+    "sigterm",
+    "--lease-duration",
+    "6s",
+    "--identity",
+    "sigterm",
   ]);
   children.push(d);
   await d.waitLine(/"msg":"revision applied"/, 60_000);
@@ -57,14 +71,21 @@ test("SIGTERM during a reconcile hung on one cluster: the writes stop, the Lease
   const lines = d.lines.slice(from);
   const stoppedLine = lines.find((l) => l.json?.msg === "stopped");
   const stoppedS = stoppedLine ? (stoppedLine.at - t0) / 1000 : undefined;
-  console.log(`SIGTERM → "stopped" logged at ${stoppedS?.toFixed(1) ?? "never"} s, process exit at ${exit ? exitS.toFixed(1) : "> 120"} s (code ${exit?.code ?? "none"})`);
+  console.log(
+    `SIGTERM → "stopped" logged at ${stoppedS?.toFixed(1) ?? "never"} s, process exit at ${exit ? exitS.toFixed(1) : "> 120"} s (code ${exit?.code ?? "none"})`,
+  );
   assert.ok(exit, "the process exited within 120 s");
-  assert.ok(exitS <= SHUTDOWN_TIMEOUT_S + MARGIN_S, `exit ${exitS.toFixed(1)} s after SIGTERM (shutdown timeout ${SHUTDOWN_TIMEOUT_S} s)`);
+  assert.ok(
+    exitS <= SHUTDOWN_TIMEOUT_S + MARGIN_S,
+    `exit ${exitS.toFixed(1)} s after SIGTERM (shutdown timeout ${SHUTDOWN_TIMEOUT_S} s)`,
+  );
   assert.equal(exit.code, 0);
   assert.ok(stoppedLine, "logged stopped");
 
   // The Lease was released (after the writes stopped): its holder is empty.
-  const lease = await env.check.clients.get("workload1")!.get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "default", name: "sigterm" });
+  const lease = await env.check.clients
+    .get("workload1")!
+    .get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "default", name: "sigterm" });
   assert.equal((lease?.spec as { holderIdentity?: string } | undefined)?.holderIdentity, "");
   const released = lines.findIndex((l) => l.json?.msg === "lease released");
   const aborted = lines.findIndex((l) => /stopping/.test(String(l.json?.msg)));
@@ -72,5 +93,10 @@ test("SIGTERM during a reconcile hung on one cluster: the writes stop, the Lease
 
   process.kill(hung.pid, "SIGCONT");
   hungPid = undefined;
-  await waitFor("workload2 answers again", async () => (await env.check.clients.get("workload2")!.servedVersions("coordination.k8s.io")).length > 0, 20_000, 200);
+  await waitFor(
+    "workload2 answers again",
+    async () => (await env.check.clients.get("workload2")!.servedVersions("coordination.k8s.io")).length > 0,
+    20_000,
+    200,
+  );
 });

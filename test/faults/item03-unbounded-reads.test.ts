@@ -91,7 +91,10 @@ test("the local-directory source refuses links out of its root", async () => {
   symlinkSync(path.join(outsideDir, "secret.crt"), path.join(root, "root.crt"));
   const snapshot = await new LocalSource(root).sync();
   await assert.rejects(snapshot.readFile("root.crt"), (e: { code?: string }) => e.code === "EOUTSIDE");
-  await assert.rejects(snapshot.readFile(path.relative(root, path.join(outsideDir, "secret.crt"))), (e: { code?: string }) => e.code === "EOUTSIDE");
+  await assert.rejects(
+    snapshot.readFile(path.relative(root, path.join(outsideDir, "secret.crt"))),
+    (e: { code?: string }) => e.code === "EOUTSIDE",
+  );
 
   const linked = path.join(dir, "local-linked-topology");
   mkdirSync(linked);

@@ -15,7 +15,8 @@ import { describeRun, logRun, ROOT, runCli } from "./cli-run.js";
 const dir = mkdtempSync(path.join(os.tmpdir(), "crosslink-item04-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const MAX = 4 * 1024 * 1024;
-const HEAD = "apiVersion: crosslink.dev/v1alpha1\nkind: Topology\nmetadata: {name: t}\nspec:\n  trustAnchors: [{name: r, pem: x}]\n";
+const HEAD =
+  "apiVersion: crosslink.dev/v1alpha1\nkind: Topology\nmetadata: {name: t}\nspec:\n  trustAnchors: [{name: r, pem: x}]\n";
 
 function file(name: string, text: string): string {
   assert.ok(Buffer.byteLength(text) <= MAX, `${name} must be within the size limit`);
@@ -64,7 +65,8 @@ test("a realistic 4 MiB topology (50,000 exports) with problems is read in bound
   const out = [HEAD.trimEnd(), "  clusters:"];
   for (let i = 0; i < 100; i++) out.push(`    - name: cluster-${i}`);
   out.push("  exports:");
-  for (let i = 0; out.length < 160_000; i++) out.push(`    - cluster: cluster-${i % 100}`, `      namespace: ns-${i % 50}`, `      services: [svc-${i}]`);
+  for (let i = 0; out.length < 160_000; i++)
+    out.push(`    - cluster: cluster-${i % 100}`, `      namespace: ns-${i % 50}`, `      services: [svc-${i}]`);
   const r = await runCli(["validate", file("exports.yaml", out.join("\n") + "\n")], LIMIT);
   bounded(r);
   assert.equal(r.code, 1, describeRun(r));
@@ -74,7 +76,10 @@ test("a realistic 4 MiB topology (50,000 exports) with problems is read in bound
 for (const [name, text] of [
   ["flow lists", "[".repeat(100_000) + "]".repeat(100_000)],
   ["flow mappings", "{a: ".repeat(50_000) + "1" + "}".repeat(50_000)],
-  ["block lists", HEAD + "  clusters:\n" + Array.from({ length: 2_000 }, (_, i) => " ".repeat(4 + i) + "-").join("\n") + " x\n"],
+  [
+    "block lists",
+    HEAD + "  clusters:\n" + Array.from({ length: 2_000 }, (_, i) => " ".repeat(4 + i) + "-").join("\n") + " x\n",
+  ],
   ["under a key, after a syntax error", "a: !!binary x\nb: [\n" + "[".repeat(30_000) + "]".repeat(30_000) + "\n"],
 ] as const) {
   test(`deep nesting (${name}) is a located XL109 or syntax error, not a stack overflow`, async () => {
@@ -89,7 +94,11 @@ for (const [name, text] of [
 test("nesting past the limit names the limit and where it was passed", async () => {
   const r = await runCli(["validate", file("deep65.yaml", "a: " + "[".repeat(70) + "]".repeat(70) + "\n")], LIMIT);
   assert.equal(r.code, 1, describeRun(r));
-  assert.match(r.stdout, /deep65\.yaml:1:\d+: error XL109: lists and mappings are nested more than 64 levels deep/, describeRun(r));
+  assert.match(
+    r.stdout,
+    /deep65\.yaml:1:\d+: error XL109: lists and mappings are nested more than 64 levels deep/,
+    describeRun(r),
+  );
 });
 
 test("the compact position index of large files finds what the position-keeping parser finds", async () => {
@@ -100,8 +109,19 @@ test("the compact position index of large files finds what the position-keeping 
   const files = readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => path.join(root, d.name, "multicluster.yaml"))
-    .filter((f) => { try { readFileSync(f); return true; } catch { return false; } });
-  files.push(...readdirSync(path.join(ROOT, "test/fixtures/topology/invalid")).map((f) => path.join(ROOT, "test/fixtures/topology/invalid", f)));
+    .filter((f) => {
+      try {
+        readFileSync(f);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  files.push(
+    ...readdirSync(path.join(ROOT, "test/fixtures/topology/invalid")).map((f) =>
+      path.join(ROOT, "test/fixtures/topology/invalid", f),
+    ),
+  );
   let compared = 0;
   for (const f of files) {
     const text = readFileSync(f, "utf8");
@@ -112,7 +132,8 @@ test("the compact position index of large files finds what the position-keeping 
     const walk = (v: unknown, p: string) => {
       pointers.push(p);
       if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${p}/${i}`));
-      else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${p}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`);
+      else if (v && typeof v === "object")
+        for (const [k, x] of Object.entries(v)) walk(x, `${p}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`);
     };
     walk(careful.data, "");
     for (const p of [...pointers, "/spec/nope", "/spec/clusters/99"]) {

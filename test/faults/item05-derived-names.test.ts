@@ -16,7 +16,6 @@ import { loadTopology } from "../../src/topology/index.js";
 import { access } from "../engine/support.js";
 import { prng } from "../support/prng.js";
 
-
 const ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
 /** A DNS label of `n` characters, often odd: leading digits, runs of hyphens. */
 function label(rand: () => number, n: number): string {
@@ -36,7 +35,11 @@ interface Case {
 }
 
 function yaml(c: Case, anchorPem: string): string {
-  const pem = anchorPem.trim().split("\n").map((l) => `        ${l}`).join("\n");
+  const pem = anchorPem
+    .trim()
+    .split("\n")
+    .map((l) => `        ${l}`)
+    .join("\n");
   return [
     "apiVersion: crosslink.dev/v1alpha1",
     "kind: Topology",
@@ -50,7 +53,9 @@ function yaml(c: Case, anchorPem: string): string {
     `    - {name: "${c.a}", context: east}`,
     `    - {name: "${c.b}", context: west}`,
     "  links:",
-    ...c.links.map((l) => `    - {from: "${l.from}", to: "${l.to}", controller: ${l.controller}, credentials: {mode: ${l.mode}}}`),
+    ...c.links.map(
+      (l) => `    - {from: "${l.from}", to: "${l.to}", controller: ${l.controller}, credentials: {mode: ${l.mode}}}`,
+    ),
     "  exports:",
     `    - {cluster: "${c.a}", namespace: emojivoto, services: [web-svc]}`,
     "",
@@ -62,7 +67,12 @@ function randomCase(rand: () => number): Case {
   const a = label(rand, len());
   let b = label(rand, len());
   if (b === a) b = `${b.slice(0, 62)}x`.slice(-Math.max(1, b.length));
-  const link = (from: string, to: string) => ({ from, to, controller: rand() < 0.5 ? "managed" : "external", mode: rand() < 0.7 ? "token-request" : "service-account-token" });
+  const link = (from: string, to: string) => ({
+    from,
+    to,
+    controller: rand() < 0.5 ? "managed" : "external",
+    mode: rand() < 0.7 ? "token-request" : "service-account-token",
+  });
   const links = [link(b, a)];
   if (rand() < 0.5) links.push(link(a, b));
   return { name: label(rand, len()), a, b, links };
@@ -70,11 +80,36 @@ function randomCase(rand: () => number): Case {
 
 // Cases at and just past each limit, then seeded random ones.
 const FIXED: Case[] = [
-  { name: "t", a: "a".repeat(40), b: "b".repeat(40), links: [{ from: "b".repeat(40), to: "a".repeat(40), controller: "external", mode: "token-request" }] },
-  { name: "t", a: "a".repeat(31), b: "b".repeat(31), links: [{ from: "b".repeat(31), to: "a".repeat(31), controller: "external", mode: "token-request" }] },
-  { name: "t", a: "c".repeat(58), b: "d", links: [{ from: "d", to: "c".repeat(58), controller: "managed", mode: "token-request" }] },
-  { name: "t", a: "c".repeat(52), b: "d", links: [{ from: "d", to: "c".repeat(52), controller: "managed", mode: "service-account-token" }] },
-  { name: "x".repeat(63), a: "1-2--3", b: "0", links: [{ from: "0", to: "1-2--3", controller: "managed", mode: "token-request" }] },
+  {
+    name: "t",
+    a: "a".repeat(40),
+    b: "b".repeat(40),
+    links: [{ from: "b".repeat(40), to: "a".repeat(40), controller: "external", mode: "token-request" }],
+  },
+  {
+    name: "t",
+    a: "a".repeat(31),
+    b: "b".repeat(31),
+    links: [{ from: "b".repeat(31), to: "a".repeat(31), controller: "external", mode: "token-request" }],
+  },
+  {
+    name: "t",
+    a: "c".repeat(58),
+    b: "d",
+    links: [{ from: "d", to: "c".repeat(58), controller: "managed", mode: "token-request" }],
+  },
+  {
+    name: "t",
+    a: "c".repeat(52),
+    b: "d",
+    links: [{ from: "d", to: "c".repeat(52), controller: "managed", mode: "service-account-token" }],
+  },
+  {
+    name: "x".repeat(63),
+    a: "1-2--3",
+    b: "0",
+    links: [{ from: "0", to: "1-2--3", controller: "managed", mode: "token-request" }],
+  },
 ];
 const SEED = Number(process.env.CROSSLINK_NAMES_SEED ?? 20260123);
 const RANDOM = 40;
@@ -91,9 +126,20 @@ test("two 40-character cluster names and a 58-character managed `to` are located
   const r = await loadTopology({ file: "t.yaml", text: yaml(FIXED[0]!, clusters.trustAnchorPem) });
   const xl217 = r.diagnostics.filter((d) => d.code === "XL217");
   assert.equal(r.topology, undefined);
-  assert.ok(xl217.some((d) => /crosslink\.dev\/link/.test(d.message) && d.pointer === "/spec/links/0/to" && d.line > 1), JSON.stringify(r.diagnostics));
+  assert.ok(
+    xl217.some((d) => /crosslink\.dev\/link/.test(d.message) && d.pointer === "/spec/links/0/to" && d.line > 1),
+    JSON.stringify(r.diagnostics),
+  );
   const m = await loadTopology({ file: "t.yaml", text: yaml(FIXED[2]!, clusters.trustAnchorPem) });
-  assert.ok(m.diagnostics.some((d) => d.code === "XL217" && d.pointer === "/spec/links/0/to" && /probe Service `probe-c{58}` is 64 characters/.test(d.message)), JSON.stringify(m.diagnostics));
+  assert.ok(
+    m.diagnostics.some(
+      (d) =>
+        d.code === "XL217" &&
+        d.pointer === "/spec/links/0/to" &&
+        /probe Service `probe-c{58}` is 64 characters/.test(d.message),
+    ),
+    JSON.stringify(m.diagnostics),
+  );
 });
 
 test(`what validate accepts the API server accepts (seed ${SEED}, ${FIXED.length} fixed and ${RANDOM} random topologies)`, async () => {
@@ -104,7 +150,11 @@ test(`what validate accepts the API server accepts (seed ${SEED}, ${FIXED.length
   let dryRun = 0;
   const refused: string[] = [];
   for (const c of cases) {
-    const { topology } = await loadTopology({ file: "t.yaml", text: yaml(c, clusters.trustAnchorPem), now: new Date() });
+    const { topology } = await loadTopology({
+      file: "t.yaml",
+      text: yaml(c, clusters.trustAnchorPem),
+      now: new Date(),
+    });
     if (!topology) continue;
     accepted++;
     longest = Math.max(longest, c.a.length, c.b.length);
@@ -116,7 +166,10 @@ test(`what validate accepts the API server accepts (seed ${SEED}, ${FIXED.length
       for (const cs of changes.clusters) {
         for (const r of cs.results) {
           if (r.status === "done") dryRun++;
-          if (r.status === "failed") refused.push(`${c.a} / ${c.b} (${c.links.map((l) => `${l.from}→${l.to} ${l.controller}`).join(", ")}): ${r.action.type} ${JSON.stringify(actionRef(r.action))}: ${r.error}`);
+          if (r.status === "failed")
+            refused.push(
+              `${c.a} / ${c.b} (${c.links.map((l) => `${l.from}→${l.to} ${l.controller}`).join(", ")}): ${r.action.type} ${JSON.stringify(actionRef(r.action))}: ${r.error}`,
+            );
         }
         if (cs.error) refused.push(`${c.a} / ${c.b}: ${cs.cluster}: ${cs.error}`);
       }
@@ -124,9 +177,15 @@ test(`what validate accepts the API server accepts (seed ${SEED}, ${FIXED.length
       acc.close();
     }
   }
-  assert.deepEqual(refused, [], `objects of topologies validate accepted were refused by the API server:\n${refused.join("\n")}`);
+  assert.deepEqual(
+    refused,
+    [],
+    `objects of topologies validate accepted were refused by the API server:\n${refused.join("\n")}`,
+  );
   assert.ok(accepted >= 8, `accepted ${accepted} of ${cases.length}: the generator must produce valid topologies`);
   assert.ok(dryRun >= accepted * 5, `${dryRun} objects dry-run applied for ${accepted} topologies`);
-  console.log(`# ${accepted} of ${cases.length} topologies valid, ${dryRun} objects accepted by server-side dry-run, longest cluster name ${longest}`);
+  console.log(
+    `# ${accepted} of ${cases.length} topologies valid, ${dryRun} objects accepted by server-side dry-run, longest cluster name ${longest}`,
+  );
   assert.ok(longest >= 52, `the longest accepted cluster name has ${longest} characters: long names must be exercised`);
 });

@@ -23,7 +23,10 @@ after(async () => {
 
 async function planHead(): Promise<{ code: number; base: string; head: string; stderr: string }> {
   const env = { ...process.env, XDG_CACHE_HOME: path.join(s.tmp, "cache") };
-  const r = await runCrosslink(["plan", "--repo", s.url, "--base", "main~1", "--head", "main", "-f", "mesh/multicluster.yaml", "-o", "json"], env);
+  const r = await runCrosslink(
+    ["plan", "--repo", s.url, "--base", "main~1", "--head", "main", "-f", "mesh/multicluster.yaml", "-o", "json"],
+    env,
+  );
   assert.ok(r.code === 0 || r.code === 2, `exit ${r.code}: ${r.stderr}`);
   const json = JSON.parse(r.stdout) as { base: { oid: string }; head: { oid: string } };
   return { code: r.code, base: json.base.oid, head: json.head.oid, stderr: r.stderr };
@@ -37,7 +40,11 @@ test("a second plan --repo URL after a push reviews the new main; after a force-
 
   const third = s.repo.edit("weights 70", (d) => d.setIn(["spec", "splits", 0, "backends", 0, "weight"], 70));
   const two = await planHead();
-  assert.equal(two.head, third, `second run after a push: head must be the new main ${third.slice(0, 12)}, got ${two.head.slice(0, 12)}`);
+  assert.equal(
+    two.head,
+    third,
+    `second run after a push: head must be the new main ${third.slice(0, 12)}, got ${two.head.slice(0, 12)}`,
+  );
   assert.equal(two.base, second);
 
   git(s.repo.work, "reset", "-q", "--hard", second);

@@ -41,7 +41,10 @@ test("credentials in the URL authenticate but reach no file; the cache is privat
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, TMPDIR: tmpdir };
   delete env.XDG_CACHE_HOME;
   const url = s.url.replace("http://", `http://reviewer:${PASSWORD}@`);
-  const r = await runCrosslink(["plan", "--repo", url, "--base", "main", "--head", "main", "-f", "mesh/multicluster.yaml"], env);
+  const r = await runCrosslink(
+    ["plan", "--repo", url, "--base", "main", "--head", "main", "-f", "mesh/multicluster.yaml"],
+    env,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.ok(s.server.stats.requests > s.server.stats.unauthorized, "the server (which demands credentials) answered");
   assert.ok(!(r.stdout + r.stderr).includes(PASSWORD), "password in output");
@@ -49,7 +52,10 @@ test("credentials in the URL authenticate but reach no file; the cache is privat
   assert.deepEqual(readdirSync(tmpdir), [], "nothing in the temp directory");
   const root = path.join(home, ".cache", "crosslink");
   const files = walk(root);
-  assert.ok(files.some((f) => f.endsWith(".git")), `a repository under ${root}: ${files.join(", ")}`);
+  assert.ok(
+    files.some((f) => f.endsWith(".git")),
+    `a repository under ${root}: ${files.join(", ")}`,
+  );
   const leaks = files.filter((f) => statSync(f).isFile() && readFileSync(f).includes(PASSWORD));
   assert.deepEqual(leaks, [], "files holding the password");
   const config = files.find((f) => f.endsWith(path.join(".git", "config")))!;

@@ -35,7 +35,23 @@ test("a 130 MB blob in the branch: fetch refused over --max-fetch-bytes, last go
   const kubeconfig = path.join(s.tmp, "kubeconfig");
   writeFileSync(kubeconfig, EMPTY_KUBECONFIG);
   const env = { ...process.env, XDG_CACHE_HOME: path.join(s.tmp, "cache") };
-  const daemon = await startDaemonChild(["--repo", s.url, "--branch", "main", "--path", TOPOLOGY_PATH, "--schedule", "*/2 * * * * *", "--kubeconfig", kubeconfig, "--log-level", "info"], env);
+  const daemon = await startDaemonChild(
+    [
+      "--repo",
+      s.url,
+      "--branch",
+      "main",
+      "--path",
+      TOPOLOGY_PATH,
+      "--schedule",
+      "*/2 * * * * *",
+      "--kubeconfig",
+      kubeconfig,
+      "--log-level",
+      "info",
+    ],
+    env,
+  );
   try {
     await until("the first revision in force", async () => (await daemon.status()).revision.lastGood === s.repo.first);
     const idleKb = daemon.peakRssKb();
@@ -44,13 +60,19 @@ test("a 130 MB blob in the branch: fetch refused over --max-fetch-bytes, last go
     writeFileSync(path.join(s.repo.work, "big.bin"), randomBytes(130 * 1000 * 1000));
     const t0 = Date.now();
     const big = s.repo.commit("add a 130 MB blob");
-    const st = await until("the fetch refused", async () => {
-      const v = await daemon.status();
-      return v.fetch.code === "SOURCE_TOO_LARGE" ? v : undefined;
-    }, 120_000);
+    const st = await until(
+      "the fetch refused",
+      async () => {
+        const v = await daemon.status();
+        return v.fetch.code === "SOURCE_TOO_LARGE" ? v : undefined;
+      },
+      120_000,
+    );
     const refusedMs = Date.now() - t0;
     const peakKb = daemon.peakRssKb();
-    console.log(`# item08: idle VmHWM ${idleKb} kB, after the 130 MB push VmHWM ${peakKb} kB, refused ${refusedMs} ms after the push`);
+    console.log(
+      `# item08: idle VmHWM ${idleKb} kB, after the 130 MB push VmHWM ${peakKb} kB, refused ${refusedMs} ms after the push`,
+    );
     assert.match(st.fetch.error ?? "", /more than 67108864 bytes/);
     assert.equal(st.revision.lastGood, s.repo.first, "the last good revision stays in force");
     assert.notEqual(st.revision.lastGood, big);
@@ -61,10 +83,16 @@ test("a 130 MB blob in the branch: fetch refused over --max-fetch-bytes, last go
     const again = await daemon.status();
     assert.equal(again.fetch.code, "SOURCE_TOO_LARGE", "still refused");
     assert.ok(s.server.stats.requests >= 1, "the daemon kept polling");
-    assert.deepEqual(s.server.stats.paths.filter((p) => !p.includes("info/refs")), [], "no pack requested again");
+    assert.deepEqual(
+      s.server.stats.paths.filter((p) => !p.includes("info/refs")),
+      [],
+      "no pack requested again",
+    );
   } finally {
     const last = await daemon.status().catch(() => undefined);
-    console.log(`# item08: at the end VmHWM ${daemon.peakRssKb()} kB, fetch ${JSON.stringify(last?.fetch)}, lastGood ${last?.revision.lastGood}`);
+    console.log(
+      `# item08: at the end VmHWM ${daemon.peakRssKb()} kB, fetch ${JSON.stringify(last?.fetch)}, lastGood ${last?.revision.lastGood}`,
+    );
     await daemon.stop();
   }
 });
@@ -80,11 +108,22 @@ test("a blob that inflates past the limit is refused from the pack; a topology o
   const bombFile = path.join(s.repo.work, "mesh", "bomb.txt");
   for (let i = 0; i < 150; i++) appendFileSync(bombFile, chunk);
   s.repo.commit("a 150 MiB file that compresses well");
-  const src = new GitSource({ url: s.url, ref: { branch: "main" }, path: TOPOLOGY_PATH, cacheDir: path.join(s.tmp, "src-cache") });
+  const src = new GitSource({
+    url: s.url,
+    ref: { branch: "main" },
+    path: TOPOLOGY_PATH,
+    cacheDir: path.join(s.tmp, "src-cache"),
+  });
   const peak0 = process.resourceUsage().maxRSS;
-  await assert.rejects(src.sync(), (e: Error & { code?: string }) => e.code === "SOURCE_TOO_LARGE" && /an object of 15\d{7} bytes inflated, over the 33554432 bytes/.test(e.message));
+  await assert.rejects(
+    src.sync(),
+    (e: Error & { code?: string }) =>
+      e.code === "SOURCE_TOO_LARGE" && /an object of 15\d{7} bytes inflated, over the 33554432 bytes/.test(e.message),
+  );
   const peak1 = process.resourceUsage().maxRSS;
-  console.log(`# item08: the 150 MiB compressible blob refused from its pack header; peak RSS of this process ${peak0 >> 10} -> ${peak1 >> 10} MiB`);
+  console.log(
+    `# item08: the 150 MiB compressible blob refused from its pack header; peak RSS of this process ${peak0 >> 10} -> ${peak1 >> 10} MiB`,
+  );
   assert.ok(peak1 - peak0 < 100 * 1024, `peak RSS grew ${(peak1 - peak0) >> 10} MiB`);
   rmSync(bombFile);
 
@@ -96,7 +135,10 @@ test("a blob that inflates past the limit is refused from the pack; a topology o
   const snap = await src.sync();
   assert.equal(snap.revision, padded);
   const before = process.memoryUsage().rss;
-  await assert.rejects(snap.readFile(TOPOLOGY_PATH), (e: Error & { code?: string }) => e.code === "EFBIG" && /is 2\d{7} bytes, over the 4194304 bytes/.test(e.message));
+  await assert.rejects(
+    snap.readFile(TOPOLOGY_PATH),
+    (e: Error & { code?: string }) => e.code === "EFBIG" && /is 2\d{7} bytes, over the 4194304 bytes/.test(e.message),
+  );
   const grew = process.memoryUsage().rss - before;
   console.log(`# item08: refusing the 20 MiB topology blob grew RSS by ${Math.round(grew / MiB)} MiB`);
   assert.ok(grew < 15 * MiB, `read only the header: RSS grew ${grew} bytes`);
@@ -112,7 +154,10 @@ test("a blob that inflates past the limit is refused from the pack; a topology o
   symlinkSync("real.yaml", file);
   s.repo.commit("topology through a symlink");
   const linked = await src.sync();
-  await assert.rejects(linked.readFile(TOPOLOGY_PATH), (e: Error & { code?: string }) => e.code === "ELOOP" && /symbolic link/.test(e.message));
+  await assert.rejects(
+    linked.readFile(TOPOLOGY_PATH),
+    (e: Error & { code?: string }) => e.code === "ELOOP" && /symbolic link/.test(e.message),
+  );
 
   // an anchor file that is a symbolic link (to /etc/passwd: never read)
   unlinkSync(file);
@@ -125,5 +170,8 @@ test("a blob that inflates past the limit is refused from the pack; a topology o
   const anchorLinked = await src.sync();
   const va = await validateSnapshot(anchorLinked, new Date());
   assert.equal(va.topology, undefined, "refused");
-  assert.ok(va.diagnostics.some((d) => d.code === "XL300" && /symbolic link/.test(d.message)), JSON.stringify(va.diagnostics));
+  assert.ok(
+    va.diagnostics.some((d) => d.code === "XL300" && /symbolic link/.test(d.message)),
+    JSON.stringify(va.diagnostics),
+  );
 });

@@ -35,7 +35,10 @@ test("validate: a YAML key and value holding escape sequences are printed escape
 
   const j = await runCli(["validate", "--output", "json", file]);
   const parsed = JSON.parse(j.stdout) as { diagnostics: { message: string }[] };
-  assert.ok(parsed.diagnostics.some((d) => d.message.includes(FAKE)), j.stdout);
+  assert.ok(
+    parsed.diagnostics.some((d) => d.message.includes(FAKE)),
+    j.stdout,
+  );
 });
 
 test("validate: a file name holding escape sequences is printed escaped", async () => {
@@ -62,10 +65,29 @@ test("status: commit subjects, diagnostics and cluster errors from a daemon are 
       reason: "invalid",
       since: "2026-01-01T00:00:00Z",
       message: `bad${ESC}c`,
-      diagnostics: [{ severity: "error", code: "XL110", message: `spec.${FAKE}: unknown field`, hint: `drop${ESC}[8m it`, file: `multi${ESC}[1Acluster.yaml`, line: 5, col: 3 }],
+      diagnostics: [
+        {
+          severity: "error",
+          code: "XL110",
+          message: `spec.${FAKE}: unknown field`,
+          hint: `drop${ESC}[8m it`,
+          file: `multi${ESC}[1Acluster.yaml`,
+          line: 5,
+          col: 3,
+        },
+      ],
     } as DaemonStatus["rejected"],
     fetch: { lastAt: "2026-01-01T00:00:00Z", ok: false, error: `fetch${ESC}[2Kfailed` },
-    clusters: [{ name: "east", state: "unreachable", planned: 0, applied: 0, failed: 0, error: `cluster said ${ESC}]8;;http://x${ESC}\\link` } as DaemonStatus["clusters"][number]],
+    clusters: [
+      {
+        name: "east",
+        state: "unreachable",
+        planned: 0,
+        applied: 0,
+        failed: 0,
+        error: `cluster said ${ESC}]8;;http://x${ESC}\\link`,
+      } as DaemonStatus["clusters"][number],
+    ],
     lastErrors: [{ at: "2026-01-01T00:00:00Z", message: `err${"\u009b"}31m`, cluster: "east" }],
     reconciles: 1,
   };
@@ -78,7 +100,14 @@ test("status: commit subjects, diagnostics and cluster errors from a daemon are 
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const r = await runCli(["status", "--url", url]);
   assert.doesNotMatch(r.stdout, CONTROLS, JSON.stringify(r.stdout));
-  for (const shown of ["fix\\e[2J\\e[32m all green", "\\e[2J\\e[31mFAKE", "multi\\e[1Acluster.yaml", "fetch\\e[2Kfailed", "cluster said \\e]8;;http://x\\e\\link", "err\\x9b31m"]) {
+  for (const shown of [
+    "fix\\e[2J\\e[32m all green",
+    "\\e[2J\\e[31mFAKE",
+    "multi\\e[1Acluster.yaml",
+    "fetch\\e[2Kfailed",
+    "cluster said \\e]8;;http://x\\e\\link",
+    "err\\x9b31m",
+  ]) {
     assert.ok(r.stdout.includes(shown), `${shown} in ${r.stdout}`);
   }
   const j = await runCli(["status", "--url", url, "--output", "json"]);

@@ -30,7 +30,10 @@ const ticks: string[] = [];
 function deadKubeconfig(file: string): void {
   const ctx = (name: string) => `- name: ${name}\n  context: { cluster: ${name}, user: u }\n`;
   const cl = (name: string) => `- name: ${name}\n  cluster: { server: "https://127.0.0.1:1" }\n`;
-  writeFileSync(file, `apiVersion: v1\nkind: Config\ncurrent-context: workload1\nclusters:\n${cl("workload1")}${cl("workload2")}contexts:\n${ctx("workload1")}${ctx("workload2")}users:\n- name: u\n  user: { token: t }\n`);
+  writeFileSync(
+    file,
+    `apiVersion: v1\nkind: Config\ncurrent-context: workload1\nclusters:\n${cl("workload1")}${cl("workload2")}contexts:\n${ctx("workload1")}${ctx("workload2")}users:\n- name: u\n  user: { token: t }\n`,
+  );
 }
 
 before(async () => {
@@ -39,13 +42,31 @@ before(async () => {
   deadKubeconfig(path.join(tmp, "kubeconfig"));
   writeFileSync(path.join(tmp, "secret"), SECRET + "\n");
   const cfg = parseRunConfig(
-    ["--repo", path.join(tmp, "repo"), "--listen", "127.0.0.1:0", "--kubeconfig", path.join(tmp, "kubeconfig"), "--webhook-secret-file", path.join(tmp, "secret"), "--schedule", "0 0 1 1 *", "--shutdown-timeout", "5s"],
+    [
+      "--repo",
+      path.join(tmp, "repo"),
+      "--listen",
+      "127.0.0.1:0",
+      "--kubeconfig",
+      path.join(tmp, "kubeconfig"),
+      "--webhook-secret-file",
+      path.join(tmp, "secret"),
+      "--schedule",
+      "0 0 1 1 *",
+      "--shutdown-timeout",
+      "5s",
+    ],
     {},
   );
   assert.ok(cfg !== "help");
   d = await createDaemon(cfg, {
     log: createLogger("silent"),
-    clients: (t) => clusterAccess(t, loadKubeConfig(path.join(tmp, "kubeconfig")), { attempts: 1, baseDelayMs: 10, timeoutMs: 1_000 }),
+    clients: (t) =>
+      clusterAccess(t, loadKubeConfig(path.join(tmp, "kubeconfig")), {
+        attempts: 1,
+        baseDelayMs: 10,
+        timeoutMs: 1_000,
+      }),
   });
   d.loop.onTick((r) => ticks.push(r.trigger));
   await d.start();
@@ -64,10 +85,20 @@ async function idle(): Promise<void> {
 }
 
 /** A raw POST to /hooks/git; resolves with the status and body, or the socket error's code. */
-function post(headers: Record<string, string>, body: Buffer | string, opts: { chunked?: boolean } = {}): Promise<{ status?: number; body?: string; error?: string }> {
+function post(
+  headers: Record<string, string>,
+  body: Buffer | string,
+  opts: { chunked?: boolean } = {},
+): Promise<{ status?: number; body?: string; error?: string }> {
   const url = new URL(`${d.url()}/hooks/git`);
   return new Promise((resolve) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: opts.chunked ? headers : { ...headers, "Content-Length": String(Buffer.byteLength(body)) } });
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: "POST",
+      headers: opts.chunked ? headers : { ...headers, "Content-Length": String(Buffer.byteLength(body)) },
+    });
     req.on("response", (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
@@ -83,7 +114,12 @@ function post(headers: Record<string, string>, body: Buffer | string, opts: { ch
   });
 }
 
-const github = (body: string, extra: Record<string, string> = {}) => ({ "Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": signWebhook(SECRET, body), ...extra });
+const github = (body: string, extra: Record<string, string> = {}) => ({
+  "Content-Type": "application/json",
+  "X-GitHub-Event": "push",
+  "X-Hub-Signature-256": signWebhook(SECRET, body),
+  ...extra,
+});
 
 test("a signed body that is not a JSON object is 400, never 500", async () => {
   const seen: Record<string, number | string | undefined> = {};
@@ -98,7 +134,11 @@ test("a signed body that is not a JSON object is 400, never 500", async () => {
   const generic = await post({ "X-Crosslink-Signature": signWebhook(SECRET, "null") }, "null");
   assert.equal(generic.status, 400);
   await idle();
-  assert.deepEqual(ticks.filter((t) => t.includes("webhook")), [], "no reconcile for a refused body");
+  assert.deepEqual(
+    ticks.filter((t) => t.includes("webhook")),
+    [],
+    "no reconcile for a refused body",
+  );
   console.log(`item10 statuses for non-object bodies: ${JSON.stringify(seen)}`);
 });
 
@@ -115,7 +155,9 @@ test("a body over 1 MiB gets 413 with a response body, announced or chunked; 1 M
   exact.write('{"ref":"refs/heads/other"}');
   const ok = await post(github(exact.toString()), exact);
   assert.equal(ok.status, 202, ok.body ?? ok.error);
-  console.log(`item10 oversize: announced ${announced.status ?? announced.error}, chunked ${chunked.status ?? chunked.error}, exactly 1 MiB ${ok.status}`);
+  console.log(
+    `item10 oversize: announced ${announced.status ?? announced.error}, chunked ${chunked.status ?? chunked.error}, exactly 1 MiB ${ok.status}`,
+  );
 });
 
 test("a delivery id seen in the last ten minutes is acknowledged without a new reconcile", async () => {
@@ -129,14 +171,26 @@ test("a delivery id seen in the last ten minutes is acknowledged without a new r
   assert.equal(hooks(), before + 1, "the first delivery reconciles");
   await idle();
   const again = await post(github(body, { "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958" }), body);
-  const gitlabFirst = await post({ "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": "gl-1" }, body);
-  const gitlabAgain = await post({ "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": "gl-1" }, body);
+  const gitlabFirst = await post(
+    { "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": "gl-1" },
+    body,
+  );
+  const gitlabAgain = await post(
+    { "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": "gl-1" },
+    body,
+  );
   assert.ok(again.status! >= 200 && again.status! < 300, `redelivery acknowledged: ${again.status}`);
   assert.match(again.body ?? "", /seen before/);
   assert.equal(gitlabFirst.status, 202);
   assert.match(gitlabAgain.body ?? "", /seen before/);
   await new Promise((r) => setTimeout(r, 1_000));
   await idle();
-  assert.equal(hooks(), before + 2, `one reconcile per new delivery id, none for the two redeliveries (ticks: ${ticks.join(", ")})`);
-  console.log(`item10 redelivery: first ${first.status}, again ${again.status} ${again.body?.trim()}, webhook reconciles ${hooks() - before} for 4 requests`);
+  assert.equal(
+    hooks(),
+    before + 2,
+    `one reconcile per new delivery id, none for the two redeliveries (ticks: ${ticks.join(", ")})`,
+  );
+  console.log(
+    `item10 redelivery: first ${first.status}, again ${again.status} ${again.body?.trim()}, webhook reconciles ${hooks() - before} for 4 requests`,
+  );
 });

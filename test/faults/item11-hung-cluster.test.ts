@@ -31,11 +31,20 @@ after(async () => {
   await env?.teardown();
 });
 
-const HTTPROUTE = { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", namespace: "test", name: "podinfo-split" };
+const HTTPROUTE = {
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "HTTPRoute",
+  namespace: "test",
+  name: "podinfo-split",
+};
 
 async function weights(): Promise<string> {
   const hr = await env.check.clients.get("workload1")!.get(HTTPROUTE);
-  return JSON.stringify((hr?.spec as { rules: { backendRefs: { weight: number }[] }[] } | undefined)?.rules[0]?.backendRefs.map((b) => b.weight));
+  return JSON.stringify(
+    (hr?.spec as { rules: { backendRefs: { weight: number }[] }[] } | undefined)?.rules[0]?.backendRefs.map(
+      (b) => b.weight,
+    ),
+  );
 }
 
 const setWeights = (a: number, b: number) => (doc: Parameters<Parameters<DaemonEnv["repo"]["edit"]>[1]>[0]) => {
@@ -45,8 +54,22 @@ const setWeights = (a: number, b: number) => (doc: Parameters<Parameters<DaemonE
 
 test("a hung cluster costs the healthy one at most the observe deadline once, nothing while backed off; status shows the wait; errors give the total time", async () => {
   const cfg = parseRunConfig(
-    ["--repo", `${env.server.url}/mesh.git`, "--path", TOPOLOGY_PATH, "--listen", "127.0.0.1:0", "--kubeconfig", env.clusters.kubeconfigPath,
-      "--cache-dir", path.join(env.tmp, "cache-hung"), "--schedule", "*/1 * * * * *", "--shutdown-timeout", "5s"],
+    [
+      "--repo",
+      `${env.server.url}/mesh.git`,
+      "--path",
+      TOPOLOGY_PATH,
+      "--listen",
+      "127.0.0.1:0",
+      "--kubeconfig",
+      env.clusters.kubeconfigPath,
+      "--cache-dir",
+      path.join(env.tmp, "cache-hung"),
+      "--schedule",
+      "*/1 * * * * *",
+      "--shutdown-timeout",
+      "5s",
+    ],
     {},
   );
   assert.ok(cfg !== "help");
@@ -55,7 +78,12 @@ test("a hung cluster costs the healthy one at most the observe deadline once, no
   await daemon.start();
   const d = daemon;
   const status = async (): Promise<DaemonStatus> => (await (await fetch(`${d.url()}/status`)).json()) as DaemonStatus;
-  await waitFor("the first commit applied", async () => (await status()).revision.applied === env.repo.first, 60_000, 200);
+  await waitFor(
+    "the first commit applied",
+    async () => (await status()).revision.applied === env.repo.first,
+    60_000,
+    200,
+  );
 
   const hung = env.clusters.clusters.find((c) => c.name === "workload2")!;
   process.kill(hung.pid, "SIGSTOP");
@@ -64,19 +92,31 @@ test("a hung cluster costs the healthy one at most the observe deadline once, no
   env.repo.edit("weights 80/20", setWeights(80, 20));
   const t0 = Date.now();
   let inProgress: DaemonStatus["reconciling"] | undefined;
-  const waited = await waitFor("workload1 gets 80/20", async () => {
-    const s = await status();
-    const waiting = s.reconciling?.clusters?.find((c) => c.name === "workload2");
-    if (waiting && !inProgress) inProgress = s.reconciling;
-    return (await weights()) === "[80,20]" ? (Date.now() - t0) / 1000 : undefined;
-  }, 100_000, 200).catch(() => undefined);
-  console.log(`healthy cluster waited ${waited?.toFixed(1) ?? "> 100"} s for its change while workload2 hung; in progress seen: ${JSON.stringify(inProgress)}`);
+  const waited = await waitFor(
+    "workload1 gets 80/20",
+    async () => {
+      const s = await status();
+      const waiting = s.reconciling?.clusters?.find((c) => c.name === "workload2");
+      if (waiting && !inProgress) inProgress = s.reconciling;
+      return (await weights()) === "[80,20]" ? (Date.now() - t0) / 1000 : undefined;
+    },
+    100_000,
+    200,
+  ).catch(() => undefined);
+  console.log(
+    `healthy cluster waited ${waited?.toFixed(1) ?? "> 100"} s for its change while workload2 hung; in progress seen: ${JSON.stringify(inProgress)}`,
+  );
   assert.ok(waited !== undefined && waited < 20, `workload1 waited ${waited?.toFixed(1) ?? "> 100"} s`);
   assert.ok(inProgress, "/status showed the reconcile in progress waiting on workload2");
   assert.equal(inProgress.clusters.find((c) => c.name === "workload2")!.phase, "observe");
   assert.ok(Date.parse(inProgress.since) > 0 && Date.parse(inProgress.phaseSince) > 0);
 
-  const w2 = await waitFor("workload2 reported", async () => (await status()).clusters.find((c) => c.name === "workload2" && c.error), 30_000, 200);
+  const w2 = await waitFor(
+    "workload2 reported",
+    async () => (await status()).clusters.find((c) => c.name === "workload2" && c.error),
+    30_000,
+    200,
+  );
   console.log(`workload2's error: ${w2.error}`);
   assert.match(w2.error!, /\d+ attempts?, \d+\.\d s in all|deadline of \d+\.\d s reached/);
 

@@ -29,16 +29,40 @@ after(async () => {
   await env?.teardown();
 });
 
-const HTTPROUTE = { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", namespace: "test", name: "podinfo-split" };
+const HTTPROUTE = {
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "HTTPRoute",
+  namespace: "test",
+  name: "podinfo-split",
+};
 async function weights(): Promise<string> {
   const hr = await env.check.clients.get("workload1")!.get(HTTPROUTE);
-  return JSON.stringify((hr?.spec as { rules: { backendRefs: { weight: number }[] }[] } | undefined)?.rules[0]?.backendRefs.map((b) => b.weight));
+  return JSON.stringify(
+    (hr?.spec as { rules: { backendRefs: { weight: number }[] }[] } | undefined)?.rules[0]?.backendRefs.map(
+      (b) => b.weight,
+    ),
+  );
 }
 
 async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   const cfg = parseRunConfig(
-    ["--repo", `${env.server.url}/mesh.git`, "--path", TOPOLOGY_PATH, "--listen", "127.0.0.1:0", "--kubeconfig", env.clusters.kubeconfigPath,
-      "--cache-dir", path.join(env.tmp, `cache-${Math.random().toString(36).slice(2)}`), "--shutdown-timeout", "10s", "--schedule", "*/1 * * * * *", ...extra],
+    [
+      "--repo",
+      `${env.server.url}/mesh.git`,
+      "--path",
+      TOPOLOGY_PATH,
+      "--listen",
+      "127.0.0.1:0",
+      "--kubeconfig",
+      env.clusters.kubeconfigPath,
+      "--cache-dir",
+      path.join(env.tmp, `cache-${Math.random().toString(36).slice(2)}`),
+      "--shutdown-timeout",
+      "10s",
+      "--schedule",
+      "*/1 * * * * *",
+      ...extra,
+    ],
     {},
   );
   assert.ok(cfg !== "help");
@@ -46,7 +70,11 @@ async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   const d = await createDaemon(cfg, {
     log: createLogger("silent"),
     clients: (t) => {
-      const a = clusterAccess(t, loadKubeConfig(env.clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 3_000 });
+      const a = clusterAccess(t, loadKubeConfig(env.clusters.kubeconfigPath), {
+        attempts: 2,
+        baseDelayMs: 50,
+        timeoutMs: 3_000,
+      });
       accesses.push(a);
       return a;
     },
@@ -56,7 +84,8 @@ async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   return Object.assign(d, { writes: () => accesses.reduce((n, a) => n + a.totals().writes, 0) });
 }
 
-const status = async (d: Daemon): Promise<DaemonStatus> => (await (await fetch(`${d.url()}/status`)).json()) as DaemonStatus;
+const status = async (d: Daemon): Promise<DaemonStatus> =>
+  (await (await fetch(`${d.url()}/status`)).json()) as DaemonStatus;
 const until = <T>(what: string, fn: () => Promise<T>, ms = 20_000) => waitFor(what, fn, ms, 100);
 
 function setWeights(a: number, b: number): void {
@@ -72,7 +101,12 @@ function forcePush(oid: string): void {
 }
 
 test("with --trusted-keys a force-push back to a signed ancestor is refused; with --allow-rewind it is applied; both are counted and shown", async () => {
-  const key = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ name: "release", email: "release@example.com" }], format: "armored" });
+  const key = await openpgp.generateKey({
+    type: "ecc",
+    curve: "curve25519Legacy",
+    userIDs: [{ name: "release", email: "release@example.com" }],
+    format: "armored",
+  });
   const keyFile = path.join(env.tmp, "trusted.asc");
   writeFileSync(keyFile, key.publicKey);
 
@@ -82,7 +116,10 @@ test("with --trusted-keys a force-push back to a signed ancestor is refused; wit
   await until("the old signed commit applied", async () => (await status(d)).revision.applied === old);
   setWeights(35, 65);
   const current = await signedCommit(env.repo.work, key.privateKey, "signed: weights 35/65");
-  await until("the new signed commit applied", async () => (await status(d)).revision.applied === current && (await weights()) === "[35,65]");
+  await until(
+    "the new signed commit applied",
+    async () => (await status(d)).revision.applied === current && (await weights()) === "[35,65]",
+  );
   const writes = d.writes();
 
   const t0 = Date.now();
@@ -94,7 +131,10 @@ test("with --trusted-keys a force-push back to a signed ancestor is refused; wit
   console.log(`# item12: rewind refused ${Date.now() - t0} ms after the force-push`);
   assert.equal(s.rejected!.reason, "rewind");
   assert.match(s.rejected!.message, /ancestor of .*--allow-rewind/);
-  assert.deepEqual({ from: s.lastMove?.from, to: s.lastMove?.to, relation: s.lastMove?.relation, refused: s.lastMove?.refused }, { from: current, to: old, relation: "rewind", refused: true });
+  assert.deepEqual(
+    { from: s.lastMove?.from, to: s.lastMove?.to, relation: s.lastMove?.relation, refused: s.lastMove?.refused },
+    { from: current, to: old, relation: "rewind", refused: true },
+  );
   assert.equal(s.revision.head, old);
   assert.equal(s.revision.lastGood, current, "the applied revision stays in force");
   const base = s.reconciles;
@@ -113,8 +153,17 @@ test("with --trusted-keys a force-push back to a signed ancestor is refused; wit
   const allowed = await daemon(["--trusted-keys", keyFile, "--allow-rewind"]);
   await until("the current commit applied", async () => (await status(allowed)).revision.applied === current);
   forcePush(old);
-  await until("the rewind applied", async () => (await status(allowed)).revision.applied === old && (await weights()) === "[40,60]");
+  await until(
+    "the rewind applied",
+    async () => (await status(allowed)).revision.applied === old && (await weights()) === "[40,60]",
+  );
   const a = await status(allowed);
-  assert.deepEqual({ relation: a.lastMove?.relation, refused: a.lastMove?.refused }, { relation: "rewind", refused: false });
-  assert.match(await allowed.metrics.text(), /crosslink_source_non_fast_forward_total\{relation="rewind",refused="false"\} 1/);
+  assert.deepEqual(
+    { relation: a.lastMove?.relation, refused: a.lastMove?.refused },
+    { relation: "rewind", refused: false },
+  );
+  assert.match(
+    await allowed.metrics.text(),
+    /crosslink_source_non_fast_forward_total\{relation="rewind",refused="false"\} 1/,
+  );
 });

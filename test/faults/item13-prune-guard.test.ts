@@ -33,7 +33,11 @@ let acc: ClusterAccess;
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "crosslink-item13-"));
   clusters = await startClusters(NAMES, { log: () => {} });
-  acc = clusterAccess(await exampleTopology("three-regions", clusters.trustAnchorPem), loadKubeConfig(clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 5_000 });
+  acc = clusterAccess(
+    await exampleTopology("three-regions", clusters.trustAnchorPem),
+    loadKubeConfig(clusters.kubeconfigPath),
+    { attempts: 2, baseDelayMs: 50, timeoutMs: 5_000 },
+  );
 });
 
 after(async () => {
@@ -58,9 +62,14 @@ async function writeTopology(edit?: (d: Doc) => void): Promise<string> {
 /** Runs the real CLI; bounded to 3 minutes. */
 function crosslink(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, "bin", "crosslink.js"), ...args], { timeout: 180_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [path.join(ROOT, "bin", "crosslink.js"), ...args],
+      { timeout: 180_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -71,31 +80,57 @@ const apply = async (file: string, ...flags: string[]) => {
 };
 
 async function links(from: string): Promise<string[]> {
-  return (await acc.clients.get(from)!.list("multicluster.linkerd.io/v1alpha3", "Link", { namespace: MC })).map((l) => l.metadata.name).sort();
+  return (await acc.clients.get(from)!.list("multicluster.linkerd.io/v1alpha3", "Link", { namespace: MC }))
+    .map((l) => l.metadata.name)
+    .sort();
 }
 
 async function ownedCount(cluster: string): Promise<number> {
   const selector = "app.kubernetes.io/managed-by=crosslink,crosslink.dev/topology=three-regions";
   let n = 0;
   const rbac = "rbac.authorization.k8s.io/v1";
-  const kinds = [["multicluster.linkerd.io/v1alpha3", "Link"], ["v1", "Secret"], ["v1", "ServiceAccount"], ["apps/v1", "Deployment"], ["v1", "Service"], [rbac, "ClusterRole"], [rbac, "ClusterRoleBinding"], [rbac, "Role"], [rbac, "RoleBinding"]] as const;
+  const kinds = [
+    ["multicluster.linkerd.io/v1alpha3", "Link"],
+    ["v1", "Secret"],
+    ["v1", "ServiceAccount"],
+    ["apps/v1", "Deployment"],
+    ["v1", "Service"],
+    [rbac, "ClusterRole"],
+    [rbac, "ClusterRoleBinding"],
+    [rbac, "Role"],
+    [rbac, "RoleBinding"],
+  ] as const;
   for (const [apiVersion, kind] of kinds) {
     n += (await acc.clients.get(cluster)!.list(apiVersion, kind, { labelSelector: selector })).length;
   }
   return n;
 }
 
-const setLinks = (pairs: [string, string][]) => (d: Doc) => d.setIn(["spec", "links"], d.createNode(pairs.map(([from, to]) => ({ from, to }))));
+const setLinks = (pairs: [string, string][]) => (d: Doc) =>
+  d.setIn(["spec", "links"], d.createNode(pairs.map(([from, to]) => ({ from, to }))));
 
 test("apply: removing the only link of a cluster (all of its objects) needs no flag", async () => {
-  const three = await writeTopology(setLinks([["us-east", "eu-west"], ["eu-west", "us-east"], ["ap-south", "us-east"]]));
+  const three = await writeTopology(
+    setLinks([
+      ["us-east", "eu-west"],
+      ["eu-west", "us-east"],
+      ["ap-south", "us-east"],
+    ]),
+  );
   const first = await apply(three);
   assert.equal(first.code, 0, first.stdout + first.stderr);
   assert.deepEqual(await links("ap-south"), ["us-east"]);
   const before = await ownedCount("ap-south");
-  const two = await writeTopology(setLinks([["us-east", "eu-west"], ["eu-west", "us-east"]]));
+  const two = await writeTopology(
+    setLinks([
+      ["us-east", "eu-west"],
+      ["eu-west", "us-east"],
+    ]),
+  );
   const r = await apply(two);
-  console.log(`item13 only link of ap-south removed: exit ${r.code}, ${r.made} change(s) made; ap-south owned ${before} → ${await ownedCount("ap-south")}`);
+  console.log(
+    `item13 only link of ap-south removed: exit ${r.code}, ${r.made} change(s) made; ap-south owned ${before} → ${await ownedCount("ap-south")}`,
+  );
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.doesNotMatch(r.stdout, /BLOCKED|XL641/);
   assert.deepEqual(await links("ap-south"), []);
@@ -117,18 +152,34 @@ test("apply: one link of the six of three-regions removed converges without a fl
 
 test("apply: a deletion no declared change explains is blocked (XL642) unless --allow-mass-prune", async () => {
   const labels = { "app.kubernetes.io/managed-by": "crosslink", "crosslink.dev/topology": "three-regions" };
-  const stray = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "copied-by-hand", namespace: MC, labels } };
+  const stray = {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: "copied-by-hand", namespace: MC, labels },
+  };
   await acc.clients.get("ap-south")!.apply(stray, { dryRun: false, fieldManager: "kubectl" });
   const file = await writeTopology((d) => d.deleteIn(["spec", "links", 0]));
   const r = await apply(file);
-  const kept = await acc.clients.get("ap-south")!.get({ apiVersion: "v1", kind: "ServiceAccount", namespace: MC, name: "copied-by-hand" });
-  console.log(`item13 unexplained deletion: exit ${r.code}, ${r.made} change(s) made, object ${kept ? "kept" : "deleted"}`);
+  const kept = await acc.clients
+    .get("ap-south")!
+    .get({ apiVersion: "v1", kind: "ServiceAccount", namespace: MC, name: "copied-by-hand" });
+  console.log(
+    `item13 unexplained deletion: exit ${r.code}, ${r.made} change(s) made, object ${kept ? "kept" : "deleted"}`,
+  );
   assert.equal(r.code, 1, r.stdout);
-  assert.match(r.stdout, /error XL642: 1 deletion\(s\) in ap-south that no change of the topology explains: ServiceAccount linkerd-multicluster\/copied-by-hand/);
+  assert.match(
+    r.stdout,
+    /error XL642: 1 deletion\(s\) in ap-south that no change of the topology explains: ServiceAccount linkerd-multicluster\/copied-by-hand/,
+  );
   assert.ok(kept, "the object is still there");
   const allowed = await apply(file, "--allow-mass-prune");
   assert.equal(allowed.code, 0, allowed.stdout);
-  assert.equal(await acc.clients.get("ap-south")!.get({ apiVersion: "v1", kind: "ServiceAccount", namespace: MC, name: "copied-by-hand" }), undefined);
+  assert.equal(
+    await acc.clients
+      .get("ap-south")!
+      .get({ apiVersion: "v1", kind: "ServiceAccount", namespace: MC, name: "copied-by-hand" }),
+    undefined,
+  );
 });
 
 test("daemon: a one-link commit is applied; 4 of 6 links dropped is held back until the revision carries the trailer", async () => {
@@ -139,7 +190,22 @@ test("daemon: a one-link commit is applied; 4 of 6 links dropped is held back un
   try {
     server = await startGitServer({ root: repos });
     const cfg = parseRunConfig(
-      ["--repo", `${server.url}/mesh.git`, "--path", TOPOLOGY_PATH, "--listen", "127.0.0.1:0", "--kubeconfig", clusters.kubeconfigPath, "--cache-dir", path.join(tmp, "cache"), "--schedule", "0 0 1 1 *", "--shutdown-timeout", "10s"],
+      [
+        "--repo",
+        `${server.url}/mesh.git`,
+        "--path",
+        TOPOLOGY_PATH,
+        "--listen",
+        "127.0.0.1:0",
+        "--kubeconfig",
+        clusters.kubeconfigPath,
+        "--cache-dir",
+        path.join(tmp, "cache"),
+        "--schedule",
+        "0 0 1 1 *",
+        "--shutdown-timeout",
+        "10s",
+      ],
       {},
     );
     assert.ok(cfg !== "help");
@@ -147,26 +213,46 @@ test("daemon: a one-link commit is applied; 4 of 6 links dropped is held back un
     d = await createDaemon(cfg, {
       log: createLogger("silent"),
       clients: (t) => {
-        const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 5_000 });
+        const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath), {
+          attempts: 2,
+          baseDelayMs: 50,
+          timeoutMs: 5_000,
+        });
         accesses.push(a);
         return a;
       },
     });
     const daemon = d;
     const writes = () => accesses.reduce((n, a) => n + a.totals().writes, 0);
-    const status = async (): Promise<DaemonStatus> => (await (await fetch(`${daemon.url()}/status`)).json()) as DaemonStatus;
+    const status = async (): Promise<DaemonStatus> =>
+      (await (await fetch(`${daemon.url()}/status`)).json()) as DaemonStatus;
     await daemon.start();
-    await waitFor("the full mesh applied at startup", async () => (await status()).revision.applied === repo.first, 120_000, 200);
+    await waitFor(
+      "the full mesh applied at startup",
+      async () => (await status()).revision.applied === repo.first,
+      120_000,
+      200,
+    );
     assert.deepEqual(await links("us-east"), ["ap-south", "eu-west"]);
 
     const one = repo.edit("drop us-east → eu-west", (doc) => doc.deleteIn(["spec", "links", 0]));
     await daemon.loop.trigger("test");
     const s1 = await status();
-    console.log(`item13 daemon one-link commit: applied ${s1.revision.applied === one}, clusters ${s1.clusters.map((c) => `${c.name}:${c.state}`).join(" ")}`);
+    console.log(
+      `item13 daemon one-link commit: applied ${s1.revision.applied === one}, clusters ${s1.clusters.map((c) => `${c.name}:${c.state}`).join(" ")}`,
+    );
     assert.equal(s1.revision.applied, one, JSON.stringify(s1.clusters));
     assert.deepEqual(await links("us-east"), ["ap-south"]);
 
-    const back = repo.edit("link us-east → eu-west again", (doc) => doc.setIn(["spec", "links"], doc.createNode([{ from: "us-east", to: "eu-west" }, ...(doc.getIn(["spec", "links"]) as { toJSON(): unknown[] }).toJSON()])));
+    const back = repo.edit("link us-east → eu-west again", (doc) =>
+      doc.setIn(
+        ["spec", "links"],
+        doc.createNode([
+          { from: "us-east", to: "eu-west" },
+          ...(doc.getIn(["spec", "links"]) as { toJSON(): unknown[] }).toJSON(),
+        ]),
+      ),
+    );
     await daemon.loop.trigger("test");
     assert.equal((await status()).revision.applied, back);
 
@@ -177,19 +263,29 @@ test("daemon: a one-link commit is applied; 4 of 6 links dropped is held back un
     const w0 = writes();
     await daemon.loop.trigger("test");
     const s2 = await status();
-    const held = { applied: s2.revision.applied, lastGood: s2.revision.lastGood, writes: writes() - w0, states: s2.clusters.map((c) => `${c.name}:${c.state}`).join(" ") };
+    const held = {
+      applied: s2.revision.applied,
+      lastGood: s2.revision.lastGood,
+      writes: writes() - w0,
+      states: s2.clusters.map((c) => `${c.name}:${c.state}`).join(" "),
+    };
     console.log(`item13 daemon 4-of-6 commit without trailer: ${JSON.stringify(held)}`);
     assert.equal(s2.revision.lastGood, four);
     assert.equal(s2.revision.applied, back, "the revision in force stays the last applied one");
     assert.equal(held.writes, 0);
-    assert.ok(s2.clusters.every((c) => c.state === "blocked"), held.states);
+    assert.ok(
+      s2.clusters.every((c) => c.state === "blocked"),
+      held.states,
+    );
     assert.match(s2.clusters[0]!.error ?? "", /4 of 6 links removed \(67%\) compared with the previous topology/);
     assert.deepEqual(await links("us-east"), ["ap-south", "eu-west"]);
 
     const allowed = repo.commit("retire most links\n\nThey move to the new mesh.\n\ncrosslink: allow-mass-prune");
     await daemon.loop.trigger("test");
     const s3 = await status();
-    console.log(`item13 daemon same change with the trailer: applied ${s3.revision.applied === allowed}, writes ${writes() - w0}, clusters ${s3.clusters.map((c) => `${c.name}:${c.state}`).join(" ")}`);
+    console.log(
+      `item13 daemon same change with the trailer: applied ${s3.revision.applied === allowed}, writes ${writes() - w0}, clusters ${s3.clusters.map((c) => `${c.name}:${c.state}`).join(" ")}`,
+    );
     assert.equal(s3.revision.applied, allowed, JSON.stringify(s3.clusters));
     assert.deepEqual(await links("us-east"), []);
     assert.deepEqual(await links("ap-south"), ["eu-west", "us-east"]);

@@ -27,8 +27,16 @@ export interface DaemonChild {
 /** The flags every test daemon gets: the served repository, the harness kubeconfig, a free port, a fresh cache. */
 export function baseArgs(env: DaemonEnv, cacheName: string): string[] {
   return [
-    "--repo", `${env.server.url}/mesh.git`, "--path", TOPOLOGY_PATH, "--listen", "127.0.0.1:0",
-    "--kubeconfig", env.clusters.kubeconfigPath, "--cache-dir", path.join(env.tmp, cacheName),
+    "--repo",
+    `${env.server.url}/mesh.git`,
+    "--path",
+    TOPOLOGY_PATH,
+    "--listen",
+    "127.0.0.1:0",
+    "--kubeconfig",
+    env.clusters.kubeconfigPath,
+    "--cache-dir",
+    path.join(env.tmp, cacheName),
   ];
 }
 
@@ -72,7 +80,18 @@ export function spawnDaemon(args: string[]): DaemonChild {
       new Promise<LogLine>((resolve, reject) => {
         const hit = lines.slice(from).find((l) => re.test(l.text));
         if (hit) return resolve(hit);
-        const t = setTimeout(() => reject(new Error(`no log line ${re} in ${ms} ms; last lines:\n${lines.slice(-12).map((l) => l.text).join("\n")}`)), ms);
+        const t = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no log line ${re} in ${ms} ms; last lines:\n${lines
+                  .slice(-12)
+                  .map((l) => l.text)
+                  .join("\n")}`,
+              ),
+            ),
+          ms,
+        );
         waiters.push({ re, from, resolve: (l) => (clearTimeout(t), resolve(l)) });
       }),
   };
@@ -84,12 +103,19 @@ export async function createServices(client: ClusterClient, ns: string, n: numbe
   const names = Array.from({ length: n }, (_, i) => `svc-${String(i).padStart(3, "0")}`);
   for (let i = 0; i < names.length; i += 20) {
     await Promise.all(
-      names.slice(i, i + 20).map((name) =>
-        client.apply(
-          { apiVersion: "v1", kind: "Service", metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ name: "http", port: 80 }] } },
-          { fieldManager: "test-seed" },
+      names
+        .slice(i, i + 20)
+        .map((name) =>
+          client.apply(
+            {
+              apiVersion: "v1",
+              kind: "Service",
+              metadata: { name, namespace: ns },
+              spec: { selector: { app: name }, ports: [{ name: "http", port: 80 }] },
+            },
+            { fieldManager: "test-seed" },
+          ),
         ),
-      ),
     );
   }
   return names;

@@ -79,7 +79,11 @@ async function withLock<T>(timeoutMs: number, fn: () => Promise<T>): Promise<T> 
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       // Stale lock: its owner is gone (or never wrote its pid within 10 s).
       const owner = Number((await readFile(path.join(lockDir, "pid"), "utf8").catch(() => "")) || 0);
-      const age = Date.now() - (await stat(lockDir).then((s) => s.mtimeMs).catch(() => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lockDir)
+          .then((s) => s.mtimeMs)
+          .catch(() => Date.now()));
       if ((owner > 0 && !pidAlive(owner)) || (owner === 0 && age > 10_000)) {
         await rm(lockDir, { recursive: true, force: true });
         continue;
@@ -115,7 +119,8 @@ function goBuild(out: string, log?: (line: string) => void): Promise<void> {
     child.on("error", (e) => reject(new Error(`kube-harness build: cannot run go: ${e.message}`)));
     child.on("exit", (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`kube-harness build: go build failed (${signal ?? `exit ${code}`}):\n${output.slice(-4000)}`));
+      else
+        reject(new Error(`kube-harness build: go build failed (${signal ?? `exit ${code}`}):\n${output.slice(-4000)}`));
     });
   });
 }

@@ -56,7 +56,9 @@ async function up(p: Parsed): Promise<number> {
   const running = await runningClusters(p.dir);
   const strays = harnessPidsUnder(p.dir);
   if (running.length || strays.length) {
-    const what = running.length ? running.map((c) => `${c.name} (pid ${c.pid})`).join(", ") : `pids ${strays.join(", ")}`;
+    const what = running.length
+      ? running.map((c) => `${c.name} (pid ${c.pid})`).join(", ")
+      : `pids ${strays.join(", ")}`;
     if (!p.replace) {
       console.error(
         `up: clusters are already running in ${p.dir}: ${what}.\n` +
@@ -70,7 +72,9 @@ async function up(p: Parsed): Promise<number> {
   }
   const started = await startClusters(p.names, { dir: p.dir, detached: true, seed: !p.bare, log: () => undefined });
   const secs = (started.ms / 1000).toFixed(1);
-  console.log(`${started.clusters.length} cluster${started.clusters.length === 1 ? "" : "s"} ready in ${secs}s${p.bare ? " (bare)" : ""}`);
+  console.log(
+    `${started.clusters.length} cluster${started.clusters.length === 1 ? "" : "s"} ready in ${secs}s${p.bare ? " (bare)" : ""}`,
+  );
   for (const c of started.clusters) console.log(`  ${c.name.padEnd(12)} ${c.server}  pid ${c.pid}  log ${c.log}`);
   console.log(`trust anchor: ${started.trustAnchorPath}`);
   console.log(`export KUBECONFIG=${started.kubeconfigPath}`);
@@ -81,7 +85,10 @@ async function down(p: Parsed): Promise<number> {
   const r = await stopClusters(p.dir);
   const left = harnessPidsUnder(p.dir);
   if (r.stopped.length === 0 && r.killed.length === 0) console.log(`no clusters running in ${p.dir}`);
-  else console.log(`stopped ${r.stopped.join(", ") || "stray processes"}${r.killed.length ? ` (SIGKILL: ${r.killed.join(", ")})` : ""}`);
+  else
+    console.log(
+      `stopped ${r.stopped.join(", ") || "stray processes"}${r.killed.length ? ` (SIGKILL: ${r.killed.join(", ")})` : ""}`,
+    );
   if (left.length) {
     console.error(`still running under ${p.dir}: pids ${left.join(", ")}`);
     return 1;
@@ -93,7 +100,9 @@ async function status(p: Parsed): Promise<number> {
   const f = await readClustersFile(p.dir);
   if (!f) {
     const strays = harnessPidsUnder(p.dir);
-    console.log(`no clusters in ${p.dir}${strays.length ? ` (but kube-harness pids ${strays.join(", ")} run there)` : ""}`);
+    console.log(
+      `no clusters in ${p.dir}${strays.length ? ` (but kube-harness pids ${strays.join(", ")} run there)` : ""}`,
+    );
     return strays.length ? 1 : 0;
   }
   const alive = new Set((await runningClusters(p.dir)).map((c) => c.name));
@@ -103,7 +112,11 @@ async function status(p: Parsed): Promise<number> {
     let state = alive.has(c.name) ? "running" : "stopped";
     if (state === "running") {
       try {
-        const client = clientForContext(kubeConfigFor(f.kubeconfig, c.name), c.name, c.name, { attempts: 1, baseDelayMs: 0, timeoutMs: 3000 })!;
+        const client = clientForContext(kubeConfigFor(f.kubeconfig, c.name), c.name, c.name, {
+          attempts: 1,
+          baseDelayMs: 0,
+          timeoutMs: 3000,
+        })!;
         const body = await client.readyz().finally(() => client.close());
         state = body === "ok" ? "ready" : `running (readyz: ${body.slice(0, 40)})`;
       } catch (e) {

@@ -47,22 +47,42 @@ function withToken(kc: KubeConfig, token: string): KubeConfig {
   return out;
 }
 
-before(async () => {
-  env = await startClusters(["east", "west"]);
-  east = env.kubeConfig("east");
-  west = env.kubeConfig("west");
-}, { timeout: 180_000 });
+before(
+  async () => {
+    env = await startClusters(["east", "west"]);
+    east = env.kubeConfig("east");
+    west = env.kubeConfig("west");
+  },
+  { timeout: 180_000 },
+);
 
-after(async () => {
-  await env?.stop();
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await env?.stop();
+  },
+  { timeout: 30_000 },
+);
 
 describe("kube-harness clusters", { timeout: 120_000 }, () => {
   it("merged kubeconfig works for kubectl, one context per cluster", async () => {
     for (const name of ["east", "west"]) {
-      const { stdout } = await run(KUBECTL, ["--kubeconfig", env.kubeconfigPath, "--context", name, "get", "ns", "-o", "name"]);
+      const { stdout } = await run(KUBECTL, [
+        "--kubeconfig",
+        env.kubeconfigPath,
+        "--context",
+        name,
+        "get",
+        "ns",
+        "-o",
+        "name",
+      ]);
       const names = stdout.trim().split("\n");
-      for (const ns of ["namespace/default", "namespace/kube-system", "namespace/linkerd", "namespace/linkerd-multicluster"]) {
+      for (const ns of [
+        "namespace/default",
+        "namespace/kube-system",
+        "namespace/linkerd",
+        "namespace/linkerd-multicluster",
+      ]) {
         assert.ok(names.includes(ns), `${name}: ${ns} in ${names.join(",")}`);
       }
     }
@@ -173,7 +193,14 @@ describe("kube-harness clusters", { timeout: 120_000 }, () => {
       metadata: { name: "podinfo-split", namespace: "test" },
       spec: {
         parentRefs: [{ name: "podinfo", kind: "Service", group: "core", port: 9898 }],
-        rules: [{ backendRefs: [{ name: "podinfo", port: 9898, weight: 50 }, { name: "podinfo-west", port: 9898 }] }],
+        rules: [
+          {
+            backendRefs: [
+              { name: "podinfo", port: 9898, weight: 50 },
+              { name: "podinfo-west", port: 9898 },
+            ],
+          },
+        ],
       },
     });
     for (const [group, version] of [
@@ -197,10 +224,26 @@ describe("kube-harness clusters", { timeout: 120_000 }, () => {
       apiVersion: `split.smi-spec.io/${version}`,
       kind: "TrafficSplit",
       metadata: { name: `podinfo-${version}-${withBackends}`, namespace: "test" },
-      spec: { service: "podinfo", ...(withBackends ? { backends: [{ service: "podinfo", weight }, { service: "podinfo-west", weight }] } : {}) },
+      spec: {
+        service: "podinfo",
+        ...(withBackends
+          ? {
+              backends: [
+                { service: "podinfo", weight },
+                { service: "podinfo-west", weight },
+              ],
+            }
+          : {}),
+      },
     });
     const create = (version: string, body: object) =>
-      api.createNamespacedCustomObject({ group: "split.smi-spec.io", version, namespace: "test", plural: "trafficsplits", body });
+      api.createNamespacedCustomObject({
+        group: "split.smi-spec.io",
+        version,
+        namespace: "test",
+        plural: "trafficsplits",
+        body,
+      });
     assert.equal(await httpCode(create("v1alpha1", ts("v1alpha1", "500m"))), 200);
     assert.equal(await httpCode(create("v1alpha2", ts("v1alpha2", 50))), 200);
     assert.equal(await httpCode(create("v1alpha2", ts("v1alpha2", "50"))), 422);
@@ -208,7 +251,10 @@ describe("kube-harness clusters", { timeout: 120_000 }, () => {
   });
 
   it("seeds linkerd-config, trust roots and an issuer signed by the shared trust anchor", async () => {
-    for (const [name, kc] of [["east", east], ["west", west]] as const) {
+    for (const [name, kc] of [
+      ["east", east],
+      ["west", west],
+    ] as const) {
       const api = core(kc);
       const cfg = await api.readNamespacedConfigMap({ name: "linkerd-config", namespace: "linkerd" });
       const values = parse(cfg.data!.values!) as Record<string, unknown>;
@@ -234,9 +280,20 @@ describe("kube-harness clusters", { timeout: 120_000 }, () => {
       // the Server CRD (the destination ClusterStore lists Servers) and the chart's shared controller role.
       await api.readNamespacedServiceAccount({ name: "linkerd-heartbeat", namespace: "linkerd" });
       // Right after a CRD is Established its storage may still answer 429 "(re)initializing" for a moment.
-      const servers = await pollUntil("Servers listable", () => custom(kc).listClusterCustomObject({ group: "policy.linkerd.io", version: "v1beta3", plural: "servers" }) as Promise<{ items: unknown[] }>, 10_000);
+      const servers = await pollUntil(
+        "Servers listable",
+        () =>
+          custom(kc).listClusterCustomObject({
+            group: "policy.linkerd.io",
+            version: "v1beta3",
+            plural: "servers",
+          }) as Promise<{ items: unknown[] }>,
+        10_000,
+      );
       assert.deepEqual(servers.items, []);
-      const role = await kc.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name: "linkerd-multicluster-controller-access-local-resources" });
+      const role = await kc
+        .makeApiClient(RbacAuthorizationV1Api)
+        .readClusterRole({ name: "linkerd-multicluster-controller-access-local-resources" });
       assert.equal(role.metadata?.labels?.["linkerd.io/extension"], "multicluster");
     }
     const anchor = new x509.X509Certificate(env.trustAnchorPem);
@@ -253,14 +310,19 @@ describe("kube-harness clusters", { timeout: 120_000 }, () => {
       const ports = Object.fromEntries((svc.spec?.ports ?? []).map((p) => [p.name, p.port]));
       assert.deepEqual(ports, { "mc-gateway": 4143, "mc-probe": 4191 });
       const a = svc.metadata?.annotations ?? {};
-      assert.equal(a["mirror.linkerd.io/gateway-identity"], "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local");
+      assert.equal(
+        a["mirror.linkerd.io/gateway-identity"],
+        "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local",
+      );
       assert.equal(a["mirror.linkerd.io/probe-period"], "3");
       assert.equal(a["mirror.linkerd.io/probe-path"], "/ready");
       assert.equal(a["mirror.linkerd.io/multicluster-gateway"], "true");
       const ip = svc.status?.loadBalancer?.ingress?.[0]?.ip;
       assert.match(ip ?? "", /^203\.0\.113\.\d+$/);
       addrs.add(ip!);
-      const managers = (svc.metadata?.managedFields ?? []).map((m) => `${m.manager}/${m.operation}/${m.subresource ?? ""}`);
+      const managers = (svc.metadata?.managedFields ?? []).map(
+        (m) => `${m.manager}/${m.operation}/${m.subresource ?? ""}`,
+      );
       assert.ok(managers.includes("linkerd-harness/Apply/"), managers.join(","));
       assert.ok(managers.includes("linkerd-harness/Apply/status"), managers.join(","));
     }
@@ -270,7 +332,10 @@ describe("kube-harness clusters", { timeout: 120_000 }, () => {
   it("seeds the remote-access ServiceAccount, RBAC and a working token", async () => {
     const api = core(east);
     await api.readNamespacedServiceAccount({ name: REMOTE_ACCESS_SA, namespace: MULTICLUSTER_NAMESPACE });
-    const sec = await api.readNamespacedSecret({ name: `${REMOTE_ACCESS_SA}-token`, namespace: MULTICLUSTER_NAMESPACE });
+    const sec = await api.readNamespacedSecret({
+      name: `${REMOTE_ACCESS_SA}-token`,
+      namespace: MULTICLUSTER_NAMESPACE,
+    });
     assert.equal(sec.type, "kubernetes.io/service-account-token");
     assert.equal(sec.metadata?.annotations?.["kubernetes.io/service-account.name"], REMOTE_ACCESS_SA);
     const token = Buffer.from(sec.data!.token!, "base64").toString();
@@ -278,13 +343,34 @@ describe("kube-harness clusters", { timeout: 120_000 }, () => {
     const remote = core(withToken(east, token));
     assert.equal(await httpCode(remote.listServiceForAllNamespaces()), 200);
     assert.equal(await httpCode(remote.readNamespacedConfigMap({ name: "linkerd-config", namespace: "linkerd" })), 200);
-    assert.equal(await httpCode(remote.readNamespacedConfigMap({ name: "linkerd-identity-trust-roots", namespace: "linkerd" })), 403);
+    assert.equal(
+      await httpCode(remote.readNamespacedConfigMap({ name: "linkerd-identity-trust-roots", namespace: "linkerd" })),
+      403,
+    );
     assert.equal(await httpCode(remote.listNamespacedSecret({ namespace: MULTICLUSTER_NAMESPACE })), 403);
-    const { stdout } = await run(KUBECTL, ["--kubeconfig", env.kubeconfigPath, "--context", "east", "get", "clusterrole", REMOTE_ACCESS_SA, "-o", "json"]);
+    const { stdout } = await run(KUBECTL, [
+      "--kubeconfig",
+      env.kubeconfigPath,
+      "--context",
+      "east",
+      "get",
+      "clusterrole",
+      REMOTE_ACCESS_SA,
+      "-o",
+      "json",
+    ]);
     const cr = JSON.parse(stdout) as { rules: unknown[] };
     // crosslink renders the same rules for its per-source accounts as the chart does for the default one.
     assert.deepEqual(cr.rules, REMOTE_ACCESS_RULES);
-    await run(KUBECTL, ["--kubeconfig", env.kubeconfigPath, "--context", "east", "get", "clusterrolebinding", REMOTE_ACCESS_SA]);
+    await run(KUBECTL, [
+      "--kubeconfig",
+      env.kubeconfigPath,
+      "--context",
+      "east",
+      "get",
+      "clusterrolebinding",
+      REMOTE_ACCESS_SA,
+    ]);
   });
 
   it("seeds the sample Services", async () => {
@@ -299,9 +385,18 @@ describe("kube-harness clusters", { timeout: 120_000 }, () => {
   });
 
   it("keeps clusters independent (objects, CAs)", async () => {
-    await core(east).createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "only-in-east" }, data: { a: "1" } } });
-    assert.equal(await httpCode(core(east).readNamespacedConfigMap({ name: "only-in-east", namespace: "default" })), 200);
-    assert.equal(await httpCode(core(west).readNamespacedConfigMap({ name: "only-in-east", namespace: "default" })), 404);
+    await core(east).createNamespacedConfigMap({
+      namespace: "default",
+      body: { metadata: { name: "only-in-east" }, data: { a: "1" } },
+    });
+    assert.equal(
+      await httpCode(core(east).readNamespacedConfigMap({ name: "only-in-east", namespace: "default" })),
+      200,
+    );
+    assert.equal(
+      await httpCode(core(west).readNamespacedConfigMap({ name: "only-in-east", namespace: "default" })),
+      404,
+    );
     const caE = east.getCurrentCluster()!.caData;
     const caW = west.getCurrentCluster()!.caData;
     assert.ok(caE && caW && caE !== caW, "different cluster CAs");

@@ -187,7 +187,10 @@ export function harnessPidsUnder(dir: string): number[] {
 async function tail(file: string, lines = 30): Promise<string> {
   try {
     const text = await readFile(file, "utf8");
-    return text.split("\n").slice(-lines - 1).join("\n");
+    return text
+      .split("\n")
+      .slice(-lines - 1)
+      .join("\n");
   } catch {
     return "(no log)";
   }
@@ -255,7 +258,15 @@ async function startOne(
   await mkdir(cdir, { recursive: true, mode: 0o700 });
   const log = path.join(cdir, "harness.log");
   const fd = openSync(log, "a");
-  const args = ["--dir", cdir, "--name", name, "--port", String(port), ...apiServerArgs.map((a) => `--apiserver-arg=${a}`)];
+  const args = [
+    "--dir",
+    cdir,
+    "--name",
+    name,
+    "--port",
+    String(port),
+    ...apiServerArgs.map((a) => `--apiserver-arg=${a}`),
+  ];
   let child: ChildProcess;
   try {
     child = detached
@@ -351,7 +362,8 @@ export async function startClusters(names: string[], opts: StartOptions = {}): P
   const log = opts.log ?? ((m: string) => console.error(m));
   if (names.length === 0) throw new Error("startClusters: no cluster names");
   for (const n of names) {
-    if (!NAME_RE.test(n) || n.length > 40) throw new Error(`startClusters: invalid cluster name ${JSON.stringify(n)} (DNS label)`);
+    if (!NAME_RE.test(n) || n.length > 40)
+      throw new Error(`startClusters: invalid cluster name ${JSON.stringify(n)} (DNS label)`);
   }
   if (new Set(names).size !== names.length) throw new Error(`startClusters: duplicate names in ${names.join(", ")}`);
 
@@ -381,7 +393,8 @@ export async function startClusters(names: string[], opts: StartOptions = {}): P
   };
 
   try {
-    if (opts.ports && opts.ports.length !== names.length) throw new Error("startClusters: ports must have one entry per name");
+    if (opts.ports && opts.ports.length !== names.length)
+      throw new Error("startClusters: ports must have one entry per name");
     const ports = opts.ports ?? (await freePorts(names.length));
     const anchorP = opts.trustAnchor ? Promise.resolve(opts.trustAnchor) : createTrustAnchor();
     const results = await Promise.allSettled(
@@ -390,24 +403,41 @@ export async function startClusters(names: string[], opts: StartOptions = {}): P
         // server bound it, try again with a new one.
         for (let attempt = 0; ; attempt++) {
           try {
-            const s = await startOne(binary, n, dir, attempt === 0 ? ports[i]! : (await freePorts(1))[0]!, detached, timeoutMs, opts.apiServerArgs ?? []);
+            const s = await startOne(
+              binary,
+              n,
+              dir,
+              attempt === 0 ? ports[i]! : (await freePorts(1))[0]!,
+              detached,
+              timeoutMs,
+              opts.apiServerArgs ?? [],
+            );
             started.push(s);
             return s;
           } catch (e) {
-            if (opts.ports || attempt >= 2 || !(e instanceof Error) || !/address already in use/.test(e.message)) throw e;
+            if (opts.ports || attempt >= 2 || !(e instanceof Error) || !/address already in use/.test(e.message))
+              throw e;
             log(`kube-harness ${n}: port taken, retrying`);
           }
         }
       }),
     );
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed.length) throw new Error(failed.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join("\n"));
+    if (failed.length)
+      throw new Error(failed.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join("\n"));
     started.sort((a, b) => names.indexOf(a.info.name) - names.indexOf(b.info.name));
     const clusters = started.map((s) => s.info);
     const tReady = Date.now();
 
     const kubeconfigPath = path.join(dir, "kubeconfig");
-    await writeFile(kubeconfigPath, await mergeKubeconfigs(clusters.map((c) => c.kubeconfig), names[0]), { mode: 0o600 });
+    await writeFile(
+      kubeconfigPath,
+      await mergeKubeconfigs(
+        clusters.map((c) => c.kubeconfig),
+        names[0],
+      ),
+      { mode: 0o600 },
+    );
     await chmod(kubeconfigPath, 0o600);
     const trustAnchor = await anchorP;
     const trustAnchorPath = path.join(dir, "trust-anchor.crt");
@@ -488,7 +518,8 @@ export async function stopClusters(dir: string, graceMs = 10_000): Promise<{ sto
   const pids = new Set([...recorded.map((c) => c.pid), ...harnessPidsUnder(dir)]);
   const { killed } = await terminatePids([...pids], graceMs);
   for (const c of f?.clusters ?? []) {
-    for (const sub of ["etcd", "pki", "ready.json", "kubeconfig"]) await rm(path.join(c.dir, sub), { recursive: true, force: true });
+    for (const sub of ["etcd", "pki", "ready.json", "kubeconfig"])
+      await rm(path.join(c.dir, sub), { recursive: true, force: true });
   }
   await rm(path.join(dir, "clusters.json"), { force: true });
   await rm(path.join(dir, "kubeconfig"), { force: true });

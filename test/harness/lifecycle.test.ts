@@ -58,7 +58,10 @@ describe("driver lifecycle", { timeout: 240_000 }, () => {
       assert.equal(statSync(path.join(env.dir, "trust-anchor.key")).mode & 0o777, 0o600);
       assert.equal(await readFile(path.join(env.dir, "trust-anchor.crt"), "utf8"), env.trustAnchorPem);
       const kc = parse(await readFile(env.kubeconfigPath, "utf8")) as { contexts: { name: string }[] };
-      assert.deepEqual(kc.contexts.map((c) => c.name), ["east", "west", "central"]);
+      assert.deepEqual(
+        kc.contexts.map((c) => c.name),
+        ["east", "west", "central"],
+      );
       await env.stop();
       stopped = true;
       assert.deepEqual(harnessPidsUnder(env.dir), []);
@@ -77,7 +80,14 @@ describe("driver lifecycle", { timeout: 240_000 }, () => {
       seed: (name) =>
         name === "bare"
           ? false
-          : { trustAnchor: other, trustDomain: "example.org", linkerdVersion: "stable-2.18.0", gatewayAddress: "198.51.100.7", sampleServices: false, crds: ["links.multicluster.linkerd.io"] },
+          : {
+              trustAnchor: other,
+              trustDomain: "example.org",
+              linkerdVersion: "stable-2.18.0",
+              gatewayAddress: "198.51.100.7",
+              sampleServices: false,
+              crds: ["links.multicluster.linkerd.io"],
+            },
     });
     try {
       const bare = env.kubeConfig("bare").makeApiClient(CoreV1Api);
@@ -100,12 +110,26 @@ describe("driver lifecycle", { timeout: 240_000 }, () => {
       assert.ok(await isSignedBy(crt, other.certPem));
       assert.ok(!(await isSignedBy(crt, env.trustAnchorPem)));
       const gw = await custom.readNamespacedService({ name: "linkerd-gateway", namespace: "linkerd-multicluster" });
-      assert.equal(gw.metadata?.annotations?.["mirror.linkerd.io/gateway-identity"], "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.example.org");
+      assert.equal(
+        gw.metadata?.annotations?.["mirror.linkerd.io/gateway-identity"],
+        "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.example.org",
+      );
       assert.equal(gw.status?.loadBalancer?.ingress?.[0]?.ip, "198.51.100.7");
       const ns = await custom.listNamespace();
       assert.ok(!ns.items.some((n) => n.metadata?.name === "emojivoto"));
-      const { stdout } = await run("/usr/bin/kubectl", ["--kubeconfig", env.kubeconfigPath, "--context", "custom", "get", "crd", "-o", "name"]);
-      assert.deepEqual(stdout.trim().split("\n"), ["customresourcedefinition.apiextensions.k8s.io/links.multicluster.linkerd.io"]);
+      const { stdout } = await run("/usr/bin/kubectl", [
+        "--kubeconfig",
+        env.kubeconfigPath,
+        "--context",
+        "custom",
+        "get",
+        "crd",
+        "-o",
+        "name",
+      ]);
+      assert.deepEqual(stdout.trim().split("\n"), [
+        "customresourcedefinition.apiextensions.k8s.io/links.multicluster.linkerd.io",
+      ]);
     } finally {
       await env.stop();
     }
@@ -121,7 +145,15 @@ describe("driver lifecycle", { timeout: 240_000 }, () => {
       assert.ok(up.stdout.includes(`export KUBECONFIG=${path.join(dir, "kubeconfig")}`));
       const pids = harnessPidsUnder(dir);
       assert.equal(pids.length, 1, "the cluster outlives the CLI");
-      const { stdout: ns } = await run("/usr/bin/kubectl", ["--kubeconfig", path.join(dir, "kubeconfig"), "get", "ns", "default", "-o", "name"]);
+      const { stdout: ns } = await run("/usr/bin/kubectl", [
+        "--kubeconfig",
+        path.join(dir, "kubeconfig"),
+        "get",
+        "ns",
+        "default",
+        "-o",
+        "name",
+      ]);
       assert.equal(ns.trim(), "namespace/default");
       const again = await run(process.execPath, [cli, "up", "solo", "--dir", dir]).then(
         () => ({ code: 0, stderr: "" }),

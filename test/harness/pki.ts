@@ -33,7 +33,9 @@ export interface CaOptions {
 
 async function keyPemOf(key: CryptoKey): Promise<string> {
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", key));
-  return createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" }).export({ type: "sec1", format: "pem" }).toString();
+  return createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" })
+    .export({ type: "sec1", format: "pem" })
+    .toString();
 }
 
 async function importKeyPem(pem: string): Promise<CryptoKey> {

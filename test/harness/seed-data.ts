@@ -114,7 +114,10 @@ export function namespaceObjects(p: SeedParams): KubernetesObject[] {
     }),
   ];
   if (p.sampleServices) {
-    out.push(ns("emojivoto", {}, { "linkerd.io/inject": "enabled" }), ns("test", {}, { "linkerd.io/inject": "enabled" }));
+    out.push(
+      ns("emojivoto", {}, { "linkerd.io/inject": "enabled" }),
+      ns("test", {}, { "linkerd.io/inject": "enabled" }),
+    );
   }
   return out;
 }
@@ -141,7 +144,10 @@ function issuerSecret(p: SeedParams): KubernetesObject {
 
 /** The control plane's config, trust roots and issuer (reference §5). */
 export function controlPlaneObjects(p: SeedParams): KubernetesObject[] {
-  const labels = { "linkerd.io/control-plane-component": "controller", "linkerd.io/control-plane-ns": LINKERD_NAMESPACE };
+  const labels = {
+    "linkerd.io/control-plane-component": "controller",
+    "linkerd.io/control-plane-ns": LINKERD_NAMESPACE,
+  };
   const annotations = { "linkerd.io/created-by": createdBy(p) };
   const issuer = issuerSecret(p);
   return [
@@ -177,11 +183,14 @@ export function controlPlaneObjects(p: SeedParams): KubernetesObject[] {
     {
       apiVersion: "v1",
       kind: "ServiceAccount",
-      metadata: { name: "linkerd-heartbeat", namespace: LINKERD_NAMESPACE, labels: { ...labels, "linkerd.io/control-plane-component": "heartbeat" } },
+      metadata: {
+        name: "linkerd-heartbeat",
+        namespace: LINKERD_NAMESPACE,
+        labels: { ...labels, "linkerd.io/control-plane-component": "heartbeat" },
+      },
     },
   ];
 }
-
 
 /**
  * The remote-access credentials `install`/`allow` render for each name (reference §3):
@@ -189,7 +198,7 @@ export function controlPlaneObjects(p: SeedParams): KubernetesObject[] {
  * from remoteAccessTokenSecrets(), applied after the ServiceAccounts exist.
  */
 export function remoteAccessObjects(p: SeedParams): KubernetesObject[] {
-  const labels = { "linkerd.io/extension": "multicluster", "component": "remote-mirror" };
+  const labels = { "linkerd.io/extension": "multicluster", component: "remote-mirror" };
   return p.remoteAccessServiceAccounts.flatMap((name) => [
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
@@ -222,9 +231,16 @@ export function controllerRoleObjects(p: SeedParams): KubernetesObject[] {
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRole",
-      metadata: { name: CONTROLLER_SHARED_ROLE, labels: { "linkerd.io/extension": "multicluster", component: "controller" } },
+      metadata: {
+        name: CONTROLLER_SHARED_ROLE,
+        labels: { "linkerd.io/extension": "multicluster", component: "controller" },
+      },
       rules: [
-        { apiGroups: [""], resources: ["endpoints", "services"], verbs: ["list", "get", "watch", "create", "delete", "update"] },
+        {
+          apiGroups: [""],
+          resources: ["endpoints", "services"],
+          verbs: ["list", "get", "watch", "create", "delete", "update"],
+        },
         { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "get", "watch"] },
       ],
     } as KubernetesObject,
@@ -256,7 +272,7 @@ export function gatewayAnnotations(p: SeedParams): Record<string, string> {
     "mirror.linkerd.io/probe-period": "3",
     "mirror.linkerd.io/probe-path": "/ready",
     "mirror.linkerd.io/multicluster-gateway": "true",
-    "component": "gateway",
+    component: "gateway",
     "linkerd.io/created-by": createdBy(p),
   };
 }
@@ -264,9 +280,13 @@ export function gatewayAnnotations(p: SeedParams): Record<string, string> {
 /** The gateway Service and ServiceAccount (no Deployment: nothing here runs pods). */
 export function gatewayObjects(p: SeedParams): KubernetesObject[] {
   if (!p.gateway) return [];
-  const labels = { "app": GATEWAY_NAME, "linkerd.io/extension": "multicluster" };
+  const labels = { app: GATEWAY_NAME, "linkerd.io/extension": "multicluster" };
   return [
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: GATEWAY_NAME, namespace: MULTICLUSTER_NAMESPACE, labels } },
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: GATEWAY_NAME, namespace: MULTICLUSTER_NAMESPACE, labels },
+    },
     {
       apiVersion: "v1",
       kind: "Service",

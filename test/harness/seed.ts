@@ -131,7 +131,10 @@ async function applyCrds(
     names.map(async (name) => {
       const crd = await loadCrd(name);
       if (opts.linkerdVersion && name.endsWith(".linkerd.io")) {
-        crd.metadata!.annotations = { ...crd.metadata!.annotations, "linkerd.io/created-by": `linkerd/cli ${opts.linkerdVersion}` };
+        crd.metadata!.annotations = {
+          ...crd.metadata!.annotations,
+          "linkerd.io/created-by": `linkerd/cli ${opts.linkerdVersion}`,
+        };
       }
       await client.apply(crd as KubeObject, { fieldManager: opts.fieldManager ?? HARNESS_FIELD_MANAGER, force: true });
     }),
@@ -141,7 +144,11 @@ async function applyCrds(
       pollUntil(
         `CRD ${name} Established`,
         async () => {
-          const crd = (await client.get({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", name })) as CrdStatus | undefined;
+          const crd = (await client.get({
+            apiVersion: "apiextensions.k8s.io/v1",
+            kind: "CustomResourceDefinition",
+            name,
+          })) as CrdStatus | undefined;
           return crd?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
         },
         opts.timeoutMs ?? 30_000,
@@ -164,12 +171,14 @@ async function withClient<T>(kc: KubeConfig, fn: (client: HttpClusterClient) => 
 }
 
 /** Resolves options to the template parameters (generating the PKI when not given). */
-export async function seedParams(kc: KubeConfig, opts: SeedOptions = {}): Promise<SeedParams & { trustAnchor: CertKeyPair }> {
+export async function seedParams(
+  kc: KubeConfig,
+  opts: SeedOptions = {},
+): Promise<SeedParams & { trustAnchor: CertKeyPair }> {
   const clusterName = opts.clusterName ?? kc.getCurrentContext();
   const trustDomain = opts.trustDomain ?? "cluster.local";
   const trustAnchor = opts.trustAnchor ?? (await createTrustAnchor());
-  const issuer =
-    opts.issuer ?? (await createIssuer(trustAnchor, { commonName: `identity.linkerd.${trustDomain}` }));
+  const issuer = opts.issuer ?? (await createIssuer(trustAnchor, { commonName: `identity.linkerd.${trustDomain}` }));
   const gw = opts.gatewayAddress ?? defaultGatewayAddress(clusterName, opts.index);
   return {
     clusterName,
@@ -180,7 +189,12 @@ export async function seedParams(kc: KubeConfig, opts: SeedOptions = {}): Promis
     trustAnchorsPem: opts.trustAnchorsPem ?? trustAnchor.certPem,
     issuer,
     issuerScheme: opts.issuerScheme ?? "linkerd.io/tls",
-    gatewayAddresses: Array.isArray(gw) ? gw : gw.split(",").map((s) => s.trim()).filter(Boolean),
+    gatewayAddresses: Array.isArray(gw)
+      ? gw
+      : gw
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
     remoteAccessServiceAccounts: opts.remoteAccessServiceAccounts ?? ["linkerd-service-mirror-remote-access-default"],
     gateway: opts.gateway ?? true,
     sampleServices: opts.sampleServices ?? true,
@@ -202,13 +216,21 @@ export async function seedCluster(kc: KubeConfig, opts: SeedOptions = {}): Promi
   return withClient(kc, (client) => seedWith(client, p, opts));
 }
 
-async function seedWith(client: HttpClusterClient, p: SeedParams & { trustAnchor: CertKeyPair }, opts: SeedOptions): Promise<SeedResult> {
+async function seedWith(
+  client: HttpClusterClient,
+  p: SeedParams & { trustAnchor: CertKeyPair },
+  opts: SeedOptions,
+): Promise<SeedResult> {
   const t0 = Date.now();
   const fieldManager = opts.fieldManager ?? HARNESS_FIELD_MANAGER;
   const timeoutMs = opts.timeoutMs ?? 30_000;
   let applied = 0;
   const applyAll = async (objs: KubernetesObject[], subresource?: "status") => {
-    await Promise.all(objs.map((o) => client.apply(o as KubeObject, { fieldManager, force: true, ...(subresource ? { subresource } : {}) })));
+    await Promise.all(
+      objs.map((o) =>
+        client.apply(o as KubeObject, { fieldManager, force: true, ...(subresource ? { subresource } : {}) }),
+      ),
+    );
     applied += objs.length;
   };
 
@@ -219,7 +241,13 @@ async function seedWith(client: HttpClusterClient, p: SeedParams & { trustAnchor
     }),
     applyAll(namespaceObjects(p)),
   ]);
-  await applyAll([...controlPlaneObjects(p), ...remoteAccessObjects(p), ...controllerRoleObjects(p), ...gatewayObjects(p), ...sampleServiceObjects(p)]);
+  await applyAll([
+    ...controlPlaneObjects(p),
+    ...remoteAccessObjects(p),
+    ...controllerRoleObjects(p),
+    ...gatewayObjects(p),
+    ...sampleServiceObjects(p),
+  ]);
   // The token controller deletes token Secrets whose ServiceAccount is missing,
   // so these go after the ServiceAccounts.
   const tokens = remoteAccessTokenSecrets(p);
@@ -230,7 +258,12 @@ async function seedWith(client: HttpClusterClient, p: SeedParams & { trustAnchor
         pollUntil(
           `token in Secret ${t.metadata!.namespace}/${t.metadata!.name}`,
           async () => {
-            const s = (await client.get({ apiVersion: "v1", kind: "Secret", namespace: t.metadata!.namespace!, name: t.metadata!.name! })) as SecretLike | undefined;
+            const s = (await client.get({
+              apiVersion: "v1",
+              kind: "Secret",
+              namespace: t.metadata!.namespace!,
+              name: t.metadata!.name!,
+            })) as SecretLike | undefined;
             return Boolean(s?.data?.token);
           },
           timeoutMs,

@@ -20,20 +20,32 @@ const CI = path.join(ROOT, "examples", "ci");
 
 test("the GitHub workflow validates, plans with markdown, and reads only the repository", async () => {
   const text = await readFile(path.join(CI, "github-actions.yml"), "utf8");
-  const wf = parse(text) as { on: object; permissions: Record<string, string>; jobs: { plan: { steps: { run?: string }[] } } };
+  const wf = parse(text) as {
+    on: object;
+    permissions: Record<string, string>;
+    jobs: { plan: { steps: { run?: string }[] } };
+  };
   assert.ok("pull_request" in wf.on);
   assert.deepEqual(wf.permissions, { contents: "read", "pull-requests": "write" });
   const runs = wf.jobs.plan.steps.map((s) => s.run ?? "").join("\n");
   assert.match(runs, /\$CROSSLINK validate/);
   assert.match(runs, /\$CROSSLINK plan --repo \. --base "\$BASE" --head "\$HEAD" .*--output markdown/);
-  const code = text.split("\n").filter((l) => !l.trim().startsWith("#")).join("\n");
+  const code = text
+    .split("\n")
+    .filter((l) => !l.trim().startsWith("#"))
+    .join("\n");
   assert.doesNotMatch(code, /kubeconfig|--live|secrets\./i, "no cluster access, no secrets beyond the job token");
   assert.match(text, /<!-- crosslink-plan -->/);
 });
 
 test("the GitLab job validates and plans; its note script posts once, then updates the same note", async () => {
-  const job = (parse(await readFile(path.join(CI, "gitlab-ci.yml"), "utf8")) as Record<string, { script: string[] }>)["crosslink-plan"]!;
-  assert.match(job.script.join("\n"), /validate[\s\S]*plan --repo \. --base "\$BASE" --head "\$CI_COMMIT_SHA"[\s\S]*gitlab-note\.mjs/);
+  const job = (parse(await readFile(path.join(CI, "gitlab-ci.yml"), "utf8")) as Record<string, { script: string[] }>)[
+    "crosslink-plan"
+  ]!;
+  assert.match(
+    job.script.join("\n"),
+    /validate[\s\S]*plan --repo \. --base "\$BASE" --head "\$CI_COMMIT_SHA"[\s\S]*gitlab-note\.mjs/,
+  );
 
   const notes: { id: number; body: string; system: boolean }[] = [{ id: 1, body: "LGTM", system: false }];
   const calls: string[] = [];
@@ -57,13 +69,28 @@ test("the GitLab job validates and plans; its note script posts once, then updat
     const run = async (text: string) => {
       writeFileSync(path.join(dir, "plan.md"), text);
       await promisify(execFile)(process.execPath, [path.join(CI, "gitlab-note.mjs"), path.join(dir, "plan.md")], {
-        env: { CI_API_V4_URL: `http://127.0.0.1:${port}/api/v4`, CI_PROJECT_ID: "group/mesh", CI_MERGE_REQUEST_IID: "7", CROSSLINK_NOTE_TOKEN: "t0ken", PATH: process.env.PATH ?? "" },
+        env: {
+          CI_API_V4_URL: `http://127.0.0.1:${port}/api/v4`,
+          CI_PROJECT_ID: "group/mesh",
+          CI_MERGE_REQUEST_IID: "7",
+          CROSSLINK_NOTE_TOKEN: "t0ken",
+          PATH: process.env.PATH ?? "",
+        },
       });
     };
     await run("<!-- crosslink-plan -->\nfirst");
     await run("<!-- crosslink-plan -->\nsecond");
-    assert.deepEqual(notes.map((n) => n.body), ["LGTM", "<!-- crosslink-plan -->\nsecond"]);
-    assert.deepEqual(calls.filter((c) => !c.startsWith("GET")), ["POST /api/v4/projects/group%2Fmesh/merge_requests/7/notes", "PUT /api/v4/projects/group%2Fmesh/merge_requests/7/notes/2"]);
+    assert.deepEqual(
+      notes.map((n) => n.body),
+      ["LGTM", "<!-- crosslink-plan -->\nsecond"],
+    );
+    assert.deepEqual(
+      calls.filter((c) => !c.startsWith("GET")),
+      [
+        "POST /api/v4/projects/group%2Fmesh/merge_requests/7/notes",
+        "PUT /api/v4/projects/group%2Fmesh/merge_requests/7/notes/2",
+      ],
+    );
   } finally {
     server.close();
   }

@@ -26,7 +26,10 @@ test("--live: object-level plan appended; removing the issuers' anchor fails wit
   const files = await exampleFiles("podinfo-split");
   const base = await repo.commit({ ...files, "anchors/root.crt": clusters.trustAnchorPem }, "base");
   const next = await createTrustAnchor({ commonName: "next-root" });
-  const both = await repo.commit({ ...files, "anchors/root.crt": clusters.trustAnchorPem + next.certPem }, "add next root");
+  const both = await repo.commit(
+    { ...files, "anchors/root.crt": clusters.trustAnchorPem + next.certPem },
+    "add next root",
+  );
   const args = ["--repo", repo.dir, "--live", "--kubeconfig", clusters.kubeconfigPath];
 
   const ok = await runCli(["plan", "--base", base, "--head", both, ...args]);
@@ -38,7 +41,10 @@ test("--live: object-level plan appended; removing the issuers' anchor fails wit
   const dropped = await repo.commit({ ...files, "anchors/root.crt": next.certPem }, "drop the old root");
   const bad = await runCli(["plan", "--base", both, "--head", dropped, ...args, "-o", "json"]);
   assert.equal(bad.code, 1, bad.stdout + bad.stderr);
-  const json = JSON.parse(bad.stdout) as { findings: { code: string; cluster?: string }[]; live?: { formatVersion: number } };
+  const json = JSON.parse(bad.stdout) as {
+    findings: { code: string; cluster?: string }[];
+    live?: { formatVersion: number };
+  };
   assert.deepEqual(json.findings.map((f) => `${f.code} ${f.cluster}`).sort(), ["XL703 workload1", "XL703 workload2"]);
   assert.equal(json.live?.formatVersion, 1);
   assert.doesNotMatch(bad.stdout, /PRIVATE KEY|BEGIN CERTIFICATE/);

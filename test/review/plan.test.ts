@@ -19,7 +19,15 @@ before(async () => {
 after(() => repo?.remove());
 
 /** Commits `files` on top of base's content and runs plan base..it in every format. */
-async function planOf(files: Files, message = "change"): Promise<{ head: string; human: Awaited<ReturnType<typeof runCli>>; markdown: string; json: Record<string, unknown> }> {
+async function planOf(
+  files: Files,
+  message = "change",
+): Promise<{
+  head: string;
+  human: Awaited<ReturnType<typeof runCli>>;
+  markdown: string;
+  json: Record<string, unknown>;
+}> {
   const reset = await exampleFiles("podinfo-split");
   await repo.commit(reset, "reset to base");
   const head = await repo.commit(files, message);
@@ -55,9 +63,17 @@ test("split weights: before → after per backend in every format", async () => 
   assert.match(r.human.stdout, /podinfo@workload2\s+50 \(50%\) → 80 \(80%\)/);
   assert.match(r.markdown, /\| workload1 \| test\/podinfo \| podinfo@workload2 \| 50 \(50%\) \| \*\*80 \(80%\)\*\* \|/);
   assert.match(r.markdown, /<details><summary><b>workload1<\/b>: 1 change<\/summary>/);
-  const change = (r.json.changes as { kind: string; weights: { backend: string; before: number; after: number }[] }[])[0]!;
+  const change = (
+    r.json.changes as { kind: string; weights: { backend: string; before: number; after: number }[] }[]
+  )[0]!;
   assert.equal(change.kind, "split-changed");
-  assert.deepEqual(change.weights.map((w) => [w.backend, w.before, w.after]), [["podinfo", 50, 20], ["podinfo@workload2", 50, 80]]);
+  assert.deepEqual(
+    change.weights.map((w) => [w.backend, w.before, w.after]),
+    [
+      ["podinfo", 50, 20],
+      ["podinfo@workload2", 50, 80],
+    ],
+  );
 });
 
 test("cluster, link and export added: implications name the mirror", async () => {
@@ -69,14 +85,23 @@ test("cluster, link and export added: implications name the mirror", async () =>
     }),
   );
   assert.equal(r.human.code, 2, r.human.stdout);
-  for (const line of ["+ cluster workload3 added", "+ link workload3 → workload2 added", "+ export test/frontend of workload2 added (gateway)"]) assert.ok(r.human.stdout.includes(line), line);
+  for (const line of [
+    "+ cluster workload3 added",
+    "+ link workload3 → workload2 added",
+    "+ export test/frontend of workload2 added (gateway)",
+  ])
+    assert.ok(r.human.stdout.includes(line), line);
   assert.match(r.human.stdout, /workload3 will mirror podinfo from workload2 as test\/podinfo-workload2/);
   assert.match(r.human.stdout, /workload1 will mirror frontend from workload2 as test\/frontend-workload2/);
   assert.match(r.markdown, /c2\["workload3"\]:::added/);
   assert.match(r.markdown, /c2 ==>\|added\| c1/);
   const kinds = (r.json.changes as { kind: string }[]).map((c) => c.kind);
   assert.deepEqual(kinds, ["cluster-added", "link-added", "export-added"]);
-  assert.deepEqual((r.json.summary as { byKind: object }).byKind, { "cluster-added": 1, "link-added": 1, "export-added": 1 });
+  assert.deepEqual((r.json.summary as { byKind: object }).byKind, {
+    "cluster-added": 1,
+    "link-added": 1,
+    "export-added": 1,
+  });
 });
 
 test("cluster removed, with its links: implications and a removed node", async () => {
@@ -101,21 +126,40 @@ test("cluster removed, with its links: implications and a removed node", async (
 test("export mode changed: gateway → federated renames the mirror", async () => {
   const r = await planOf(await edit((d) => d.setIn(["spec", "exports", 0, "mode"], "federated")));
   assert.match(r.human.stdout, /~ export test\/podinfo of workload2: mode gateway → federated/);
-  assert.match(r.human.stdout, /workload1 mirrors podinfo from workload2 as test\/podinfo-federated instead of test\/podinfo-workload2/);
+  assert.match(
+    r.human.stdout,
+    /workload1 mirrors podinfo from workload2 as test\/podinfo-federated instead of test\/podinfo-workload2/,
+  );
   assert.equal((r.json.changes as { kind: string }[])[0]!.kind, "export-mode-changed");
 });
 
 test("link changed: credentials mode and ttl", async () => {
-  const r = await planOf(await edit((d) => d.setIn(["spec", "links", 1, "credentials", "mode"], "service-account-token")));
+  const r = await planOf(
+    await edit((d) => d.setIn(["spec", "links", 1, "credentials", "mode"], "service-account-token")),
+  );
   assert.equal(r.human.code, 2, r.human.stdout);
-  assert.match(r.human.stdout, /~ link workload2 → workload1 changed: credentials\.mode token-request → service-account-token/);
+  assert.match(
+    r.human.stdout,
+    /~ link workload2 → workload1 changed: credentials\.mode token-request → service-account-token/,
+  );
   assert.match(r.markdown, /-->\|changed\|/);
 });
 
 test("split added and removed", async () => {
   const added = await planOf(
     await edit((d) =>
-      d.addIn(["spec", "splits"], d.createNode({ cluster: "workload2", namespace: "test", service: "podinfo", backends: [{ service: "podinfo", weight: 3 }, { service: "podinfo", cluster: "workload1", weight: 1 }] })),
+      d.addIn(
+        ["spec", "splits"],
+        d.createNode({
+          cluster: "workload2",
+          namespace: "test",
+          service: "podinfo",
+          backends: [
+            { service: "podinfo", weight: 3 },
+            { service: "podinfo", cluster: "workload1", weight: 1 },
+          ],
+        }),
+      ),
     ),
   );
   // workload1 exports nothing, so the remote backend is a validation error at head
@@ -130,7 +174,10 @@ test("split added and removed", async () => {
 });
 
 test("revisions: tag, short sha, HEAD~N and the default head", async () => {
-  const head = await repo.commit(await edit((d) => d.setIn(["spec", "splits", 0, "backends", 0, "weight"], 10)), "weights");
+  const head = await repo.commit(
+    await edit((d) => d.setIn(["spec", "splits", 0, "backends", 0, "weight"], 10)),
+    "weights",
+  );
   for (const b of ["v1", base.slice(0, 8), base]) {
     const r = await runCli(["plan", "--repo", repo.dir, "--base", b, "--head", head]);
     assert.equal(r.code, 2, `${b}: ${r.stderr}`);
@@ -156,7 +203,10 @@ test("a topology in a subdirectory reads its anchors from the same revision", as
   const sub = await tempRepo();
   try {
     const a = await sub.commit(await exampleFiles("three-regions", "mesh/"), "three regions");
-    const b = await sub.commit(await exampleFiles("three-regions", "mesh/", (d) => d.deleteIn(["spec", "exports", 3])), "drop catalog");
+    const b = await sub.commit(
+      await exampleFiles("three-regions", "mesh/", (d) => d.deleteIn(["spec", "exports", 3])),
+      "drop catalog",
+    );
     const r = await runCli(["plan", "--repo", sub.dir, "--base", a, "--head", b, "-f", "mesh/multicluster.yaml"]);
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stdout, /- export shop\/catalog of us-east removed \(was remote-discovery\)/);

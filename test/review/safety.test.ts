@@ -29,7 +29,12 @@ async function plan(baseFiles: Files, headFiles: Files, message = "change", form
   const b = await repo.commit(baseFiles, "base");
   const h = await repo.commit(headFiles, message);
   const r = await runCli(["plan", "--repo", repo.dir, "--base", b, "--head", h, "-o", format]);
-  const json = format === "json" ? (JSON.parse(r.stdout) as { findings: { code: string; severity: string; message: string; explanation: string }[] }) : undefined;
+  const json =
+    format === "json"
+      ? (JSON.parse(r.stdout) as {
+          findings: { code: string; severity: string; message: string; explanation: string }[];
+        })
+      : undefined;
   return { ...r, findings: json?.findings ?? [] };
 }
 
@@ -41,7 +46,10 @@ test("XL701 fails: a removed link is still used by a split", async () => {
   const r = await plan(await podinfo(), await podinfo((d) => d.deleteIn(["spec", "links", 0])));
   assert.equal(r.code, 1);
   assert.deepEqual(codes(r.findings), ["error XL701"]);
-  assert.match(r.findings[0]!.message, /workload1 will stop mirroring podinfo from workload2; the split test\/podinfo in workload1 still sends 50% to it/);
+  assert.match(
+    r.findings[0]!.message,
+    /workload1 will stop mirroring podinfo from workload2; the split test\/podinfo in workload1 still sends 50% to it/,
+  );
   const human = await runCli(["plan", "--repo", repo.dir, "--base", "HEAD~1"]);
   assert.match(human.stdout, /error XL701: link workload1 → workload2 removed/);
   assert.match(human.stdout, /why: A remote split backend/);
@@ -63,7 +71,10 @@ test("XL702 fails: a removed export is still used by a split in another cluster"
   const r = await plan(await podinfo(), await podinfo((d) => d.deleteIn(["spec", "exports", 0])));
   assert.equal(r.code, 1);
   assert.deepEqual(codes(r.findings), ["error XL702"]);
-  assert.match(r.findings[0]!.message, /export test\/podinfo of workload2 removed: workload1 will stop mirroring podinfo from workload2; the split test\/podinfo in workload1 still sends 50% to it/);
+  assert.match(
+    r.findings[0]!.message,
+    /export test\/podinfo of workload2 removed: workload1 will stop mirroring podinfo from workload2; the split test\/podinfo in workload1 still sends 50% to it/,
+  );
 });
 
 test("XL702 passes: the split moves all its weight home in the same change", async () => {
@@ -108,7 +119,10 @@ test("XL641 fails: over half of the links removed without the trailer", async ()
   assert.deepEqual(codes(r.findings), ["error XL641"]);
   assert.match(r.findings[0]!.message, /4 of 6 links removed \(67%\)/);
   assert.match(r.findings[0]!.explanation, /crosslink: allow-mass-prune/);
-  const exportsGone = await plan(await regions(), await regions((d) => ["3", "2", "1"].forEach((i) => d.deleteIn(["spec", "exports", Number(i)]))));
+  const exportsGone = await plan(
+    await regions(),
+    await regions((d) => ["3", "2", "1"].forEach((i) => d.deleteIn(["spec", "exports", Number(i)]))),
+  );
   assert.deepEqual(codes(exportsGone.findings), ["error XL641"]);
   assert.match(exportsGone.findings[0]!.message, /3 of 4 exports removed/);
 });
@@ -117,17 +131,26 @@ test("XL641 passes: the head commit carries `crosslink: allow-mass-prune`, or ha
   const fewer = await regions((d) => {
     for (let i = 0; i < 4; i++) d.deleteIn(["spec", "links", 0]);
   });
-  const r = await plan(await regions(), fewer, "Retire ap-south links\n\nThey move to the new mesh.\n\nSigned-off-by: A <a@example.com>\ncrosslink: allow-mass-prune\n");
+  const r = await plan(
+    await regions(),
+    fewer,
+    "Retire ap-south links\n\nThey move to the new mesh.\n\nSigned-off-by: A <a@example.com>\ncrosslink: allow-mass-prune\n",
+  );
   assert.equal(r.code, 2, r.stdout);
   assert.deepEqual(codes(r.findings), ["info XL641"]);
-  const half = await plan(await regions(), await regions((d) => [0, 0, 0].forEach((i) => d.deleteIn(["spec", "links", i]))));
+  const half = await plan(
+    await regions(),
+    await regions((d) => [0, 0, 0].forEach((i) => d.deleteIn(["spec", "links", i]))),
+  );
   assert.equal(half.code, 2);
   assert.deepEqual(half.findings, []);
 });
 
 /** podinfo-split with the given anchors inline. */
 async function topologyWith(anchors: string[]): Promise<Topology> {
-  const text = await exampleText("podinfo-split", (d) => d.setIn(["spec", "trustAnchors"], d.createNode(anchors.map((pem, i) => ({ name: `root-${i}`, pem })))));
+  const text = await exampleText("podinfo-split", (d) =>
+    d.setIn(["spec", "trustAnchors"], d.createNode(anchors.map((pem, i) => ({ name: `root-${i}`, pem })))),
+  );
   const { topology, diagnostics } = await loadTopology({ file: "multicluster.yaml", text });
   assert.ok(topology, JSON.stringify(diagnostics));
   return topology;
@@ -137,7 +160,10 @@ test("XL703 (live) fails: an observed issuer still chains only to the removed an
   const base = await topologyWith([oldRoot, newRoot.certPem]);
   const head = await topologyWith([newRoot.certPem]);
   const changes = topologyChanges(base, head);
-  assert.deepEqual(changes.map((c) => c.kind), ["trust-anchor-removed"]);
+  assert.deepEqual(
+    changes.map((c) => c.kind),
+    ["trust-anchor-removed"],
+  );
   const oldCa = await createTrustAnchor({ commonName: "old" });
   // an issuer under a root that is neither base nor head is not this change's doing
   const stray = await createIssuer(oldCa);
@@ -145,13 +171,19 @@ test("XL703 (live) fails: an observed issuer still chains only to the removed an
   const oldIssuerBase = await topologyWith([oldCa.certPem, newRoot.certPem]);
   const failing = safetyFindings(oldIssuerBase, head, topologyChanges(oldIssuerBase, head), {
     massPruneAllowed: false,
-    issuers: [{ cluster: "workload1", issuerCertPem: stray.certPem }, { cluster: "workload2", issuerCertPem: rotated.certPem }],
+    issuers: [
+      { cluster: "workload1", issuerCertPem: stray.certPem },
+      { cluster: "workload2", issuerCertPem: rotated.certPem },
+    ],
   });
   assert.deepEqual(codes(failing), ["error XL703"]);
   assert.match(failing[0]!.message, /the identity issuer of workload1 still chains to it/);
   const passing = safetyFindings(oldIssuerBase, head, topologyChanges(oldIssuerBase, head), {
     massPruneAllowed: false,
-    issuers: [{ cluster: "workload1", issuerCertPem: rotated.certPem }, { cluster: "workload2", issuerCertPem: rotated.certPem }],
+    issuers: [
+      { cluster: "workload1", issuerCertPem: rotated.certPem },
+      { cluster: "workload2", issuerCertPem: rotated.certPem },
+    ],
   });
   assert.deepEqual(passing, []);
 });

@@ -56,7 +56,10 @@ export async function tempRepo(): Promise<TempRepo> {
 }
 
 /** The text of `examples/<name>/multicluster.yaml`, optionally edited through the YAML document. */
-export async function exampleText(name: string, edit?: (doc: ReturnType<typeof parseDocument>) => void): Promise<string> {
+export async function exampleText(
+  name: string,
+  edit?: (doc: ReturnType<typeof parseDocument>) => void,
+): Promise<string> {
   const text = await readFile(path.join(ROOT, "examples", name, "multicluster.yaml"), "utf8");
   if (!edit) return text;
   const doc = parseDocument(text);
@@ -65,7 +68,11 @@ export async function exampleText(name: string, edit?: (doc: ReturnType<typeof p
 }
 
 /** An example's files (topology and anchors) as a commit's `Files`, under `prefix`. */
-export async function exampleFiles(name: string, prefix = "", edit?: (doc: ReturnType<typeof parseDocument>) => void): Promise<Files> {
+export async function exampleFiles(
+  name: string,
+  prefix = "",
+  edit?: (doc: ReturnType<typeof parseDocument>) => void,
+): Promise<Files> {
   const anchors = await readFile(path.join(ROOT, "examples", name, "anchors", "root.crt"), "utf8");
   return { [`${prefix}multicluster.yaml`]: await exampleText(name, edit), [`${prefix}anchors/root.crt`]: anchors };
 }

@@ -21,7 +21,14 @@ let server: GitServer;
 let url: string;
 
 async function publish(): Promise<void> {
-  await run("git", ["--git-dir", path.join(root, "mesh.git"), "fetch", "-q", repo.dir, "+refs/heads/main:refs/heads/main"]);
+  await run("git", [
+    "--git-dir",
+    path.join(root, "mesh.git"),
+    "fetch",
+    "-q",
+    repo.dir,
+    "+refs/heads/main:refs/heads/main",
+  ]);
 }
 
 before(async () => {
@@ -29,7 +36,10 @@ before(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), "xl-review-srv-"));
   cache = await mkdtemp(path.join(os.tmpdir(), "xl-review-cache-"));
   await repo.commit(await exampleFiles("podinfo-split"), "base");
-  await repo.commit(await exampleFiles("podinfo-split", "", (d) => d.setIn(["spec", "splits", 0, "backends", 0, "weight"], 80)), "shift podinfo to 80/50");
+  await repo.commit(
+    await exampleFiles("podinfo-split", "", (d) => d.setIn(["spec", "splits", 0, "backends", 0, "weight"], 80)),
+    "shift podinfo to 80/50",
+  );
   await run("git", ["init", "-q", "--bare", path.join(root, "mesh.git")]);
   await run("git", ["--git-dir", path.join(root, "mesh.git"), "symbolic-ref", "HEAD", "refs/heads/main"]);
   await publish();
@@ -45,10 +55,25 @@ after(async () => {
 });
 
 test("plan clones a URL and reviews two of its revisions", async () => {
-  const r = await runCli(["plan", "--repo", url, "--base", "main~1", "--head", "main", "--cache-dir", cache, "-o", "json"]);
+  const r = await runCli([
+    "plan",
+    "--repo",
+    url,
+    "--base",
+    "main~1",
+    "--head",
+    "main",
+    "--cache-dir",
+    cache,
+    "-o",
+    "json",
+  ]);
   assert.equal(r.code, 2, r.stderr);
   const json = JSON.parse(r.stdout) as { changes: { kind: string }[] };
-  assert.ok(json.changes.some((c) => /split/.test(c.kind)), r.stdout);
+  assert.ok(
+    json.changes.some((c) => /split/.test(c.kind)),
+    r.stdout,
+  );
   assert.ok(server.stats.requests > 0);
 });
 

@@ -47,7 +47,9 @@ export interface FactsSpec {
   server?: string;
   caPem?: string;
   /** The anchors in linkerd-config and linkerd-identity-trust-roots; `false`: Linkerd is not installed. */
-  linkerd?: false | { anchorsPem: string; trustRootsPem?: string; trustDomain?: string; clusterDomain?: string; version?: string };
+  linkerd?:
+    | false
+    | { anchorsPem: string; trustRootsPem?: string; trustDomain?: string; clusterDomain?: string; version?: string };
   issuerCertPem?: string;
   /** The linkerd-gateway Service: default one address, port 4143, identity and probe annotations; `false`: none. */
   gateway?: false | { addresses?: readonly string[]; identity?: boolean; probePath?: boolean; port?: boolean };
@@ -77,7 +79,9 @@ function linkerdConfigMap(cluster: string, l: Exclude<FactsSpec["linkerd"], fals
 
 function gatewayService(cluster: string, g: Exclude<FactsSpec["gateway"], false | undefined>): KubeObject {
   const annotations: Record<string, string> = { "mirror.linkerd.io/probe-period": "3" };
-  if (g.identity !== false) annotations["mirror.linkerd.io/gateway-identity"] = "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local";
+  if (g.identity !== false)
+    annotations["mirror.linkerd.io/gateway-identity"] =
+      "linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local";
   if (g.probePath !== false) annotations["mirror.linkerd.io/probe-path"] = "/ready";
   const ports = [{ name: "mc-probe", port: 4191 }, ...(g.port === false ? [] : [{ name: "mc-gateway", port: 4143 }])];
   return {
@@ -125,7 +129,10 @@ export function clusterFacts(spec: FactsSpec): ClusterFacts {
 /** A JWT-shaped token that expires `ttlSeconds` after `now` (undefined: never, like a ServiceAccount token Secret). */
 export function testToken(now: Date, ttlSeconds?: number, subject = "remote-access"): string {
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
-  const claims = { sub: subject, ...(ttlSeconds === undefined ? {} : { exp: Math.floor(now.getTime() / 1000) + ttlSeconds }) };
+  const claims = {
+    sub: subject,
+    ...(ttlSeconds === undefined ? {} : { exp: Math.floor(now.getTime() / 1000) + ttlSeconds }),
+  };
   return `${part({ alg: "RS256" })}.${part(claims)}.signature`;
 }
 
@@ -174,19 +181,34 @@ function hasPath(obj: unknown, path: FieldPath): boolean {
 
 /** Server-side apply of `applied` by `manager` onto `live` (undefined: create). */
 export function serverSideApply(live: KubeObject | undefined, applied: KubeObject, manager = MANAGER): KubeObject {
-  const before = live ? (structuredClone(live) as unknown as Json) : { metadata: { uid: `uid-${objectKey(refOf(applied))}` } };
+  const before = live
+    ? (structuredClone(live) as unknown as Json)
+    : { metadata: { uid: `uid-${objectKey(refOf(applied))}` } };
   const result = merge(before, applied as unknown as Json) as unknown as KubeObject;
-  if (live) for (const p of managedLeafPaths(live, manager)) if (!hasPath(applied, p)) removePath(result as unknown as Json, p);
-  const others = (live?.metadata.managedFields ?? []).filter((e) => e.manager !== manager || e.operation !== "Apply" || e.subresource);
+  if (live)
+    for (const p of managedLeafPaths(live, manager)) if (!hasPath(applied, p)) removePath(result as unknown as Json, p);
+  const others = (live?.metadata.managedFields ?? []).filter(
+    (e) => e.manager !== manager || e.operation !== "Apply" || e.subresource,
+  );
   result.metadata.managedFields = [
     ...others,
-    { manager, operation: "Apply", apiVersion: applied.apiVersion, fieldsType: "FieldsV1", fieldsV1: fieldsOf(applied as unknown as Json) },
+    {
+      manager,
+      operation: "Apply",
+      apiVersion: applied.apiVersion,
+      fieldsType: "FieldsV1",
+      fieldsV1: fieldsOf(applied as unknown as Json),
+    },
   ];
   return result;
 }
 
 /** The facts of a cluster after the API server carried out `plan` (what observe would read next). */
-export function applyToFacts(facts: ClusterFacts, plan: ClusterPlan, opts: { topology: string; now: Date; manager?: string }): ClusterFacts {
+export function applyToFacts(
+  facts: ClusterFacts,
+  plan: ClusterPlan,
+  opts: { topology: string; now: Date; manager?: string },
+): ClusterFacts {
   const manager = opts.manager ?? MANAGER;
   const owned = new Map(facts.owned.map((o) => [objectKey(refOf(o)), o]));
   const services = new Map(facts.services);
@@ -229,6 +251,13 @@ export function applyToFacts(facts: ClusterFacts, plan: ClusterPlan, opts: { top
   }
   next.owned = [...owned.values()];
   next.mirrors = mirrors;
-  next.linkNames = [...new Set([...facts.linkNames.filter((n) => !plan.actions.some((a) => a.type === "delete" && a.ref.kind === "Link" && a.ref.name === n)), ...next.owned.filter((o) => o.kind === "Link").map((o) => o.metadata.name)])];
+  next.linkNames = [
+    ...new Set([
+      ...facts.linkNames.filter(
+        (n) => !plan.actions.some((a) => a.type === "delete" && a.ref.kind === "Link" && a.ref.name === n),
+      ),
+      ...next.owned.filter((o) => o.kind === "Link").map((o) => o.metadata.name),
+    ]),
+  ];
   return next;
 }

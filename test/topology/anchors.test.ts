@@ -43,7 +43,9 @@ test("not a CA, not a certificate, a private key", () => {
   assert.deepEqual(codes2(pem("garbage.crt")), ["XL301"]);
   assert.deepEqual(codes2("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), ["XL301"]);
   assert.deepEqual(codes2("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"), ["XL301"]);
-  assert.deepEqual(codes2(pem("root.crt") + "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"), ["XL307"]);
+  assert.deepEqual(codes2(pem("root.crt") + "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"), [
+    "XL307",
+  ]);
 });
 
 function codes2(text: string, now = NOW): string[] {
@@ -73,10 +75,28 @@ test("anchor problems are located at the file value; warnings keep the topology"
 });
 
 test("inline pem anchors are located at the pem value", async () => {
-  const text = topo().replace("      file: anchors/root.crt", "      pem: |\n" + pem("rsa1024.crt").trimEnd().split("\n").map((l) => "        " + l).join("\n"));
+  const text = topo().replace(
+    "      file: anchors/root.crt",
+    "      pem: |\n" +
+      pem("rsa1024.crt")
+        .trimEnd()
+        .split("\n")
+        .map((l) => "        " + l)
+        .join("\n"),
+  );
   const r = await load(text);
   assert.deepEqual(brief(r.diagnostics), ["XL305@8:12"]);
-  const good = await load(topo().replace("      file: anchors/root.crt", "      pem: |\n" + pem("root.crt").trimEnd().split("\n").map((l) => "        " + l).join("\n")));
+  const good = await load(
+    topo().replace(
+      "      file: anchors/root.crt",
+      "      pem: |\n" +
+        pem("root.crt")
+          .trimEnd()
+          .split("\n")
+          .map((l) => "        " + l)
+          .join("\n"),
+    ),
+  );
   assert.deepEqual(good.diagnostics, []);
   assert.equal(good.topology?.trustAnchors[0]?.file, undefined);
   assert.match(good.topology?.trustAnchors[0]?.pem ?? "", /BEGIN CERTIFICATE/);

@@ -9,7 +9,9 @@ const run = promisify(execFile);
 
 async function crosslink(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, "bin/crosslink.js"), ...args], { cwd: ROOT });
+    const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, "bin/crosslink.js"), ...args], {
+      cwd: ROOT,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -36,13 +38,24 @@ test("validate -f: an invalid file exits 1 with located diagnostics and hints", 
 test("validate --output json", async () => {
   const r = await crosslink("validate", "--output", "json", "test/fixtures/topology/invalid/links-bad-refs.yaml");
   assert.equal(r.code, 1);
-  const out = JSON.parse(r.stdout) as { file: string; valid: boolean; diagnostics: { code: string; line: number; col: number }[] };
+  const out = JSON.parse(r.stdout) as {
+    file: string;
+    valid: boolean;
+    diagnostics: { code: string; line: number; col: number }[];
+  };
   assert.equal(out.valid, false);
   assert.equal(out.file, "test/fixtures/topology/invalid/links-bad-refs.yaml");
-  assert.deepEqual(out.diagnostics.map((d) => `${d.code}@${d.line}:${d.col}`), ["XL202@13:11", "XL203@15:11"]);
+  assert.deepEqual(
+    out.diagnostics.map((d) => `${d.code}@${d.line}:${d.col}`),
+    ["XL202@13:11", "XL203@15:11"],
+  );
   const ok = await crosslink("validate", "-o", "json", "examples/east-west/multicluster.yaml");
   assert.equal(ok.code, 0);
-  assert.deepEqual(JSON.parse(ok.stdout), { file: "examples/east-west/multicluster.yaml", valid: true, diagnostics: [] });
+  assert.deepEqual(JSON.parse(ok.stdout), {
+    file: "examples/east-west/multicluster.yaml",
+    valid: true,
+    diagnostics: [],
+  });
 });
 
 test("validate: a missing file, and the default ./multicluster.yaml", async () => {

@@ -11,7 +11,9 @@ import { loadTopologyFile } from "../../src/topology/load.js";
 import { FIXTURES, NOW } from "./helpers.js";
 
 const DIR = path.join(FIXTURES, "invalid");
-const files = readdirSync(DIR).filter((f) => f.endsWith(".yaml")).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
 
 test("the invalid corpus is not empty", () => {
   assert.ok(files.length >= 10);

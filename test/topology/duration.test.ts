@@ -10,7 +10,8 @@ test("Go durations", () => {
   assert.equal(parseDuration("90s"), 90);
   assert.equal(parseDuration("1500ms"), 2);
   assert.equal(parseDuration("1m0s"), 60);
-  for (const bad of ["", "1d", "h", "-1h", "1 h", "1h ", "10", "1.h", "1e3s"]) assert.equal(parseDuration(bad), undefined, bad);
+  for (const bad of ["", "1d", "h", "-1h", "1 h", "1h ", "10", "1.h", "1e3s"])
+    assert.equal(parseDuration(bad), undefined, bad);
 });
 
 test("format", () => {

@@ -26,8 +26,14 @@ test("podinfo-split normalises as the walkthrough expects", async () => {
   const r = await loadTopologyFile(path.join(EXAMPLES, "podinfo-split/multicluster.yaml"));
   const t = r.topology;
   assert.ok(t);
-  assert.deepEqual(t.clusters.map((c) => c.name), ["workload1", "workload2"]);
-  assert.deepEqual(t.links.map((l) => `${l.from}->${l.to}`), ["workload1->workload2", "workload2->workload1"]);
+  assert.deepEqual(
+    t.clusters.map((c) => c.name),
+    ["workload1", "workload2"],
+  );
+  assert.deepEqual(
+    t.links.map((l) => `${l.from}->${l.to}`),
+    ["workload1->workload2", "workload2->workload1"],
+  );
   assert.equal(t.links[1]?.credentials.ttlSeconds, 168 * 3600);
   assert.deepEqual(t.exports, [{ cluster: "workload2", namespace: "test", services: ["podinfo"], mode: "gateway" }]);
   assert.deepEqual(t.splits[0]?.backends, [

@@ -32,10 +32,22 @@ test("examples read the same through both paths, and positions are still found",
 });
 
 test("scalars the two parsers could read differently agree under the core schema", () => {
-  const text = [
-    "a: yes", "b: on", "c: 0755", "d: 0o17", "e: 2026-01-01", "f: 1e3", "g: .inf", "h: ~", "i: '010'", "j: 0x1F",
-    "k: null", "l: True", "n: 12:30", // (-0 reads as 0 on the fast path: the same for every rule)
-  ].join("\n") + "\n";
+  const text =
+    [
+      "a: yes",
+      "b: on",
+      "c: 0755",
+      "d: 0o17",
+      "e: 2026-01-01",
+      "f: 1e3",
+      "g: .inf",
+      "h: ~",
+      "i: '010'",
+      "j: 0x1F",
+      "k: null",
+      "l: True",
+      "n: 12:30", // (-0 reads as 0 on the fast path: the same for every rule)
+    ].join("\n") + "\n";
   const fast = parseYaml("x.yaml", text);
   assert.deepEqual(fast.data, parseDocument(text).toJS());
 });

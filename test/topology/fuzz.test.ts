@@ -13,7 +13,6 @@ import { loadTopology } from "../../src/topology/load.js";
 import { ROOT } from "./helpers.js";
 import { prng } from "../support/prng.js";
 
-
 const EXAMPLES = path.join(ROOT, "examples");
 const sources = readdirSync(EXAMPLES)
   .map((d) => path.join(EXAMPLES, d, "multicluster.yaml"))
@@ -27,7 +26,23 @@ const sources = readdirSync(EXAMPLES)
   })
   .map((f) => ({ dir: path.dirname(f), text: readFileSync(f, "utf8") }));
 
-const SWAPS: unknown[] = [null, 0, -1, 1.5, true, "", "x".repeat(70), [], {}, [1, "a"], { a: 1 }, "UPPER", "168h", "east", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"];
+const SWAPS: unknown[] = [
+  null,
+  0,
+  -1,
+  1.5,
+  true,
+  "",
+  "x".repeat(70),
+  [],
+  {},
+  [1, "a"],
+  { a: 1 },
+  "UPPER",
+  "168h",
+  "east",
+  "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+];
 
 function structural(data: unknown, rnd: () => number): unknown {
   const nodes: { parent: Record<string, unknown> | unknown[]; key: string | number }[] = [];
@@ -70,7 +85,9 @@ function textual(text: string, rnd: () => number): string {
   const at = Math.floor(rnd() * text.length);
   if (op === 0) return text.slice(0, at);
   if (op === 1) {
-    const garbage = Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => String.fromCharCode(Math.floor(rnd() * 256))).join("");
+    const garbage = Array.from({ length: 1 + Math.floor(rnd() * 8) }, () =>
+      String.fromCharCode(Math.floor(rnd() * 256)),
+    ).join("");
     return text.slice(0, at) + garbage + text.slice(at);
   }
   if (op === 2) {
@@ -111,7 +128,13 @@ test("the loader survives thousands of mutations of the examples", async () => {
     if (i % 7 === 0) text = new TextEncoder().encode(typeof text === "string" ? text : "");
     let r;
     try {
-      r = await loadTopology({ file: "fuzz.yaml", text, baseDir: src.dir, readFile, now: Date.parse("2030-01-01T00:00:00Z") });
+      r = await loadTopology({
+        file: "fuzz.yaml",
+        text,
+        baseDir: src.dir,
+        readFile,
+        now: Date.parse("2030-01-01T00:00:00Z"),
+      });
     } catch (err) {
       assert.fail(`iteration ${i} threw: ${String(err)}\n${typeof text === "string" ? text : "(bytes)"}`);
     }
@@ -122,8 +145,15 @@ test("the loader survives thousands of mutations of the examples", async () => {
       assert.ok(r.diagnostics.length > 0, `iteration ${i}: no topology and no diagnostics`);
     }
     for (const d of r.diagnostics) {
-      assert.notEqual(d.code, "XL199", `iteration ${i}: internal error ${d.message}\n${typeof text === "string" ? text : ""}`);
-      assert.ok(Number.isInteger(d.line) && d.line >= 1 && Number.isInteger(d.col) && d.col >= 1, `iteration ${i}: bad position ${JSON.stringify(d)}`);
+      assert.notEqual(
+        d.code,
+        "XL199",
+        `iteration ${i}: internal error ${d.message}\n${typeof text === "string" ? text : ""}`,
+      );
+      assert.ok(
+        Number.isInteger(d.line) && d.line >= 1 && Number.isInteger(d.col) && d.col >= 1,
+        `iteration ${i}: bad position ${JSON.stringify(d)}`,
+      );
       assert.match(d.code, /^XL\d{3}$/);
     }
   }

@@ -18,7 +18,10 @@ export const ROOT_CRT = path.join(FIXTURES, "anchors/root.crt");
 export const NOW = Date.parse(new X509Certificate(readFileSync(ROOT_CRT)).validFrom) + 86_400_000;
 
 /** Loads YAML text as if it were `FIXTURES/<file>`, anchors read from disk, clock fixed. */
-export function load(text: string, opts: { file?: string; now?: number; files?: Record<string, string> } = {}): Promise<LoadResult> {
+export function load(
+  text: string,
+  opts: { file?: string; now?: number; files?: Record<string, string> } = {},
+): Promise<LoadResult> {
   const file = opts.file ?? "test.yaml";
   return loadTopology({
     file,

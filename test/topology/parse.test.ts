@@ -65,7 +65,19 @@ test("alias bombs are bounded", () => {
 });
 
 test("the loader never throws on hostile roots", async () => {
-  for (const text of ["- a\n- b\n", "just a string\n", "42\n", "null\n", "~\n", "[\n", "{{{{", "? [a]\n: b\n", "!!binary aGVsbG8=\n", "!foo bar\n", "a: !!int x\n"]) {
+  for (const text of [
+    "- a\n- b\n",
+    "just a string\n",
+    "42\n",
+    "null\n",
+    "~\n",
+    "[\n",
+    "{{{{",
+    "? [a]\n: b\n",
+    "!!binary aGVsbG8=\n",
+    "!foo bar\n",
+    "a: !!int x\n",
+  ]) {
     const r = await load(text);
     assert.equal(r.topology, undefined, text);
     assert.ok(r.diagnostics.length > 0, text);
@@ -86,7 +98,15 @@ test("a 10 MB file is refused quickly, and a 2 MB file parses without throwing",
   assert.ok(Date.now() - t0 < 1000);
   const lines: string[] = [];
   for (let i = 0; lines.length * 40 < 2 * 1024 * 1024; i++) lines.push(`  - {name: cluster-${i}, context: ctx-${i}}`);
-  const two = ["apiVersion: crosslink.dev/v1alpha1", "kind: Topology", "metadata: {name: big}", "spec:", "  clusters:", ...lines, ""].join("\n");
+  const two = [
+    "apiVersion: crosslink.dev/v1alpha1",
+    "kind: Topology",
+    "metadata: {name: big}",
+    "spec:",
+    "  clusters:",
+    ...lines,
+    "",
+  ].join("\n");
   t0 = Date.now();
   const r = await load(two);
   assert.ok(r.diagnostics.length >= 1);

@@ -117,7 +117,11 @@ test("XL208 zero weights, XL209 duplicate backend, XL210 own cluster is local", 
     ),
   );
   assert.deepEqual(brief(r.diagnostics), ["XL208@16:7", "XL209@18:11", "XL210@18:34"]);
-  const w = await load(topo("  splits:\n    - { cluster: west, namespace: a, service: s, backends: [{ service: t, cluster: west, weight: 1 }] }"));
+  const w = await load(
+    topo(
+      "  splits:\n    - { cluster: west, namespace: a, service: s, backends: [{ service: t, cluster: west, weight: 1 }] }",
+    ),
+  );
   assert.deepEqual(brief(w.diagnostics), ["XL210@13:84"]);
   assert.equal(w.diagnostics[0]?.severity, "warning");
   assert.equal(w.topology?.splits[0]?.backends[0]?.cluster, undefined);
@@ -174,12 +178,21 @@ test("XL215 exports from a cluster nobody links to", async () => {
 
 test("per-cluster fields override defaults", async () => {
   const r = await load(
-    topo("  defaults: { linkerdNamespace: l5d, multiclusterNamespace: mc }", ["east", "west\n      linkerdNamespace: linkerd\n      context: kind-west\n      gateway: { addresses: [203.0.113.10], port: 4143 }"]),
+    topo("  defaults: { linkerdNamespace: l5d, multiclusterNamespace: mc }", [
+      "east",
+      "west\n      linkerdNamespace: linkerd\n      context: kind-west\n      gateway: { addresses: [203.0.113.10], port: 4143 }",
+    ]),
   );
   assert.deepEqual(r.diagnostics, []);
   const [east, west] = r.topology?.clusters ?? [];
-  assert.deepEqual([east?.linkerdNamespace, east?.multiclusterNamespace, east?.clusterDomain], ["l5d", "mc", "cluster.local"]);
-  assert.deepEqual([west?.linkerdNamespace, west?.context, west?.gateway], ["linkerd", "kind-west", { addresses: ["203.0.113.10"], port: 4143 }]);
+  assert.deepEqual(
+    [east?.linkerdNamespace, east?.multiclusterNamespace, east?.clusterDomain],
+    ["l5d", "mc", "cluster.local"],
+  );
+  assert.deepEqual(
+    [west?.linkerdNamespace, west?.context, west?.gateway],
+    ["linkerd", "kind-west", { addresses: ["203.0.113.10"], port: 4143 }],
+  );
 });
 
 test("schema problems and rule problems are reported together", async () => {
@@ -188,11 +201,26 @@ test("schema problems and rule problems are reported together", async () => {
 });
 
 test("a link's controllerImage is kept; one that is not an image reference is a located schema error", async () => {
-  const ok = await load(topo(["  links:", "    - { from: west, to: east, controllerImage: 'registry.example:5000/l5d/controller:edge-26.8.3' }"].join("\n")));
+  const ok = await load(
+    topo(
+      [
+        "  links:",
+        "    - { from: west, to: east, controllerImage: 'registry.example:5000/l5d/controller:edge-26.8.3' }",
+      ].join("\n"),
+    ),
+  );
   assert.deepEqual(ok.diagnostics, []);
   assert.equal(ok.topology?.links[0]?.controllerImage, "registry.example:5000/l5d/controller:edge-26.8.3");
-  assert.equal((await load(topo(["  links:", link("west", "east")].join("\n")))).topology?.links[0]?.controllerImage, undefined);
-  const bad = await load(topo(["  links:", "    - { from: west, to: east, controllerImage: 'Not An Image' }"].join("\n")));
+  assert.equal(
+    (await load(topo(["  links:", link("west", "east")].join("\n")))).topology?.links[0]?.controllerImage,
+    undefined,
+  );
+  const bad = await load(
+    topo(["  links:", "    - { from: west, to: east, controllerImage: 'Not An Image' }"].join("\n")),
+  );
   assert.equal(bad.topology, undefined);
-  assert.ok(bad.diagnostics.some((d) => d.severity === "error" && d.line > 0), JSON.stringify(bad.diagnostics));
+  assert.ok(
+    bad.diagnostics.some((d) => d.severity === "error" && d.line > 0),
+    JSON.stringify(bad.diagnostics),
+  );
 });

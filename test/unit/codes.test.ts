@@ -11,7 +11,9 @@ import { CODES as TOPOLOGY_CODES } from "../../src/topology/codes.js";
 import { repoRoot } from "../support/paths.js";
 
 const doc = readFileSync(path.join(repoRoot, "docs/diagnostics.md"), "utf8");
-const documented = new Map([...doc.matchAll(/^\| (XL\d{3}) \| (error|warning|–) \| (.*) \|$/gm)].map((m) => [m[1]!, m[3]!]));
+const documented = new Map(
+  [...doc.matchAll(/^\| (XL\d{3}) \| (error|warning|–) \| (.*) \|$/gm)].map((m) => [m[1]!, m[3]!]),
+);
 
 test("every registered code is documented with the same meaning", () => {
   for (const [code, meaning] of Object.entries(ALL_CODES)) assert.equal(documented.get(code), meaning, code);
@@ -24,7 +26,12 @@ test("every documented code is registered", () => {
 });
 
 test("each code is registered once, in the range of its table", () => {
-  const all = [...Object.keys(TOPOLOGY_CODES), ...Object.keys(ENGINE_CODES), ...Object.keys(REVIEW_CODES), ...Object.keys(RETIRED_CODES)];
+  const all = [
+    ...Object.keys(TOPOLOGY_CODES),
+    ...Object.keys(ENGINE_CODES),
+    ...Object.keys(REVIEW_CODES),
+    ...Object.keys(RETIRED_CODES),
+  ];
   assert.equal(new Set(all).size, all.length);
   for (const c of Object.keys(TOPOLOGY_CODES)) assert.match(c, /^XL[123]\d\d$/);
   for (const c of Object.keys(ENGINE_CODES)) assert.match(c, /^XL[56]\d\d$/);
@@ -48,5 +55,8 @@ test("every XL code literal in src/ is registered, and no retired code is used",
   }
   assert.ok(used.size > 40, `${used.size} codes found`);
   assert.deepEqual([...used].filter((c) => !(c in ALL_CODES)).sort(), []);
-  assert.deepEqual([...used].filter((c) => c in RETIRED_CODES), []);
+  assert.deepEqual(
+    [...used].filter((c) => c in RETIRED_CODES),
+    [],
+  );
 });

@@ -13,10 +13,18 @@ import { repoRoot } from "../support/paths.js";
 
 test("the error classes share the base and its JSON form", () => {
   const cases: [CrosslinkError, string, Record<string, unknown>][] = [
-    [new KubeError("KUBE_HTTP", "GET /api: 503", "east", 503, 1000), "KubeError", { cluster: "east", status: 503, retryAfterMs: 1000 }],
+    [
+      new KubeError("KUBE_HTTP", "GET /api: 503", "east", 503, 1000),
+      "KubeError",
+      { cluster: "east", status: 503, retryAfterMs: 1000 },
+    ],
     [new KubeError("KUBE_TIMEOUT", "east: timed out", "east"), "KubeError", { cluster: "east" }],
     [new SourceError("SOURCE_SIGNATURE", "abc123: not signed", "abc123"), "SourceError", { revision: "abc123" }],
-    [new GitSourceError("UNKNOWN_REVISION", "repo: no revision x", "fetch it", { rev: "x" }), "GitSourceError", { rev: "x" }],
+    [
+      new GitSourceError("UNKNOWN_REVISION", "repo: no revision x", "fetch it", { rev: "x" }),
+      "GitSourceError",
+      { rev: "x" },
+    ],
     [new ConfigError("--schedule: not a cron expression"), "ConfigError", {}],
     [new DeadlineError(10_000, "GET /api/v1/namespaces"), "DeadlineError", { ms: 10_000 }],
   ];
@@ -41,7 +49,12 @@ test("no error class in src/ extends Error directly, except the base", () => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (p.endsWith(".ts") && /class \w+ extends Error\b/.test(readFileSync(p, "utf8")) && !p.endsWith(path.join("src", "errors.ts"))) offenders.push(p);
+      else if (
+        p.endsWith(".ts") &&
+        /class \w+ extends Error\b/.test(readFileSync(p, "utf8")) &&
+        !p.endsWith(path.join("src", "errors.ts"))
+      )
+        offenders.push(p);
     }
   };
   walk(path.join(repoRoot, "src"));

@@ -85,13 +85,23 @@ export interface Plan {
 export function actionRef(a: Action): ObjectRef {
   switch (a.type) {
     case "create":
-      return { apiVersion: a.object.apiVersion, kind: a.object.kind, name: a.object.metadata.name, ...(a.object.metadata.namespace ? { namespace: a.object.metadata.namespace } : {}) };
+      return {
+        apiVersion: a.object.apiVersion,
+        kind: a.object.kind,
+        name: a.object.metadata.name,
+        ...(a.object.metadata.namespace ? { namespace: a.object.metadata.namespace } : {}),
+      };
     case "update":
     case "replace":
     case "delete":
       return a.ref;
     case "credentials":
-      return { apiVersion: "v1", kind: "Secret", namespace: a.issue.secrets[0]?.metadata.namespace ?? "", name: a.issue.secrets[0]?.metadata.name ?? "" };
+      return {
+        apiVersion: "v1",
+        kind: "Secret",
+        namespace: a.issue.secrets[0]?.metadata.namespace ?? "",
+        name: a.issue.secrets[0]?.metadata.name ?? "",
+      };
   }
 }
 

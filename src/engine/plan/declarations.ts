@@ -56,10 +56,26 @@ export interface Declarations {
 export function declarationsOf(topology: Topology): Declarations {
   return {
     source: "topology",
-    clusters: topology.clusters.map((c) => ({ name: c.name, linkerdNamespace: c.linkerdNamespace, multiclusterNamespace: c.multiclusterNamespace })),
-    links: topology.links.map((l) => ({ from: l.from, to: l.to, controller: l.controller, credentials: l.credentials.mode })),
-    exports: topology.exports.flatMap((e) => e.services.map((service) => ({ cluster: e.cluster, namespace: e.namespace, service }))),
-    splits: topology.splits.map((s) => ({ cluster: s.cluster, namespace: s.namespace, service: s.service, ...(s.api ? { api: s.api } : {}) })),
+    clusters: topology.clusters.map((c) => ({
+      name: c.name,
+      linkerdNamespace: c.linkerdNamespace,
+      multiclusterNamespace: c.multiclusterNamespace,
+    })),
+    links: topology.links.map((l) => ({
+      from: l.from,
+      to: l.to,
+      controller: l.controller,
+      credentials: l.credentials.mode,
+    })),
+    exports: topology.exports.flatMap((e) =>
+      e.services.map((service) => ({ cluster: e.cluster, namespace: e.namespace, service })),
+    ),
+    splits: topology.splits.map((s) => ({
+      cluster: s.cluster,
+      namespace: s.namespace,
+      service: s.service,
+      ...(s.api ? { api: s.api } : {}),
+    })),
   };
 }
 
@@ -94,14 +110,23 @@ export function declarationsFromLive(observations: readonly ClusterObservation[]
       const api = splitApiOfGroup(groupOf(o.apiVersion), o.kind);
       const service = splitServiceOf(o.metadata.name);
       if (api && service && o.metadata.namespace) {
-        splits.set(`${facts.cluster}/${o.metadata.namespace}/${service}`, { cluster: facts.cluster, namespace: o.metadata.namespace, service, api });
+        splits.set(`${facts.cluster}/${o.metadata.namespace}/${service}`, {
+          cluster: facts.cluster,
+          namespace: o.metadata.namespace,
+          service,
+          api,
+        });
         clusters.add(facts.cluster);
       }
     }
     for (const svc of facts.services.values()) {
       if (!ownsExportLabel(svc, fieldManager)) continue;
       const namespace = svc.metadata.namespace ?? "";
-      exports.set(`${facts.cluster}/${namespace}/${svc.metadata.name}`, { cluster: facts.cluster, namespace, service: svc.metadata.name });
+      exports.set(`${facts.cluster}/${namespace}/${svc.metadata.name}`, {
+        cluster: facts.cluster,
+        namespace,
+        service: svc.metadata.name,
+      });
       clusters.add(facts.cluster);
     }
   }

@@ -60,14 +60,20 @@ export function touchesImmutable(kind: string, changes: readonly FieldChange[]):
   return changes.some((c) => paths.some((p) => p.every((seg, i) => c.path[i] === seg)));
 }
 
-function compare(path: FieldPath, want: unknown, have: unknown, push: (p: FieldPath, b: unknown, a: unknown) => void): void {
+function compare(
+  path: FieldPath,
+  want: unknown,
+  have: unknown,
+  push: (p: FieldPath, b: unknown, a: unknown) => void,
+): void {
   if (isPlainObject(want)) {
     if (!isPlainObject(have)) return push(path, have, want);
     for (const k of Object.keys(want).sort()) compare([...path, k], want[k], have[k], push);
     return;
   }
   if (Array.isArray(want)) {
-    if (!Array.isArray(have) || have.length !== want.length || !want.every((w, i) => covers(w, have[i]))) push(path, have, want);
+    if (!Array.isArray(have) || have.length !== want.length || !want.every((w, i) => covers(w, have[i])))
+      push(path, have, want);
     return;
   }
   if (want !== have) push(path, have, want);
@@ -76,7 +82,8 @@ function compare(path: FieldPath, want: unknown, have: unknown, push: (p: FieldP
 /** Whether `have` holds at least everything `want` says. */
 export function covers(want: unknown, have: unknown): boolean {
   if (isPlainObject(want)) return isPlainObject(have) && Object.keys(want).every((k) => covers(want[k], have[k]));
-  if (Array.isArray(want)) return Array.isArray(have) && have.length === want.length && want.every((w, i) => covers(w, have[i]));
+  if (Array.isArray(want))
+    return Array.isArray(have) && have.length === want.length && want.every((w, i) => covers(w, have[i]));
   return want === have;
 }
 

@@ -29,7 +29,12 @@ export interface PlanOptions {
 }
 
 /** Builds the plan of every cluster, in topology order, and runs the prune guard over its deletions. */
-export function plan(topology: Topology, observations: readonly ClusterObservation[], desired: ReadonlyMap<string, DesiredCluster>, opts: PlanOptions): Plan {
+export function plan(
+  topology: Topology,
+  observations: readonly ClusterObservation[],
+  desired: ReadonlyMap<string, DesiredCluster>,
+  opts: PlanOptions,
+): Plan {
   const clusterNames = new Set(topology.clusters.map((c) => c.name));
   const deletions: PlannedDeletion[] = [];
   const clusters = observations.map((obs): ClusterPlan => {
@@ -48,7 +53,9 @@ export function plan(topology: Topology, observations: readonly ClusterObservati
   });
   for (const cp of clusters) {
     if (cp.error) continue;
-    const mine = verdict.findings.filter((f) => (f.cluster === undefined ? cp.actions.length > 0 : f.cluster === cp.cluster));
+    const mine = verdict.findings.filter((f) =>
+      f.cluster === undefined ? cp.actions.length > 0 : f.cluster === cp.cluster,
+    );
     if (!mine.length) continue;
     cp.findings = sortFindings([...cp.findings, ...mine.map((f) => guardFinding(f, cp.cluster))]);
     const blocked = verdict.blockAll ?? verdict.blocked.get(cp.cluster);
@@ -61,7 +68,12 @@ function guardFinding(f: GuardFinding, cluster: string): Finding {
   return { severity: f.severity, code: f.code, cluster, message: f.message, hint: f.hint };
 }
 
-function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: ReadonlySet<string>, opts: PlanOptions): { plan: ClusterPlan; deletions: PlannedDeletion[] } {
+function planCluster(
+  facts: ClusterFacts,
+  want: DesiredCluster,
+  clusterNames: ReadonlySet<string>,
+  opts: PlanOptions,
+): { plan: ClusterPlan; deletions: PlannedDeletion[] } {
   const live = new Map(facts.owned.map((o) => [objectKey(refOf(o)), o]));
   const wanted = new Map(want.objects.map((o) => [objectKey(refOf(o)), o]));
   const applies: Action[] = [];
@@ -72,17 +84,41 @@ function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: Re
     const changes = fieldChanges(object, current, opts.fieldManager);
     if (!current) applies.push({ type: "create", object, changes, reason: "not in the cluster" });
     else if (!changes.length) unchanged++;
-    else if (touchesImmutable(object.kind, changes)) applies.push({ type: "replace", object, ref: refOf(current), changes, reason: "immutable field changed" });
-    else if (reloadedOnlyWhenRecreated(object)) applies.push({ type: "replace", object, ref: refOf(current), changes, reason: "Linkerd's destination controller reads this Secret only when it is created" });
+    else if (touchesImmutable(object.kind, changes))
+      applies.push({ type: "replace", object, ref: refOf(current), changes, reason: "immutable field changed" });
+    else if (reloadedOnlyWhenRecreated(object))
+      applies.push({
+        type: "replace",
+        object,
+        ref: refOf(current),
+        changes,
+        reason: "Linkerd's destination controller reads this Secret only when it is created",
+      });
     // Forced: a hand edit (kubectl edit/patch) moved the fields to another manager; crosslink owns the object and takes them back.
-    else applies.push({ type: "update", object, ref: refOf(current), changes, force: true, reason: "drifted from the topology" });
+    else
+      applies.push({
+        type: "update",
+        object,
+        ref: refOf(current),
+        changes,
+        force: true,
+        reason: "drifted from the topology",
+      });
   }
   for (const patch of want.patches) {
     const current = liveForPatch(facts, patch.object);
     if (!current) continue;
     const changes = fieldChanges(patch.object, current, opts.fieldManager);
     if (!changes.length) unchanged++;
-    else applies.push({ type: "update", object: patch.object, ref: refOf(current), changes, force: patch.force, reason: patch.reason });
+    else
+      applies.push({
+        type: "update",
+        object: patch.object,
+        ref: refOf(current),
+        changes,
+        force: patch.force,
+        reason: patch.reason,
+      });
   }
   for (const issue of want.credentials) applies.push({ type: "credentials", issue, reason: issue.reason });
 
@@ -90,13 +126,19 @@ function planCluster(facts: ClusterFacts, want: DesiredCluster, clusterNames: Re
   const deletions: PlannedDeletion[] = [];
   const gone = (object: KubeObject, reason: string, federatedMembers?: string[]) => {
     deletes.push({ type: "delete", ref: refOf(object), reason });
-    deletions.push({ cluster: facts.cluster, ref: refOf(object), labels: object.metadata.labels ?? {}, ...(federatedMembers ? { federatedMembers } : {}) });
+    deletions.push({
+      cluster: facts.cluster,
+      ref: refOf(object),
+      labels: object.metadata.labels ?? {},
+      ...(federatedMembers ? { federatedMembers } : {}),
+    });
   };
   for (const [key, object] of live) {
     if (wanted.has(key) || want.keep.has(key)) continue;
     gone(object, "no longer in the topology");
   }
-  for (const { svc, reason, federatedMembers } of orphanMirrors(facts, wanted, want.keep, deletes, clusterNames)) gone(svc, reason, federatedMembers);
+  for (const { svc, reason, federatedMembers } of orphanMirrors(facts, wanted, want.keep, deletes, clusterNames))
+    gone(svc, reason, federatedMembers);
 
   applies.sort((a, b) => actionRank(a) - actionRank(b) || sortKey(a).localeCompare(sortKey(b)));
   deletes.sort((a, b) => actionRank(b) - actionRank(a) || sortKey(a).localeCompare(sortKey(b)));
@@ -138,12 +180,18 @@ function orphanMirrors(
   deletes: readonly Action[],
   clusterNames: ReadonlySet<string>,
 ): { svc: KubeObject; reason: string; federatedMembers?: string[] }[] {
-  const linkName = (key: string) => (key.startsWith("multicluster.linkerd.io/Link/") ? key.slice(key.lastIndexOf("/") + 1) : undefined);
+  const linkName = (key: string) =>
+    key.startsWith("multicluster.linkerd.io/Link/") ? key.slice(key.lastIndexOf("/") + 1) : undefined;
   const stayingLinks = new Set([...wanted.keys(), ...keep].map(linkName).filter((n) => n !== undefined));
-  const deletedLinks = new Set(deletes.flatMap((a) => (a.type === "delete" && a.ref.kind === "Link" ? [a.ref.name] : [])));
+  const deletedLinks = new Set(
+    deletes.flatMap((a) => (a.type === "delete" && a.ref.kind === "Link" ? [a.ref.name] : [])),
+  );
   const liveLinks = new Set(facts.linkNames);
   const linkGone = (target: string) =>
-    clusterNames.has(target) && target !== facts.cluster && !stayingLinks.has(target) && (!liveLinks.has(target) || deletedLinks.has(target));
+    clusterNames.has(target) &&
+    target !== facts.cluster &&
+    !stayingLinks.has(target) &&
+    (!liveLinks.has(target) || deletedLinks.has(target));
   const out: { svc: KubeObject; reason: string; federatedMembers?: string[] }[] = [];
   for (const svc of facts.mirrors) {
     const target = svc.metadata.labels?.[CLUSTER_NAME_LABEL];
@@ -153,10 +201,17 @@ function orphanMirrors(
     }
     // A federated Service (`<svc>-federated`) has no cluster label; it is left behind only when every member is remote and every member's Link is gone.
     const ann = svc.metadata.annotations ?? {};
-    const members = (ann[FEDERATED_REMOTE_ANNOTATION] ?? "").split(",").map((m) => m.slice(m.lastIndexOf("@") + 1)).filter(Boolean);
+    const members = (ann[FEDERATED_REMOTE_ANNOTATION] ?? "")
+      .split(",")
+      .map((m) => m.slice(m.lastIndexOf("@") + 1))
+      .filter(Boolean);
     if (members.length && !ann[FEDERATED_LOCAL_ANNOTATION] && members.every(linkGone)) {
       const clusters = [...new Set(members)];
-      out.push({ svc, reason: `federated mirror whose members' Links (${clusters.join(", ")}) are gone`, federatedMembers: clusters });
+      out.push({
+        svc,
+        reason: `federated mirror whose members' Links (${clusters.join(", ")}) are gone`,
+        federatedMembers: clusters,
+      });
     }
   }
   return out;
@@ -184,5 +239,10 @@ const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 };
 
 /** Orders findings (of a plan or a review): errors first, then by code and message. */
 export function sortFindings<F extends Pick<Finding, "severity" | "message"> & { code: string }>(findings: F[]): F[] {
-  return findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.code.localeCompare(b.code) || a.message.localeCompare(b.message));
+  return findings.sort(
+    (a, b) =>
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      a.code.localeCompare(b.code) ||
+      a.message.localeCompare(b.message),
+  );
 }

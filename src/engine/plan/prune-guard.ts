@@ -19,7 +19,14 @@
  */
 import { describeRef, groupOf, type ObjectRef } from "../../kube/object.js";
 import type { SplitApi } from "../../topology/types.js";
-import { CLUSTER_NAME_LABEL, CONTROLLER_SHARED_CLUSTER_ROLE, LINK_LABEL, MANAGED_BY, MIRRORED_SERVICE_LABEL, linkNames } from "../names.js";
+import {
+  CLUSTER_NAME_LABEL,
+  CONTROLLER_SHARED_CLUSTER_ROLE,
+  LINK_LABEL,
+  MANAGED_BY,
+  MIRRORED_SERVICE_LABEL,
+  linkNames,
+} from "../names.js";
 import { splitApiOfGroup, splitObjectName, splitServiceOf } from "../render/splits.js";
 import type { Declarations, DeclaredLink } from "./declarations.js";
 import { parseLinkLabel } from "./declarations.js";
@@ -89,7 +96,8 @@ export function pruneGuard(input: GuardInput): GuardVerdict {
 /** XL641: links, exports or clusters dropped at once, each kind counted against what was declared before. */
 export function massRemovals(previous: Declarations, next: Declarations, allowedBy?: string): GuardFinding[] {
   const linkKey = (l: { from: string; to: string }) => `${l.from}→${l.to}`;
-  const exportKey = (e: { cluster: string; namespace: string; service: string }) => `${e.cluster}/${e.namespace}/${e.service}`;
+  const exportKey = (e: { cluster: string; namespace: string; service: string }) =>
+    `${e.cluster}/${e.namespace}/${e.service}`;
   const kinds: [string, string[], string[]][] = [
     ["links", previous.links.map(linkKey), next.links.map(linkKey)],
     ["exports", previous.exports.map(exportKey), next.exports.map(exportKey)],
@@ -103,7 +111,9 @@ export function massRemovals(previous: Declarations, next: Declarations, allowed
     const dropped = [...new Set(was)].filter((k) => !kept.has(k)).sort();
     if (dropped.length < MASS_REMOVAL_MIN || dropped.length / total <= MASS_REMOVAL_SHARE) continue;
     const share = Math.round((dropped.length / total) * 100);
-    const named = dropped.slice(0, MAX_NAMED).join(", ") + (dropped.length > MAX_NAMED ? `, and ${dropped.length - MAX_NAMED} more` : "");
+    const named =
+      dropped.slice(0, MAX_NAMED).join(", ") +
+      (dropped.length > MAX_NAMED ? `, and ${dropped.length - MAX_NAMED} more` : "");
     out.push({
       code: "XL641",
       severity: allowedBy ? "info" : "error",
@@ -140,7 +150,12 @@ function linkRole(cluster: string, link: { from: string; to: string }, ref: Obje
   if (cluster === link.from) {
     if (is(["Link"], n.link)) return "link";
     if (is(["Secret"], n.credentials)) return "credentials";
-    if (is(["ServiceAccount", "Deployment"], n.controller) || is(["ClusterRoleBinding"], n.controllerClusterRoleBinding) || is(["Role", "RoleBinding"], n.controllerRole) || is(["Service"], n.probeService)) {
+    if (
+      is(["ServiceAccount", "Deployment"], n.controller) ||
+      is(["ClusterRoleBinding"], n.controllerClusterRoleBinding) ||
+      is(["Role", "RoleBinding"], n.controllerRole) ||
+      is(["Service"], n.probeService)
+    ) {
       return "controller";
     }
     if (is(["ClusterRole"], n.controllerClusterRoleBinding)) return "superseded";
@@ -161,16 +176,26 @@ function originOf(d: PlannedDeletion): Origin {
     if (!role) return { type: "misplaced", link };
     return { type: "link", link, role, ...(d.ref.namespace ? { namespace: d.ref.namespace } : {}) };
   }
-  if (d.labels[MANAGED_BY] !== "crosslink" && d.labels[MIRRORED_SERVICE_LABEL] === "true" && d.labels[CLUSTER_NAME_LABEL]) {
+  if (
+    d.labels[MANAGED_BY] !== "crosslink" &&
+    d.labels[MIRRORED_SERVICE_LABEL] === "true" &&
+    d.labels[CLUSTER_NAME_LABEL]
+  ) {
     return { type: "mirror", link: { from: d.cluster, to: d.labels[CLUSTER_NAME_LABEL] } };
   }
-  if (d.ref.kind === "ClusterRole" && d.ref.name === CONTROLLER_SHARED_CLUSTER_ROLE) return { type: "controller-role", cluster: d.cluster };
-  if (d.labels[MANAGED_BY] !== "crosslink" && d.labels[MIRRORED_SERVICE_LABEL] === "true" && d.federatedMembers?.length) {
+  if (d.ref.kind === "ClusterRole" && d.ref.name === CONTROLLER_SHARED_CLUSTER_ROLE)
+    return { type: "controller-role", cluster: d.cluster };
+  if (
+    d.labels[MANAGED_BY] !== "crosslink" &&
+    d.labels[MIRRORED_SERVICE_LABEL] === "true" &&
+    d.federatedMembers?.length
+  ) {
     return { type: "federated", links: d.federatedMembers.map((to) => ({ from: d.cluster, to })) };
   }
   const api = splitApiOfGroup(groupOf(d.ref.apiVersion), d.ref.kind);
   const service = splitServiceOf(d.ref.name);
-  if (api && service && d.ref.namespace) return { type: "split", cluster: d.cluster, namespace: d.ref.namespace, service, api };
+  if (api && service && d.ref.namespace)
+    return { type: "split", cluster: d.cluster, namespace: d.ref.namespace, service, api };
   return { type: "unknown" };
 }
 
@@ -185,20 +210,30 @@ function declares(d: Declarations, origin: Origin): boolean {
       const l = findLink(d, origin.link);
       if (!l || origin.role === "superseded") return false;
       if (origin.role === "controller" && l.controller !== undefined && l.controller !== "managed") return false;
-      if (origin.role === "target-token" && l.credentials !== undefined && l.credentials !== "service-account-token") return false;
+      if (origin.role === "target-token" && l.credentials !== undefined && l.credentials !== "service-account-token")
+        return false;
       if (!origin.namespace || origin.role === "other") return true;
       const side = d.clusters.find((c) => c.name === (origin.role.startsWith("target") ? l.to : l.from));
-      const allowed = origin.role === "credentials" ? [side?.multiclusterNamespace, side?.linkerdNamespace] : [side?.multiclusterNamespace];
+      const allowed =
+        origin.role === "credentials"
+          ? [side?.multiclusterNamespace, side?.linkerdNamespace]
+          : [side?.multiclusterNamespace];
       return allowed.includes(undefined) || allowed.includes(origin.namespace);
     }
     case "split":
       return d.splits.some(
-        (s) => s.cluster === origin.cluster && s.namespace === origin.namespace && splitObjectName(s) === splitObjectName(origin) && (s.api === undefined || s.api === origin.api),
+        (s) =>
+          s.cluster === origin.cluster &&
+          s.namespace === origin.namespace &&
+          splitObjectName(s) === splitObjectName(origin) &&
+          (s.api === undefined || s.api === origin.api),
       );
     case "mirror":
       return findLink(d, origin.link) !== undefined;
     case "controller-role":
-      return d.links.some((l) => l.from === origin.cluster && (l.controller === undefined || l.controller === "managed"));
+      return d.links.some(
+        (l) => l.from === origin.cluster && (l.controller === undefined || l.controller === "managed"),
+      );
     case "federated":
       return origin.links.some((l) => findLink(d, l) !== undefined);
     case "misplaced":
@@ -215,7 +250,9 @@ function unexplainedBecause(next: Declarations, origin: Origin, cluster: string)
     case "misplaced":
       return `labelled for link ${origin.link.from}→${origin.link.to}, which does not involve ${cluster}`;
     case "split":
-      return declares(next, origin) ? `split ${origin.cluster}/${origin.namespace}/${origin.service} is still declared` : undefined;
+      return declares(next, origin)
+        ? `split ${origin.cluster}/${origin.namespace}/${origin.service} is still declared`
+        : undefined;
     case "controller-role":
       return declares(next, origin) ? `${cluster} still has a link with a managed controller` : undefined;
     case "federated":
@@ -226,7 +263,11 @@ function unexplainedBecause(next: Declarations, origin: Origin, cluster: string)
 }
 
 /** XL642: deletions whose origin the topology still declares (or that have none), one finding per cluster. */
-export function unexplainedDeletions(next: Declarations, deletions: readonly PlannedDeletion[], allowedBy?: string): GuardFinding[] {
+export function unexplainedDeletions(
+  next: Declarations,
+  deletions: readonly PlannedDeletion[],
+  allowedBy?: string,
+): GuardFinding[] {
   const byCluster = new Map<string, string[]>();
   for (const d of deletions) {
     const because = unexplainedBecause(next, originOf(d), d.cluster);
@@ -236,7 +277,8 @@ export function unexplainedDeletions(next: Declarations, deletions: readonly Pla
     byCluster.set(d.cluster, list);
   }
   return [...byCluster].map(([cluster, items]) => {
-    const named = items.slice(0, MAX_NAMED).join(", ") + (items.length > MAX_NAMED ? `, and ${items.length - MAX_NAMED} more` : "");
+    const named =
+      items.slice(0, MAX_NAMED).join(", ") + (items.length > MAX_NAMED ? `, and ${items.length - MAX_NAMED} more` : "");
     return {
       code: "XL642",
       severity: allowedBy ? "info" : "error",

@@ -26,7 +26,10 @@ export interface KubeconfigSummary {
 }
 
 /** Renders the kubeconfig text of a link's credentials (deterministic for the same input). */
-export function credentialsKubeconfig(k: { server: string; caPem?: string; name: string; user: string }, token: string): string {
+export function credentialsKubeconfig(
+  k: { server: string; caPem?: string; name: string; user: string },
+  token: string,
+): string {
   const cluster: Record<string, string> = { server: k.server };
   if (k.caPem) cluster["certificate-authority-data"] = b64(k.caPem);
   return yaml.dump(
@@ -53,7 +56,8 @@ export function summariseKubeconfig(text: string): KubeconfigSummary {
     const u = doc?.users?.[0];
     const out: KubeconfigSummary = {};
     if (c?.server) out.server = c.server;
-    if (c?.["certificate-authority-data"]) out.caPem = Buffer.from(c["certificate-authority-data"], "base64").toString("utf8");
+    if (c?.["certificate-authority-data"])
+      out.caPem = Buffer.from(c["certificate-authority-data"], "base64").toString("utf8");
     if (u?.name) out.user = u.name;
     if (u?.user?.token) out.token = u.user.token;
     return out;
@@ -75,7 +79,14 @@ export function tokenSecondsLeft(token: string, now: Date): number | undefined {
 }
 
 /** The two credential Secrets of a link, with `kubeconfig` when known. */
-export function credentialSecrets(topology: string, link: Link, from: Cluster, to: Cluster, toFacts: ClusterFacts | undefined, kubeconfig?: string): KubeObject[] {
+export function credentialSecrets(
+  topology: string,
+  link: Link,
+  from: Cluster,
+  to: Cluster,
+  toFacts: ClusterFacts | undefined,
+  kubeconfig?: string,
+): KubeObject[] {
   const n = linkNames(link.from, link.to);
   const data = kubeconfig === undefined ? {} : { data: { kubeconfig: b64(kubeconfig) } };
   const body = { type: "mirror.linkerd.io/remote-kubeconfig", ...data };
@@ -112,11 +123,20 @@ export function renderCredentials(
   now: Date,
 ): { objects: KubeObject[]; issue?: CredentialsIssue } {
   const n = linkNames(link.from, link.to);
-  const kc = { server: to.apiServer ?? toFacts.server, name: link.to, user: n.remoteAccess, ...(toFacts.caPem ? { caPem: toFacts.caPem } : {}) };
+  const kc = {
+    server: to.apiServer ?? toFacts.server,
+    name: link.to,
+    user: n.remoteAccess,
+    ...(toFacts.caPem ? { caPem: toFacts.caPem } : {}),
+  };
   const templates = credentialSecrets(topology, link, from, to, toFacts);
   const liveSecret = (t: KubeObject) => fromFacts.owned.find((o) => objectKey(refOf(o)) === objectKey(refOf(t)));
   const liveMc = liveSecret(templates[0]!);
-  const liveText = liveMc ? Buffer.from(String((liveMc.data as Record<string, string> | undefined)?.kubeconfig ?? ""), "base64").toString("utf8") : "";
+  const liveText = liveMc
+    ? Buffer.from(String((liveMc.data as Record<string, string> | undefined)?.kubeconfig ?? ""), "base64").toString(
+        "utf8",
+      )
+    : "";
   const live = summariseKubeconfig(liveText);
 
   const reason = whyIssue(live, kc, link, now);
@@ -142,12 +162,22 @@ export function renderCredentials(
   };
   const liveDeployment =
     link.controller === "managed" &&
-    fromFacts.owned.find((o) => o.kind === "Deployment" && o.metadata.name === n.controller && o.metadata.namespace === from.multiclusterNamespace);
+    fromFacts.owned.find(
+      (o) =>
+        o.kind === "Deployment" &&
+        o.metadata.name === n.controller &&
+        o.metadata.namespace === from.multiclusterNamespace,
+    );
   if (liveDeployment && liveMc) issue.restart = refOf(liveDeployment);
   return { objects: [], issue };
 }
 
-function whyIssue(live: KubeconfigSummary, kc: { server: string; caPem?: string; user: string }, link: Link, now: Date): string | undefined {
+function whyIssue(
+  live: KubeconfigSummary,
+  kc: { server: string; caPem?: string; user: string },
+  link: Link,
+  now: Date,
+): string | undefined {
   if (!live.token) return "no credentials yet";
   if (live.server !== kc.server) return `target API server changed (${live.server ?? "none"} → ${kc.server})`;
   if ((live.caPem ?? "") !== (kc.caPem ?? "")) return "target CA changed";
@@ -155,7 +185,8 @@ function whyIssue(live: KubeconfigSummary, kc: { server: string; caPem?: string;
   const left = tokenSecondsLeft(live.token, now);
   if (link.credentials.mode === "token-request") {
     if (left === undefined) return "token has no expiry; switching to a bounded token";
-    if (left < link.credentials.ttlSeconds / 2) return left <= 0 ? "token expired" : `token has ${formatSeconds(left)} left, under half its TTL`;
+    if (left < link.credentials.ttlSeconds / 2)
+      return left <= 0 ? "token expired" : `token has ${formatSeconds(left)} left, under half its TTL`;
   } else if (left !== undefined) {
     return "switching to a service-account-token Secret";
   }

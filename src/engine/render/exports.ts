@@ -15,7 +15,9 @@ import type { DesiredPatch, Finding } from "./desired.js";
 
 /** Whether `manager` applied one of the export modes' labels to this Service (read from its managed fields). */
 export function ownsExportLabel(svc: KubeObject, manager: string): boolean {
-  return managedLeafPaths(svc, manager).some((p) => p[0] === "metadata" && p[1] === "labels" && typeof p[2] === "string" && EXPORT_LABELS.includes(p[2]));
+  return managedLeafPaths(svc, manager).some(
+    (p) => p[0] === "metadata" && p[1] === "labels" && typeof p[2] === "string" && EXPORT_LABELS.includes(p[2]),
+  );
 }
 
 function servicePatch(namespace: string, name: string, labels: Record<string, string>): KubeObject {
@@ -25,7 +27,10 @@ function servicePatch(namespace: string, name: string, labels: Record<string, st
 }
 
 /** The export-label patches of one cluster, and findings for Services that do not exist. */
-export function renderExports(topology: Topology, facts: ClusterFacts): { patches: DesiredPatch[]; findings: Finding[] } {
+export function renderExports(
+  topology: Topology,
+  facts: ClusterFacts,
+): { patches: DesiredPatch[]; findings: Finding[] } {
   const patches: DesiredPatch[] = [];
   const findings: Finding[] = [];
   const wanted = new Set<string>();
@@ -45,7 +50,11 @@ export function renderExports(topology: Topology, facts: ClusterFacts): { patche
         continue;
       }
       wanted.add(id);
-      patches.push({ object: servicePatch(e.namespace, svc, { [label]: value }), force: false, reason: `export (${e.mode})` });
+      patches.push({
+        object: servicePatch(e.namespace, svc, { [label]: value }),
+        force: false,
+        reason: `export (${e.mode})`,
+      });
     }
   }
   for (const [id, svc] of facts.services) {

@@ -15,9 +15,19 @@ export function owned(
   name: string,
   namespace: string | undefined,
   body: Record<string, unknown>,
-  extra: { labels?: Record<string, string>; annotations?: Record<string, string>; link?: string; extension?: boolean } = {},
+  extra: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    link?: string;
+    extension?: boolean;
+  } = {},
 ): KubeObject {
-  const labels = { ...(extra.extension ? EXTENSION_LABELS : {}), ...extra.labels, ...ownerLabels(topology), ...(extra.link ? { [LINK_LABEL]: extra.link } : {}) };
+  const labels = {
+    ...(extra.extension ? EXTENSION_LABELS : {}),
+    ...extra.labels,
+    ...ownerLabels(topology),
+    ...(extra.link ? { [LINK_LABEL]: extra.link } : {}),
+  };
   const metadata: KubeObject["metadata"] = { name, labels };
   if (namespace) metadata.namespace = namespace;
   if (extra.annotations && Object.keys(extra.annotations).length) metadata.annotations = extra.annotations;

@@ -96,12 +96,20 @@ export function render(input: RenderInput): Map<string, DesiredCluster> {
 }
 
 /** Kinds of a managed controller's objects (the Services among them: its probe Service). */
-const CONTROLLER_KINDS: ReadonlySet<string> = new Set(["ServiceAccount", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "Service"]);
+const CONTROLLER_KINDS: ReadonlySet<string> = new Set([
+  "ServiceAccount",
+  "ClusterRoleBinding",
+  "Role",
+  "RoleBinding",
+  "Deployment",
+  "Service",
+]);
 
 /** Marks the live objects of a link in its source cluster as "keep": their desired state is unknown this run. */
 function keepLinkObjects(d: DesiredCluster, facts: ClusterFacts, link: Link, onlyKinds?: ReadonlySet<string>): void {
   const label = linkNames(link.from, link.to).linkLabel;
   for (const o of facts.owned) {
-    if (o.metadata.labels?.[LINK_LABEL] === label && (!onlyKinds || onlyKinds.has(o.kind))) d.keep.add(objectKey(refOf(o)));
+    if (o.metadata.labels?.[LINK_LABEL] === label && (!onlyKinds || onlyKinds.has(o.kind)))
+      d.keep.add(objectKey(refOf(o)));
   }
 }

@@ -9,7 +9,15 @@ import type { Cluster, Link } from "../../topology/types.js";
 import type { ClusterFacts } from "../facts.js";
 import { EXPORT_MODES, type ExportModeInfo } from "../../extensions/export-modes.js";
 import { LINK_GROUP } from "../../kube/kinds.js";
-import { CLUSTER_NAME_LABEL, CONTROLLER_SHARED_CLUSTER_ROLE, DEFAULT_CONTROLLER_IMAGE, EXTENSION_LABELS, MIRRORED_GATEWAY_LABEL, isOwned, linkNames } from "../names.js";
+import {
+  CLUSTER_NAME_LABEL,
+  CONTROLLER_SHARED_CLUSTER_ROLE,
+  DEFAULT_CONTROLLER_IMAGE,
+  EXTENSION_LABELS,
+  MIRRORED_GATEWAY_LABEL,
+  isOwned,
+  linkNames,
+} from "../names.js";
 import { owned } from "./meta.js";
 import type { Finding } from "./desired.js";
 
@@ -93,10 +101,18 @@ export function renderLink(
   }
   // `linkerd multicluster check` warns unless created-by names the cluster's Linkerd CLI version.
   const createdBy = fromFacts.linkerd?.version ? `linkerd/cli ${fromFacts.linkerd.version}` : "crosslink";
-  const object = owned(topology, `${LINK_GROUP}/${version}`, "Link", n.link, from.multiclusterNamespace, { spec }, {
-    link: n.linkLabel,
-    annotations: { "linkerd.io/created-by": createdBy },
-  });
+  const object = owned(
+    topology,
+    `${LINK_GROUP}/${version}`,
+    "Link",
+    n.link,
+    from.multiclusterNamespace,
+    { spec },
+    {
+      link: n.linkLabel,
+      annotations: { "linkerd.io/created-by": createdBy },
+    },
+  );
   return { object, findings };
 }
 
@@ -132,12 +148,24 @@ const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 export function controllerSharedRole(topology: string, fromFacts: ClusterFacts): KubeObject | undefined {
   const live = fromFacts.controllerSharedRole;
   if (live && !isOwned(live.metadata.labels, topology)) return undefined;
-  return owned(topology, "rbac.authorization.k8s.io/v1", "ClusterRole", CONTROLLER_SHARED_CLUSTER_ROLE, undefined, {
-    rules: [
-      { apiGroups: [""], resources: ["endpoints", "services"], verbs: ["list", "get", "watch", "create", "delete", "update"] },
-      { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "get", "watch"] },
-    ],
-  }, { extension: true, labels: { component: "controller" } });
+  return owned(
+    topology,
+    "rbac.authorization.k8s.io/v1",
+    "ClusterRole",
+    CONTROLLER_SHARED_CLUSTER_ROLE,
+    undefined,
+    {
+      rules: [
+        {
+          apiGroups: [""],
+          resources: ["endpoints", "services"],
+          verbs: ["list", "get", "watch", "create", "delete", "update"],
+        },
+        { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "get", "watch"] },
+      ],
+    },
+    { extension: true, labels: { component: "controller" } },
+  );
 }
 
 /** The pod's API credentials as the chart mounts them: a projected, bounded token instead of the automounted one. */
@@ -148,7 +176,11 @@ const KUBE_API_ACCESS_VOLUME = {
     sources: [
       { serviceAccountToken: { expirationSeconds: 3607, path: "token" } },
       { configMap: { items: [{ key: "ca.crt", path: "ca.crt" }], name: "kube-root-ca.crt" } },
-      { downwardAPI: { items: [{ fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" }, path: "namespace" }] } },
+      {
+        downwardAPI: {
+          items: [{ fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" }, path: "namespace" }],
+        },
+      },
     ],
   },
 };
@@ -157,91 +189,148 @@ const KUBE_API_ACCESS_VOLUME = {
  * The managed mirror controller of `from → to` (Linkerd 2.18 chart
  * `controllers` entry), or the XL608 finding when its image is unknown.
  */
-export function renderController(topology: string, link: Link, from: Cluster, fromFacts: ClusterFacts): { objects: KubeObject[]; findings: Finding[] } {
+export function renderController(
+  topology: string,
+  link: Link,
+  from: Cluster,
+  fromFacts: ClusterFacts,
+): { objects: KubeObject[]; findings: Finding[] } {
   const { image, finding } = controllerImage(link, fromFacts);
   if (!image) return { objects: [], findings: [finding!] };
   const n = linkNames(link.from, link.to);
   const ns = from.multiclusterNamespace;
-  const extra = { link: n.linkLabel, extension: true, labels: { component: "controller", [CLUSTER_NAME_LABEL]: n.clusterNameLabel } };
+  const extra = {
+    link: n.linkLabel,
+    extension: true,
+    labels: { component: "controller", [CLUSTER_NAME_LABEL]: n.clusterNameLabel },
+  };
   const rbac = "rbac.authorization.k8s.io/v1";
   // The selector stays without the extension label: a Deployment's selector cannot change in place.
   const selector = { component: "controller", [CLUSTER_NAME_LABEL]: n.clusterNameLabel };
   const objects = [
     owned(topology, "v1", "ServiceAccount", n.controller, ns, {}, extra),
-    owned(topology, rbac, "ClusterRoleBinding", n.controllerClusterRoleBinding, undefined, {
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: n.controllerClusterRole },
-      subjects: [{ kind: "ServiceAccount", name: n.controller, namespace: ns }],
-    }, extra),
-    owned(topology, rbac, "Role", n.controllerRole, ns, {
-      rules: [
-        { apiGroups: [""], resources: ["secrets"], resourceNames: [n.credentials], verbs: ["list", "get", "watch"] },
-        { apiGroups: ["multicluster.linkerd.io"], resources: ["links"], verbs: ["list", "get", "watch"] },
-        { apiGroups: ["multicluster.linkerd.io"], resources: ["links/status"], verbs: ["update", "patch"] },
-        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create", "get", "update", "patch"] },
-      ],
-    }, extra),
-    owned(topology, rbac, "RoleBinding", n.controllerRole, ns, {
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: n.controllerRole },
-      subjects: [{ kind: "ServiceAccount", name: n.controller, namespace: ns }],
-    }, extra),
-    owned(topology, "apps/v1", "Deployment", n.controller, ns, {
-      spec: {
-        replicas: 1,
-        revisionHistoryLimit: 10,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: {
-            labels: { ...EXTENSION_LABELS, ...selector },
-            annotations: {
-              "linkerd.io/inject": "enabled",
-              "cluster-autoscaler.kubernetes.io/safe-to-evict": "true",
-              "config.alpha.linkerd.io/proxy-wait-before-exit-seconds": "0",
-            },
-          },
-          spec: {
-            automountServiceAccountToken: false,
-            serviceAccountName: n.controller,
-            securityContext: { seccompProfile: { type: "RuntimeDefault" } },
-            containers: [
-              {
-                name: "controller",
-                image,
-                args: [
-                  "service-mirror",
-                  "-log-level=info",
-                  "-log-format=plain",
-                  "-event-requeue-limit=3",
-                  `-namespace=${ns}`,
-                  "-enable-pprof=false",
-                  `-probe-service=${n.probeService}`,
-                  link.to,
-                ],
-                ports: [{ containerPort: 9999, name: "ctrl-admin" }],
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  capabilities: { drop: ["ALL"] },
-                  readOnlyRootFilesystem: true,
-                  runAsNonRoot: true,
-                  runAsUser: 2103,
-                  runAsGroup: 2103,
-                  seccompProfile: { type: "RuntimeDefault" },
-                },
-                volumeMounts: [{ mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", name: KUBE_API_ACCESS_VOLUME.name, readOnly: true }],
+    owned(
+      topology,
+      rbac,
+      "ClusterRoleBinding",
+      n.controllerClusterRoleBinding,
+      undefined,
+      {
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: n.controllerClusterRole },
+        subjects: [{ kind: "ServiceAccount", name: n.controller, namespace: ns }],
+      },
+      extra,
+    ),
+    owned(
+      topology,
+      rbac,
+      "Role",
+      n.controllerRole,
+      ns,
+      {
+        rules: [
+          { apiGroups: [""], resources: ["secrets"], resourceNames: [n.credentials], verbs: ["list", "get", "watch"] },
+          { apiGroups: ["multicluster.linkerd.io"], resources: ["links"], verbs: ["list", "get", "watch"] },
+          { apiGroups: ["multicluster.linkerd.io"], resources: ["links/status"], verbs: ["update", "patch"] },
+          { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create", "get", "update", "patch"] },
+        ],
+      },
+      extra,
+    ),
+    owned(
+      topology,
+      rbac,
+      "RoleBinding",
+      n.controllerRole,
+      ns,
+      {
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: n.controllerRole },
+        subjects: [{ kind: "ServiceAccount", name: n.controller, namespace: ns }],
+      },
+      extra,
+    ),
+    owned(
+      topology,
+      "apps/v1",
+      "Deployment",
+      n.controller,
+      ns,
+      {
+        spec: {
+          replicas: 1,
+          revisionHistoryLimit: 10,
+          selector: { matchLabels: selector },
+          template: {
+            metadata: {
+              labels: { ...EXTENSION_LABELS, ...selector },
+              annotations: {
+                "linkerd.io/inject": "enabled",
+                "cluster-autoscaler.kubernetes.io/safe-to-evict": "true",
+                "config.alpha.linkerd.io/proxy-wait-before-exit-seconds": "0",
               },
-            ],
-            volumes: [KUBE_API_ACCESS_VOLUME],
+            },
+            spec: {
+              automountServiceAccountToken: false,
+              serviceAccountName: n.controller,
+              securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+              containers: [
+                {
+                  name: "controller",
+                  image,
+                  args: [
+                    "service-mirror",
+                    "-log-level=info",
+                    "-log-format=plain",
+                    "-event-requeue-limit=3",
+                    `-namespace=${ns}`,
+                    "-enable-pprof=false",
+                    `-probe-service=${n.probeService}`,
+                    link.to,
+                  ],
+                  ports: [{ containerPort: 9999, name: "ctrl-admin" }],
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    capabilities: { drop: ["ALL"] },
+                    readOnlyRootFilesystem: true,
+                    runAsNonRoot: true,
+                    runAsUser: 2103,
+                    runAsGroup: 2103,
+                    seccompProfile: { type: "RuntimeDefault" },
+                  },
+                  volumeMounts: [
+                    {
+                      mountPath: "/var/run/secrets/kubernetes.io/serviceaccount",
+                      name: KUBE_API_ACCESS_VOLUME.name,
+                      readOnly: true,
+                    },
+                  ],
+                },
+              ],
+              volumes: [KUBE_API_ACCESS_VOLUME],
+            },
           },
         },
       },
-    }, extra),
-    owned(topology, "v1", "Service", n.probeService, ns, {
-      spec: { ports: [{ name: "mc-probe", port: 4191, protocol: "TCP" }] },
-    }, {
-      link: n.linkLabel,
-      extension: true,
-      labels: { [MIRRORED_GATEWAY_LABEL]: "true", [CLUSTER_NAME_LABEL]: n.clusterNameLabel },
-      ...(fromFacts.linkerd?.version ? { annotations: { "linkerd.io/created-by": `linkerd/cli ${fromFacts.linkerd.version}` } } : {}),
-    }),
+      extra,
+    ),
+    owned(
+      topology,
+      "v1",
+      "Service",
+      n.probeService,
+      ns,
+      {
+        spec: { ports: [{ name: "mc-probe", port: 4191, protocol: "TCP" }] },
+      },
+      {
+        link: n.linkLabel,
+        extension: true,
+        labels: { [MIRRORED_GATEWAY_LABEL]: "true", [CLUSTER_NAME_LABEL]: n.clusterNameLabel },
+        ...(fromFacts.linkerd?.version
+          ? { annotations: { "linkerd.io/created-by": `linkerd/cli ${fromFacts.linkerd.version}` } }
+          : {}),
+      },
+    ),
   ];
   return { objects, findings: [] };
 }

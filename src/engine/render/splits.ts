@@ -21,7 +21,9 @@ export function splitObjectName(split: Pick<Split, "service">): string {
 
 /** The Service a split object's name was derived from (undefined: not a split's name). */
 export function splitServiceOf(objectName: string): string | undefined {
-  return objectName.endsWith(SPLIT_SUFFIX) && objectName.length > SPLIT_SUFFIX.length ? objectName.slice(0, -SPLIT_SUFFIX.length) : undefined;
+  return objectName.endsWith(SPLIT_SUFFIX) && objectName.length > SPLIT_SUFFIX.length
+    ? objectName.slice(0, -SPLIT_SUFFIX.length)
+    : undefined;
 }
 
 /** The split API that writes objects of this group and kind (undefined: not a split object). */
@@ -45,7 +47,9 @@ export function renderSplits(topology: Topology, facts: ClusterFacts): { objects
   const objects: KubeObject[] = [];
   const findings: Finding[] = [];
   const federated = new Set(
-    topology.exports.filter((e) => exportModeInfo(e.mode).federated).flatMap((e) => e.services.map((s) => `${e.cluster}/${e.namespace}/${s}`)),
+    topology.exports
+      .filter((e) => exportModeInfo(e.mode).federated)
+      .flatMap((e) => e.services.map((s) => `${e.cluster}/${e.namespace}/${s}`)),
   );
   for (const split of topology.splits) {
     if (split.cluster !== facts.cluster) continue;
@@ -80,7 +84,9 @@ export function renderSplits(topology: Topology, facts: ClusterFacts): { objects
     }));
     const row = splitApiInfo(chosen.api);
     const body = RENDER_ROUTE[chosen.api](split, backends, port);
-    objects.push(owned(topology.name, `${row.group}/${chosen.version}`, row.kind, splitObjectName(split), split.namespace, body));
+    objects.push(
+      owned(topology.name, `${row.group}/${chosen.version}`, row.kind, splitObjectName(split), split.namespace, body),
+    );
   }
   return { objects, findings };
 }
@@ -109,5 +115,7 @@ const httpRoute: RouteRenderer = (split, backends, port) => {
 const RENDER_ROUTE: { [A in SplitApi]: RouteRenderer } = {
   gateway: httpRoute,
   linkerd: httpRoute,
-  smi: (split, backends) => ({ spec: { service: split.service, backends: backends.map((b) => ({ service: b.name, weight: b.weight })) } }),
+  smi: (split, backends) => ({
+    spec: { service: split.service, backends: backends.map((b) => ({ service: b.name, weight: b.weight })) },
+  }),
 };

@@ -27,7 +27,15 @@ export function renderTargetAccess(topology: string, link: Link, to: Cluster): K
   const extra = { link: n.linkLabel, extension: true };
   const objects: KubeObject[] = [
     owned(topology, "v1", "ServiceAccount", n.remoteAccess, ns, {}, extra),
-    owned(topology, "rbac.authorization.k8s.io/v1", "ClusterRole", n.remoteAccessRole, undefined, { rules: REMOTE_ACCESS_RULES }, extra),
+    owned(
+      topology,
+      "rbac.authorization.k8s.io/v1",
+      "ClusterRole",
+      n.remoteAccessRole,
+      undefined,
+      { rules: REMOTE_ACCESS_RULES },
+      extra,
+    ),
     owned(
       topology,
       "rbac.authorization.k8s.io/v1",
@@ -43,10 +51,18 @@ export function renderTargetAccess(topology: string, link: Link, to: Cluster): K
   ];
   if (link.credentials.mode === "service-account-token") {
     objects.push(
-      owned(topology, "v1", "Secret", n.remoteAccessToken, ns, { type: "kubernetes.io/service-account-token" }, {
-        ...extra,
-        annotations: { "kubernetes.io/service-account.name": n.remoteAccess },
-      }),
+      owned(
+        topology,
+        "v1",
+        "Secret",
+        n.remoteAccessToken,
+        ns,
+        { type: "kubernetes.io/service-account-token" },
+        {
+          ...extra,
+          annotations: { "kubernetes.io/service-account.name": n.remoteAccess },
+        },
+      ),
     );
   }
   return objects;

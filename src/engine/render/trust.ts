@@ -101,7 +101,11 @@ function trustPatches(f: ClusterFacts, bundle: string): DesiredPatch[] {
     data,
   });
   return [
-    { object: patch("linkerd-config", { values: yaml.dump(values, { lineWidth: -1 }) }), force: true, reason: "trust bundle" },
+    {
+      object: patch("linkerd-config", { values: yaml.dump(values, { lineWidth: -1 }) }),
+      force: true,
+      reason: "trust bundle",
+    },
     { object: patch("linkerd-identity-trust-roots", { "ca-bundle.crt": bundle }), force: true, reason: "trust bundle" },
   ];
 }

@@ -28,7 +28,9 @@ export function ruleContext(file: string, draft: Draft, map: SourceMap, out: Dia
     map,
     clusters,
     report(code, pointer, message, hint, severity = "error", at = "value") {
-      out.push(diag(code, file, at === "key" ? map.key(pointer) : map.value(pointer), message, hint, severity, pointer));
+      out.push(
+        diag(code, file, at === "key" ? map.key(pointer) : map.value(pointer), message, hint, severity, pointer),
+      );
     },
   };
 }
@@ -42,7 +44,9 @@ export function checkClusterRef(ctx: RuleContext, name: string | undefined, poin
     "XL202",
     pointer,
     `${role} \`${name}\` is not a declared cluster`,
-    known.length ? `declare it under spec.clusters or use one of: ${known.slice(0, 10).join(", ")}${known.length > 10 ? ", …" : ""}` : "declare it under spec.clusters",
+    known.length
+      ? `declare it under spec.clusters or use one of: ${known.slice(0, 10).join(", ")}${known.length > 10 ? ", …" : ""}`
+      : "declare it under spec.clusters",
   );
   return false;
 }

@@ -4,7 +4,14 @@
  * the one place render takes names from). Reported on the name that makes
  * the derived one too long.
  */
-import { LINK_NAME_TABLE, NAME_LIMITS, fitsLimit, splitName, SPLIT_NAME_RULE, type LinkNameRow } from "../../engine/names.js";
+import {
+  LINK_NAME_TABLE,
+  NAME_LIMITS,
+  fitsLimit,
+  splitName,
+  SPLIT_NAME_RULE,
+  type LinkNameRow,
+} from "../../engine/names.js";
 import type { Rule } from "./context.js";
 
 const RULE_WORDS: Record<string, string> = {
@@ -40,7 +47,12 @@ export const derivedNameRules: Rule = (ctx) => {
     if (s.service === undefined) continue;
     const name = splitName(s.service);
     if (!fitsLimit(name, SPLIT_NAME_RULE)) {
-      ctx.report("XL217", `/spec/splits/${s.index}/service`, `split object name \`${name}\` is ${name.length} characters; ${RULE_WORDS[SPLIT_NAME_RULE]} has at most ${NAME_LIMITS[SPLIT_NAME_RULE]}`, "shorten the service name");
+      ctx.report(
+        "XL217",
+        `/spec/splits/${s.index}/service`,
+        `split object name \`${name}\` is ${name.length} characters; ${RULE_WORDS[SPLIT_NAME_RULE]} has at most ${NAME_LIMITS[SPLIT_NAME_RULE]}`,
+        "shorten the service name",
+      );
     }
   }
 };

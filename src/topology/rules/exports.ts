@@ -41,7 +41,13 @@ export const exportRules: Rule = (ctx) => {
     const base = `/spec/exports/${e.index}`;
     const ok = checkClusterRef(ctx, e.cluster, `${base}/cluster`, "exporting cluster");
     if (ok && e.cluster !== undefined && !linkedTo.has(e.cluster) && e.services.length > 0) {
-      ctx.report("XL215", `${base}/cluster`, `services are exported from \`${e.cluster}\` but no link targets it, so nothing mirrors them`, `add a link with \`to: ${e.cluster}\`, or drop the export`, "warning");
+      ctx.report(
+        "XL215",
+        `${base}/cluster`,
+        `services are exported from \`${e.cluster}\` but no link targets it, so nothing mirrors them`,
+        `add a link with \`to: ${e.cluster}\`, or drop the export`,
+        "warning",
+      );
     }
     for (const s of e.services) {
       const ptr = `${base}/services/${s.index}`;
@@ -49,7 +55,12 @@ export const exportRules: Rule = (ctx) => {
         const key = exportKey(e.cluster, e.namespace, s.name);
         const prev = first.get(key);
         if (prev !== undefined) {
-          ctx.report("XL205", ptr, `service \`${e.namespace}/${s.name}\` of cluster \`${e.cluster}\` is already exported (at ${prev})`, "export a service once; one export mode per service");
+          ctx.report(
+            "XL205",
+            ptr,
+            `service \`${e.namespace}/${s.name}\` of cluster \`${e.cluster}\` is already exported (at ${prev})`,
+            "export a service once; one export mode per service",
+          );
           continue;
         }
         first.set(key, `spec.exports[${e.index}].services[${s.index}]`);
@@ -57,7 +68,12 @@ export const exportRules: Rule = (ctx) => {
       if (e.cluster === undefined) continue;
       const mirror = mirrorName(s.name, e.cluster, exportModeInfo(e.mode).federated);
       if (mirror.length > MAX_NAME) {
-        ctx.report("XL211", ptr, `mirror service name \`${mirror}\` is ${mirror.length} characters, more than ${MAX_NAME}`, "shorten the service or cluster name; Kubernetes rejects longer Service names");
+        ctx.report(
+          "XL211",
+          ptr,
+          `mirror service name \`${mirror}\` is ${mirror.length} characters, more than ${MAX_NAME}`,
+          "shorten the service or cluster name; Kubernetes rejects longer Service names",
+        );
       }
     }
   }

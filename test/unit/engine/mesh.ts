@@ -30,7 +30,10 @@ let pki: Promise<Pki> | undefined;
 export function testPki(): Promise<Pki> {
   pki ??= (async () => {
     const anchor = await createTrustAnchor({ notBefore: new Date(NOW.getTime() - 86_400_000) });
-    const other = await createTrustAnchor({ commonName: "other.example", notBefore: new Date(NOW.getTime() - 86_400_000) });
+    const other = await createTrustAnchor({
+      commonName: "other.example",
+      notBefore: new Date(NOW.getTime() - 86_400_000),
+    });
     return { anchor, other, issuer: await createIssuer(anchor, { notBefore: new Date(NOW.getTime() - 86_400_000) }) };
   })();
   return pki;
@@ -59,12 +62,20 @@ export async function healthy(spec: FactsSpec): Promise<ClusterFacts> {
 }
 
 /** Renders a topology against facts (clusters absent from `facts` were unreachable). */
-export function renderFacts(topology: Topology, facts: readonly ClusterFacts[], now = NOW): Map<string, DesiredCluster> {
+export function renderFacts(
+  topology: Topology,
+  facts: readonly ClusterFacts[],
+  now = NOW,
+): Map<string, DesiredCluster> {
   return render({ topology, facts: new Map(facts.map((f) => [f.cluster, f])), now });
 }
 
 /** Render + plan over facts; `unreachable` clusters are observation errors. */
-export function planFacts(topology: Topology, facts: readonly ClusterFacts[], opts: Partial<PlanOptions> & { unreachable?: string[]; now?: Date } = {}): Plan {
+export function planFacts(
+  topology: Topology,
+  facts: readonly ClusterFacts[],
+  opts: Partial<PlanOptions> & { unreachable?: string[]; now?: Date } = {},
+): Plan {
   const observations: ClusterObservation[] = topology.clusters.flatMap((c): ClusterObservation[] => {
     const f = facts.find((x) => x.cluster === c.name);
     if (f) return [{ cluster: c.name, ok: true, facts: f }];
@@ -91,14 +102,17 @@ export function converge(topology: Topology, facts: readonly ClusterFacts[], p: 
 
 /** `Kind namespace/name` of each object, sorted. */
 export function ids(objects: readonly KubeObject[]): string[] {
-  return objects.map((o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`).sort();
+  return objects
+    .map((o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`)
+    .sort();
 }
 
 /** `type Kind namespace/name` of each action, in plan order. */
 export function actionIds(c: ClusterPlan): string[] {
   return c.actions.map((a) => {
     if (a.type === "credentials") return `credentials ${a.issue.from}→${a.issue.to}`;
-    const r = a.type === "create" ? a.object : { kind: a.ref.kind, metadata: { name: a.ref.name, namespace: a.ref.namespace } };
+    const r =
+      a.type === "create" ? a.object : { kind: a.ref.kind, metadata: { name: a.ref.name, namespace: a.ref.namespace } };
     return `${a.type} ${r.kind} ${r.metadata.namespace ? `${r.metadata.namespace}/` : ""}${r.metadata.name}`;
   });
 }

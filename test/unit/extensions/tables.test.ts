@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import test from "node:test";
-import { DEFAULT_EXPORT_MODE, EXPORT_LABELS, EXPORT_MODE_NAMES, EXPORT_MODES } from "../../../src/extensions/export-modes.js";
+import {
+  DEFAULT_EXPORT_MODE,
+  EXPORT_LABELS,
+  EXPORT_MODE_NAMES,
+  EXPORT_MODES,
+} from "../../../src/extensions/export-modes.js";
 import { SPLIT_API_NAMES, SPLIT_APIS } from "../../../src/extensions/split-apis.js";
 import { DISCOVERED_GROUPS, LINK_GROUP, kindInfo } from "../../../src/kube/kinds.js";
 import { toDraft } from "../../../src/topology/draft.js";
@@ -19,7 +24,9 @@ interface SchemaNode {
   items?: SchemaNode;
 }
 
-const schema = JSON.parse(readFileSync(path.join(repoRoot, "schema/multicluster.schema.json"), "utf8")) as SchemaNode & { properties: { spec: SchemaNode } };
+const schema = JSON.parse(
+  readFileSync(path.join(repoRoot, "schema/multicluster.schema.json"), "utf8"),
+) as SchemaNode & { properties: { spec: SchemaNode } };
 const item = (list: string): SchemaNode => schema.properties.spec.properties![list]!.items!;
 
 test("the schema's split `api` enum equals the split-API table, in order", () => {
@@ -43,7 +50,10 @@ test("every split API's kind is in the kind table, managed and discovered", () =
 
 test("the harness has a CRD fixture for every split API", () => {
   for (const a of SPLIT_APIS) {
-    assert.ok(existsSync(path.join(repoRoot, "test/harness/crds", `${a.plural}.${a.group}.yaml`)), `${a.plural}.${a.group}.yaml`);
+    assert.ok(
+      existsSync(path.join(repoRoot, "test/harness/crds", `${a.plural}.${a.group}.yaml`)),
+      `${a.plural}.${a.group}.yaml`,
+    );
   }
 });
 

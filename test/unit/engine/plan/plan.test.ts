@@ -17,10 +17,21 @@ import type { Topology } from "../../../../src/topology/types.js";
 import { service, serverSideApply } from "../../../support/facts.js";
 import { actionIds, clusterPlan, converge, eastWest, healthy, NOW, planFacts, testPki } from "../mesh.js";
 
-const SPLIT = { cluster: "west", namespace: "emojivoto", service: "web-svc", backends: [{ service: "web-svc", weight: 50 }, { service: "web-svc", cluster: "east", weight: 50 }] };
+const SPLIT = {
+  cluster: "west",
+  namespace: "emojivoto",
+  service: "web-svc",
+  backends: [
+    { service: "web-svc", weight: 50 },
+    { service: "web-svc", cluster: "east", weight: 50 },
+  ],
+};
 
 async function freshMesh(): Promise<ClusterFacts[]> {
-  return [await healthy({ cluster: "east", services: ["emojivoto/web-svc"] }), await healthy({ cluster: "west", services: ["emojivoto/web-svc"] })];
+  return [
+    await healthy({ cluster: "east", services: ["emojivoto/web-svc"] }),
+    await healthy({ cluster: "west", services: ["emojivoto/web-svc"] }),
+  ];
 }
 
 /** Plans, applies and returns the converged facts (asserting the first plan had changes). */
@@ -68,7 +79,18 @@ for (const row of SPLIT_APIS) {
     const topology = await eastWest({ splits: [{ ...SPLIT, api: row.api }] });
     const converged = applyAll(topology, await freshMesh());
     assert.equal(hasChanges(planFacts(topology, converged)), false);
-    const moved = await eastWest({ splits: [{ ...SPLIT, api: row.api, backends: [{ service: "web-svc", weight: 90 }, { service: "web-svc", cluster: "east", weight: 10 }] }] });
+    const moved = await eastWest({
+      splits: [
+        {
+          ...SPLIT,
+          api: row.api,
+          backends: [
+            { service: "web-svc", weight: 90 },
+            { service: "web-svc", cluster: "east", weight: 10 },
+          ],
+        },
+      ],
+    });
     const west = clusterPlan(planFacts(moved, converged), "west");
     assert.deepEqual(actionIds(west), [`update ${row.kind} emojivoto/web-svc-split`]);
     const action = west.actions[0]!;
@@ -82,8 +104,13 @@ for (const row of SPLIT_APIS) {
 
 for (const m of EXPORT_MODES) {
   test(`export mode ${m.mode}: the label is applied once; dropping the export removes only crosslink's label`, async () => {
-    const topology = await eastWest({ exports: [{ cluster: "east", namespace: "emojivoto", services: ["web-svc"], mode: m.mode }] });
-    const facts = [await healthy({ cluster: "east", services: [service("emojivoto", "web-svc", { app: "web" })] }), await healthy({ cluster: "west" })];
+    const topology = await eastWest({
+      exports: [{ cluster: "east", namespace: "emojivoto", services: ["web-svc"], mode: m.mode }],
+    });
+    const facts = [
+      await healthy({ cluster: "east", services: [service("emojivoto", "web-svc", { app: "web" })] }),
+      await healthy({ cluster: "west" }),
+    ];
     const converged = applyAll(topology, facts);
     const labelled = converged[0]!.services.get("emojivoto/web-svc")!;
     assert.deepEqual(labelled.metadata.labels, { app: "web", [m.label]: m.value });
@@ -92,9 +119,16 @@ for (const m of EXPORT_MODES) {
     const east = clusterPlan(planFacts(dropped, converged), "east");
     const update = east.actions.find((a) => a.type === "update" && a.ref.kind === "Service")!;
     assert.ok(update && update.type === "update");
-    assert.deepEqual(update.changes.map((c) => [formatPath(c.path), c.before, c.after]), [[`metadata.labels[${JSON.stringify(m.label)}]`, m.value, undefined]]);
+    assert.deepEqual(
+      update.changes.map((c) => [formatPath(c.path), c.before, c.after]),
+      [[`metadata.labels[${JSON.stringify(m.label)}]`, m.value, undefined]],
+    );
     const after = converge(dropped, converged, planFacts(dropped, converged));
-    assert.deepEqual(after[0]!.services.get("emojivoto/web-svc")!.metadata.labels, { app: "web" }, "the user's own label stays");
+    assert.deepEqual(
+      after[0]!.services.get("emojivoto/web-svc")!.metadata.labels,
+      { app: "web" },
+      "the user's own label stays",
+    );
   });
 }
 
@@ -103,20 +137,29 @@ test("a hand edit of an owned object is an update (forced) back to the topology'
   const converged = applyAll(topology, await freshMesh());
   const west = converged[1]!;
   const edited = west.owned.map((o) =>
-    o.kind === "Link" ? serverSideApply(o, { ...o, spec: { ...(o.spec as object), gatewayPort: "9999" } }, "kubectl-edit") : o,
+    o.kind === "Link"
+      ? serverSideApply(o, { ...o, spec: { ...(o.spec as object), gatewayPort: "9999" } }, "kubectl-edit")
+      : o,
   );
   const p = clusterPlan(planFacts(topology, [converged[0]!, { ...west, owned: edited }]), "west");
   assert.deepEqual(actionIds(p), ["update Link linkerd-multicluster/east"]);
   const a = p.actions[0]!;
   assert.ok(a.type === "update" && a.force);
-  assert.deepEqual(a.changes.map((c) => [formatPath(c.path), c.before, c.after]), [["spec.gatewayPort", "9999", "4143"]]);
+  assert.deepEqual(
+    a.changes.map((c) => [formatPath(c.path), c.before, c.after]),
+    [["spec.gatewayPort", "9999", "4143"]],
+  );
 });
 
 test("an immutable field that differs (a binding's roleRef) is a replace", async () => {
   const topology = await eastWest();
   const converged = applyAll(topology, await freshMesh());
   const east = converged[0]!;
-  const owned = east.owned.map((o) => (o.kind === "ClusterRoleBinding" ? { ...o, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "other" } } : o));
+  const owned = east.owned.map((o) =>
+    o.kind === "ClusterRoleBinding"
+      ? { ...o, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "other" } }
+      : o,
+  );
   const p = clusterPlan(planFacts(topology, [{ ...east, owned }, converged[1]!]), "east");
   assert.deepEqual(actionIds(p), ["replace ClusterRoleBinding linkerd-service-mirror-remote-access-west"]);
 });
@@ -124,14 +167,28 @@ test("an immutable field that differs (a binding's roleRef) is a replace", async
 const THREE = [{ name: "east" }, { name: "west" }, { name: "north" }];
 
 async function threeClusters(): Promise<{ topology: Topology; converged: ClusterFacts[] }> {
-  const topology = await eastWest({ clusters: THREE, links: [{ from: "west", to: "east" }, { from: "north", to: "east" }] });
+  const topology = await eastWest({
+    clusters: THREE,
+    links: [
+      { from: "west", to: "east" },
+      { from: "north", to: "east" },
+    ],
+  });
   const converged = applyAll(topology, [...(await freshMesh()), await healthy({ cluster: "north" })]);
   return { topology, converged };
 }
 
 test("removing one of two links deletes its objects in reverse kind order and the mirrors it leaves: an ordinary change", async () => {
   const { topology, converged } = await threeClusters();
-  const mirror: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "web-svc-east", namespace: "emojivoto", labels: { "mirror.linkerd.io/mirrored-service": "true", "mirror.linkerd.io/cluster-name": "east" } } };
+  const mirror: KubeObject = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      name: "web-svc-east",
+      namespace: "emojivoto",
+      labels: { "mirror.linkerd.io/mirrored-service": "true", "mirror.linkerd.io/cluster-name": "east" },
+    },
+  };
   const withMirror = converged.map((f) => (f.cluster === "west" ? { ...f, mirrors: [mirror] } : f));
   const unlinked = await eastWest({ clusters: THREE, links: [{ from: "north", to: "east" }] });
   const p = planFacts(unlinked, withMirror, { previous: declarationsOf(topology) });
@@ -141,7 +198,10 @@ test("removing one of two links deletes its objects in reverse kind order and th
   const deletes = actionIds(west);
   assert.equal(deletes.length, 11, deletes.join("\n"));
   assert.ok(deletes.every((d) => d.startsWith("delete ")));
-  assert.deepEqual(deletes.slice(0, 2), ["delete Deployment linkerd-multicluster/controller-east", "delete Link linkerd-multicluster/east"]);
+  assert.deepEqual(deletes.slice(0, 2), [
+    "delete Deployment linkerd-multicluster/controller-east",
+    "delete Link linkerd-multicluster/east",
+  ]);
   assert.ok(deletes.includes("delete Service emojivoto/web-svc-east"), "the mirror the unlink leaves behind");
   assert.equal(deletes.at(-1), "delete ServiceAccount linkerd-multicluster/controller-east");
   assert.deepEqual(actionIds(clusterPlan(p, "east")), [
@@ -158,12 +218,20 @@ test("dropping both links at once is a mass removal (XL641) that blocks every cl
   const blocked = planFacts(none, converged, { previous: declarationsOf(topology) });
   for (const c of blocked.clusters) {
     assert.ok(c.blocked, `${c.cluster} blocked`);
-    assert.deepEqual(c.findings.map((f) => [f.code, f.severity]), [["XL641", "error"]], c.cluster);
+    assert.deepEqual(
+      c.findings.map((f) => [f.code, f.severity]),
+      [["XL641", "error"]],
+      c.cluster,
+    );
   }
   const allowed = planFacts(none, converged, { previous: declarationsOf(topology), allowMassPrune: true });
   for (const c of allowed.clusters) {
     assert.equal(c.blocked, undefined);
-    assert.deepEqual(c.findings.map((f) => [f.code, f.severity]), [["XL641", "info"]], c.cluster);
+    assert.deepEqual(
+      c.findings.map((f) => [f.code, f.severity]),
+      [["XL641", "info"]],
+      c.cluster,
+    );
   }
   assert.equal(clusterPlan(allowed, "west").actions.length, 10);
 });
@@ -173,14 +241,25 @@ test("a deletion no declared change explains (XL642) blocks that cluster only", 
   const stray: KubeObject = {
     apiVersion: "v1",
     kind: "ServiceAccount",
-    metadata: { name: "stray", namespace: "linkerd-multicluster", labels: { "app.kubernetes.io/managed-by": "crosslink", "crosslink.dev/topology": "mesh", "crosslink.dev/link": "west.east" } },
+    metadata: {
+      name: "stray",
+      namespace: "linkerd-multicluster",
+      labels: {
+        "app.kubernetes.io/managed-by": "crosslink",
+        "crosslink.dev/topology": "mesh",
+        "crosslink.dev/link": "west.east",
+      },
+    },
   };
   const facts = converged.map((f) => (f.cluster === "west" ? { ...f, owned: [...f.owned, stray] } : f));
   const p = planFacts(topology, facts, { previous: declarationsOf(topology) });
   const west = clusterPlan(p, "west");
   assert.deepEqual(actionIds(west), ["delete ServiceAccount linkerd-multicluster/stray"]);
   assert.ok(west.blocked);
-  assert.deepEqual(west.findings.map((f) => f.code), ["XL642"]);
+  assert.deepEqual(
+    west.findings.map((f) => f.code),
+    ["XL642"],
+  );
   assert.equal(clusterPlan(p, "east").blocked, undefined);
 });
 
@@ -188,10 +267,20 @@ test("an unreachable cluster gets an error and no actions; the other cluster kee
   const topology = await eastWest();
   const converged = applyAll(topology, await freshMesh());
   const p = planFacts(topology, [converged[1]!], { unreachable: ["east"] });
-  assert.deepEqual(clusterPlan(p, "east"), { cluster: "east", error: "connect ECONNREFUSED", actions: [], findings: [], unchanged: 0, ownedCount: 0 });
+  assert.deepEqual(clusterPlan(p, "east"), {
+    cluster: "east",
+    error: "connect ECONNREFUSED",
+    actions: [],
+    findings: [],
+    unchanged: 0,
+    ownedCount: 0,
+  });
   const west = clusterPlan(p, "west");
   assert.deepEqual(actionIds(west), [], "nothing of west→east is deleted or rotated");
-  assert.deepEqual(west.findings.map((f) => f.code), ["XL606"]);
+  assert.deepEqual(
+    west.findings.map((f) => f.code),
+    ["XL606"],
+  );
 });
 
 test("credentials near expiry are rotated; a drifted Linkerd-namespace credential Secret is replaced (the destination reads it only on create), values sensitive", async () => {
@@ -209,22 +298,44 @@ test("credentials near expiry are rotated; a drifted Linkerd-namespace credentia
   // ClusterStore ignores in-place updates, so it is recreated (decision 11), values hidden.
   const secret = converged[1]!.owned.find((o) => o.kind === "Secret" && o.metadata.namespace === "linkerd")!;
   const changed = serverSideApply(secret, { ...secret, data: { kubeconfig: "b3RoZXI=" } });
-  const west = clusterPlan(planFacts(topology, [converged[0]!, { ...converged[1]!, owned: converged[1]!.owned.map((o) => (o === secret ? changed : o)) }]), "west");
+  const west = clusterPlan(
+    planFacts(topology, [
+      converged[0]!,
+      { ...converged[1]!, owned: converged[1]!.owned.map((o) => (o === secret ? changed : o)) },
+    ]),
+    "west",
+  );
   const replace = west.actions.find((a) => a.type === "replace" && a.ref.kind === "Secret");
   assert.ok(replace && replace.type === "replace");
   assert.equal(replace.ref.namespace, "linkerd");
-  assert.deepEqual(replace.changes.map((c) => [formatPath(c.path), c.sensitive]), [["data.kubeconfig", true]]);
+  assert.deepEqual(
+    replace.changes.map((c) => [formatPath(c.path), c.sensitive]),
+    [["data.kubeconfig", true]],
+  );
 });
 
 test("trust bundle with manageTrust: forced updates of both ConfigMaps; applied, the next plan is a no-op", async () => {
   const { other } = await testPki();
   const topology = await eastWest({ manageTrust: true });
-  const east = await healthy({ cluster: "east", services: ["emojivoto/web-svc"], linkerd: { anchorsPem: other.certPem } });
+  const east = await healthy({
+    cluster: "east",
+    services: ["emojivoto/web-svc"],
+    linkerd: { anchorsPem: other.certPem },
+  });
   const facts = [east, await healthy({ cluster: "west" })];
   const p = clusterPlan(planFacts(topology, facts), "east");
   const trust = p.actions.filter((a) => a.type === "update" && a.ref.kind === "ConfigMap");
-  assert.deepEqual(trust.map((a) => (a.type === "update" ? [a.ref.name, a.force] : [])), [["linkerd-config", true], ["linkerd-identity-trust-roots", true]]);
-  assert.deepEqual(p.findings.map((f) => f.code), ["XL633"]);
+  assert.deepEqual(
+    trust.map((a) => (a.type === "update" ? [a.ref.name, a.force] : [])),
+    [
+      ["linkerd-config", true],
+      ["linkerd-identity-trust-roots", true],
+    ],
+  );
+  assert.deepEqual(
+    p.findings.map((f) => f.code),
+    ["XL633"],
+  );
   const converged = converge(topology, facts, planFacts(topology, facts));
   const again = planFacts(topology, converged);
   assert.equal(hasChanges(again), false);

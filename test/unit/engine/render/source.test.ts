@@ -10,7 +10,10 @@ const MC = "linkerd-multicluster";
 
 test("a link: remote access in `to`; Link, managed controller and a credentials issue in `from`", async () => {
   const topology = await eastWest();
-  const out = renderFacts(topology, [await healthy({ cluster: "east", services: ["emojivoto/web-svc"] }), await healthy({ cluster: "west" })]);
+  const out = renderFacts(topology, [
+    await healthy({ cluster: "east", services: ["emojivoto/web-svc"] }),
+    await healthy({ cluster: "west" }),
+  ]);
   const east = out.get("east")!;
   const west = out.get("west")!;
   assert.deepEqual(ids(east.objects), [
@@ -44,7 +47,10 @@ test("a link: remote access in `to`; Link, managed controller and a credentials 
   assert.equal(issue.op, "create");
   assert.equal(issue.mode, "token-request");
   assert.equal(issue.kubeconfig.server, "https://east.test:6443");
-  assert.deepEqual(ids(issue.secrets), ["Secret linkerd-multicluster/cluster-credentials-east", "Secret linkerd/cluster-credentials-east"]);
+  assert.deepEqual(ids(issue.secrets), [
+    "Secret linkerd-multicluster/cluster-credentials-east",
+    "Secret linkerd/cluster-credentials-east",
+  ]);
   assert.deepEqual(west.findings, []);
   assert.deepEqual(east.findings, []);
 });
@@ -64,7 +70,10 @@ test("the Link's version and selectors follow what the source serves", async () 
     const spec = link.spec as Record<string, unknown>;
     assert.equal("federatedServiceSelector" in spec, federated, versions[0]);
     assert.equal("excludedLabels" in spec, excluded, versions[0]);
-    assert.deepEqual(d.findings.map((f) => f.code), finding ? [finding] : []);
+    assert.deepEqual(
+      d.findings.map((f) => f.code),
+      finding ? [finding] : [],
+    );
   }
 });
 
@@ -73,17 +82,24 @@ test("controller: external renders no controller objects; the topology's apiServ
     clusters: [{ name: "east", apiServer: "https://east.example:443" }, { name: "west" }],
     links: [{ from: "west", to: "east", controller: "external" }],
   });
-  const west = renderFacts(topology, [await healthy({ cluster: "east" }), await healthy({ cluster: "west" })]).get("west")!;
+  const west = renderFacts(topology, [await healthy({ cluster: "east" }), await healthy({ cluster: "west" })]).get(
+    "west",
+  )!;
   assert.deepEqual(ids(west.objects), ["Link linkerd-multicluster/east"]);
   assert.equal(west.credentials[0]!.kubeconfig.server, "https://east.example:443");
 });
 
 test("service-account-token credentials: a token Secret in `to`, and the issue reads it", async () => {
-  const topology = await eastWest({ links: [{ from: "west", to: "east", credentials: { mode: "service-account-token" } }] });
+  const topology = await eastWest({
+    links: [{ from: "west", to: "east", credentials: { mode: "service-account-token" } }],
+  });
   const out = renderFacts(topology, [await healthy({ cluster: "east" }), await healthy({ cluster: "west" })]);
   const token = out.get("east")!.objects.find((o) => o.kind === "Secret")!;
   assert.equal(token.type, "kubernetes.io/service-account-token");
-  assert.equal(token.metadata.annotations?.["kubernetes.io/service-account.name"], "linkerd-service-mirror-remote-access-west");
+  assert.equal(
+    token.metadata.annotations?.["kubernetes.io/service-account.name"],
+    "linkerd-service-mirror-remote-access-west",
+  );
   const issue = out.get("west")!.credentials[0]!;
   assert.equal(issue.mode, "service-account-token");
   assert.equal(issue.target.tokenSecret, token.metadata.name);
@@ -99,21 +115,44 @@ test("what the target lacks stops the Link with a located finding: XL601–XL604
   ] as const;
   for (const [code, westSpec, eastSpec] of cases) {
     const west = renderFacts(topology, [await healthy(eastSpec), await healthy(westSpec)]).get("west")!;
-    assert.deepEqual(west.findings.map((f) => f.code), [code]);
+    assert.deepEqual(
+      west.findings.map((f) => f.code),
+      [code],
+    );
     assert.equal(west.findings[0]!.severity, "error");
-    assert.equal(west.objects.some((o) => o.kind === "Link"), false, code);
+    assert.equal(
+      west.objects.some((o) => o.kind === "Link"),
+      false,
+      code,
+    );
   }
 });
 
 test("a target that was not observed (XL606) or has no Linkerd (XL631): the link's live objects are kept, not pruned", async () => {
   const topology = await eastWest();
-  const liveLink = { apiVersion: `${LINK_GROUP}/v1alpha3`, kind: "Link", metadata: { name: "east", namespace: MC, labels: { "crosslink.dev/link": "west.east" } } };
+  const liveLink = {
+    apiVersion: `${LINK_GROUP}/v1alpha3`,
+    kind: "Link",
+    metadata: { name: "east", namespace: MC, labels: { "crosslink.dev/link": "west.east" } },
+  };
   const west = await healthy({ cluster: "west", owned: [liveLink] });
   const unobserved = renderFacts(topology, [west]).get("west")!;
-  assert.deepEqual(unobserved.findings.map((f) => f.code), ["XL606"]);
+  assert.deepEqual(
+    unobserved.findings.map((f) => f.code),
+    ["XL606"],
+  );
   assert.deepEqual([...unobserved.keep], [`${LINK_GROUP}/Link/${MC}/east`]);
   assert.equal(unobserved.credentials.length, 0);
-  const noLinkerd = renderFacts(topology, [await healthy({ cluster: "east", linkerd: false, services: ["emojivoto/web-svc"] }), west]);
-  assert.deepEqual(noLinkerd.get("west")!.findings.map((f) => f.code), ["XL606"]);
-  assert.deepEqual(noLinkerd.get("east")!.findings.map((f) => f.code), ["XL631"]);
+  const noLinkerd = renderFacts(topology, [
+    await healthy({ cluster: "east", linkerd: false, services: ["emojivoto/web-svc"] }),
+    west,
+  ]);
+  assert.deepEqual(
+    noLinkerd.get("west")!.findings.map((f) => f.code),
+    ["XL606"],
+  );
+  assert.deepEqual(
+    noLinkerd.get("east")!.findings.map((f) => f.code),
+    ["XL631"],
+  );
 });

@@ -10,16 +10,23 @@ const split = (extra: Record<string, unknown> = {}) => ({
   cluster: "west",
   namespace: "emojivoto",
   service: "web-svc",
-  backends: [{ service: "web-svc", weight: 75 }, { service: "web-svc", cluster: "east", weight: 25 }],
+  backends: [
+    { service: "web-svc", weight: 75 },
+    { service: "web-svc", cluster: "east", weight: 25 },
+  ],
   ...extra,
 });
 
 /** West's desired state, with east observed as a healthy cluster exporting web-svc. */
 async function renderWest(topology: Topology, west: FactsSpec) {
-  return renderFacts(topology, [await healthy({ cluster: "east", services: ["emojivoto/web-svc"] }), await healthy(west)]).get("west")!;
+  return renderFacts(topology, [
+    await healthy({ cluster: "east", services: ["emojivoto/web-svc"] }),
+    await healthy(west),
+  ]).get("west")!;
 }
 
-const notServed = (...groups: string[]) => Object.fromEntries(Object.entries(allServed()).map(([g, v]) => [g, groups.includes(g) ? [] : v]));
+const notServed = (...groups: string[]) =>
+  Object.fromEntries(Object.entries(allServed()).map(([g, v]) => [g, groups.includes(g) ? [] : v]));
 
 for (const row of SPLIT_APIS) {
   test(`split api ${row.api}: a ${row.kind} of ${row.group}/${row.versions[0]} with local and mirrored backends`, async () => {
@@ -47,18 +54,38 @@ test("without `api`, the first served API in the table's order; a preferred vers
     assert.equal(route.apiVersion, `${SPLIT_APIS[i]!.group}/${SPLIT_APIS[i]!.versions[0]}`);
   }
   const first = SPLIT_APIS[0];
-  const west = await renderWest(topology, { cluster: "west", services: ["emojivoto/web-svc"], served: { ...allServed(), [first.group]: ["v9beta1"] } });
+  const west = await renderWest(topology, {
+    cluster: "west",
+    services: ["emojivoto/web-svc"],
+    served: { ...allServed(), [first.group]: ["v9beta1"] },
+  });
   assert.equal(west.objects.find((o) => o.metadata.name === "web-svc-split")!.apiVersion, `${first.group}/v9beta1`);
 });
 
 test("an API not served: XL621 and no route; a missing Service: XL622 and a route without port", async () => {
   const topology = await eastWest({ splits: [split({ api: "smi" })] });
-  const none = await renderWest(topology, { cluster: "west", services: ["emojivoto/web-svc"], served: notServed("split.smi-spec.io") });
-  assert.deepEqual(none.findings.map((f) => [f.code, f.severity]), [["XL621", "error"]]);
-  assert.equal(none.objects.some((o) => o.metadata.name === "web-svc-split"), false);
+  const none = await renderWest(topology, {
+    cluster: "west",
+    services: ["emojivoto/web-svc"],
+    served: notServed("split.smi-spec.io"),
+  });
+  assert.deepEqual(
+    none.findings.map((f) => [f.code, f.severity]),
+    [["XL621", "error"]],
+  );
+  assert.equal(
+    none.objects.some((o) => o.metadata.name === "web-svc-split"),
+    false,
+  );
   const noService = await renderWest(await eastWest({ splits: [split({ api: "gateway" })] }), { cluster: "west" });
-  assert.deepEqual(noService.findings.map((f) => f.code), ["XL622"]);
-  assert.doesNotMatch(JSON.stringify(noService.objects.find((o) => o.metadata.name === "web-svc-split")!.spec), /"port"/);
+  assert.deepEqual(
+    noService.findings.map((f) => f.code),
+    ["XL622"],
+  );
+  assert.doesNotMatch(
+    JSON.stringify(noService.objects.find((o) => o.metadata.name === "web-svc-split")!.spec),
+    /"port"/,
+  );
 });
 
 test("a backend exported as federated resolves to <service>-federated", async () => {
@@ -67,5 +94,8 @@ test("a backend exported as federated resolves to <service>-federated", async ()
     splits: [split({ api: "linkerd" })],
   });
   const west = await renderWest(topology, { cluster: "west", services: ["emojivoto/web-svc"] });
-  assert.match(JSON.stringify(west.objects.find((o) => o.metadata.name === "web-svc-split")!.spec), /"web-svc-federated"/);
+  assert.match(
+    JSON.stringify(west.objects.find((o) => o.metadata.name === "web-svc-split")!.spec),
+    /"web-svc-federated"/,
+  );
 });
