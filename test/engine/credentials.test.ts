@@ -70,14 +70,12 @@ test("service-account-token mode uses the token controller's Secret", async () =
     r.changes.clusters.every((c) => c.converged),
     JSON.stringify(r.changes.clusters),
   );
-  const tokenSecret = await fx.acc.clients
-    .get("east")!
-    .get({
-      apiVersion: "v1",
-      kind: "Secret",
-      namespace: "linkerd-multicluster",
-      name: "linkerd-service-mirror-remote-access-west-token",
-    });
+  const tokenSecret = await fx.acc.clients.get("east")!.get({
+    apiVersion: "v1",
+    kind: "Secret",
+    namespace: "linkerd-multicluster",
+    name: "linkerd-service-mirror-remote-access-west-token",
+  });
   assert.equal(tokenSecret!.type, "kubernetes.io/service-account-token");
   const fromSecret = Buffer.from((tokenSecret!.data as Record<string, string>).token!, "base64").toString("utf8");
   assert.equal(token(await secret("linkerd-multicluster")), fromSecret);

@@ -23,14 +23,12 @@ test("apply links both ways, exports podinfo and splits it 50/50 with a Gateway 
     ["workload1", "workload2"],
     ["workload2", "workload1"],
   ] as const) {
-    const link = await fx.acc.clients
-      .get(from)!
-      .get({
-        apiVersion: "multicluster.linkerd.io/v1alpha3",
-        kind: "Link",
-        namespace: "linkerd-multicluster",
-        name: to,
-      });
+    const link = await fx.acc.clients.get(from)!.get({
+      apiVersion: "multicluster.linkerd.io/v1alpha3",
+      kind: "Link",
+      namespace: "linkerd-multicluster",
+      name: to,
+    });
     assert.ok(link, `Link ${to} in ${from}`);
   }
   const svc = await fx.acc.clients

@@ -53,14 +53,12 @@ test("a hung API server costs the others only its request timeout", async () => 
     assert.equal(byName.get("eu-west")!.converged, false);
     assert.match(r.plan.clusters.find((c) => c.cluster === "eu-west")!.error ?? "", /no answer/);
     assert.ok(byName.get("us-east")!.converged && byName.get("ap-south")!.converged, renderChangeSetHuman(r.changes));
-    const link = await fx.acc.clients
-      .get("us-east")!
-      .get({
-        apiVersion: "multicluster.linkerd.io/v1alpha3",
-        kind: "Link",
-        namespace: "linkerd-multicluster",
-        name: "ap-south",
-      });
+    const link = await fx.acc.clients.get("us-east")!.get({
+      apiVersion: "multicluster.linkerd.io/v1alpha3",
+      kind: "Link",
+      namespace: "linkerd-multicluster",
+      name: "ap-south",
+    });
     assert.deepEqual((link!.spec as { excludedAnnotations?: string[] }).excludedAnnotations, [
       "internal.example.com/*",
     ]);
@@ -98,14 +96,12 @@ test("with one cluster stopped the others converge and the failure names it", as
   for (const name of ["us-east", "eu-west"]) assert.ok(byName.get(name)!.converged, `${name} converged`);
   // The links towards the stopped cluster are kept as they are, not pruned.
   for (const from of ["us-east", "eu-west"]) {
-    const link = await fx.acc.clients
-      .get(from)!
-      .get({
-        apiVersion: "multicluster.linkerd.io/v1alpha3",
-        kind: "Link",
-        namespace: "linkerd-multicluster",
-        name: "ap-south",
-      });
+    const link = await fx.acc.clients.get(from)!.get({
+      apiVersion: "multicluster.linkerd.io/v1alpha3",
+      kind: "Link",
+      namespace: "linkerd-multicluster",
+      name: "ap-south",
+    });
     assert.ok(link, `Link ap-south kept in ${from}`);
   }
 });

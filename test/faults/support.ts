@@ -103,19 +103,17 @@ export async function createServices(client: ClusterClient, ns: string, n: numbe
   const names = Array.from({ length: n }, (_, i) => `svc-${String(i).padStart(3, "0")}`);
   for (let i = 0; i < names.length; i += 20) {
     await Promise.all(
-      names
-        .slice(i, i + 20)
-        .map((name) =>
-          client.apply(
-            {
-              apiVersion: "v1",
-              kind: "Service",
-              metadata: { name, namespace: ns },
-              spec: { selector: { app: name }, ports: [{ name: "http", port: 80 }] },
-            },
-            { fieldManager: "test-seed" },
-          ),
+      names.slice(i, i + 20).map((name) =>
+        client.apply(
+          {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name, namespace: ns },
+            spec: { selector: { app: name }, ports: [{ name: "http", port: 80 }] },
+          },
+          { fieldManager: "test-seed" },
         ),
+      ),
     );
   }
   return names;
