@@ -13,7 +13,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import git from "isomorphic-git";
-import { runPlan } from "../src/cli/plan.js";
+import { main } from "../src/cli/main.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLUSTERS = 100;
@@ -90,7 +90,7 @@ try {
     for (let run = 0; run < 3; run++) {
       out = "";
       const t0 = performance.now();
-      code = await runPlan(["--repo", dir, "--base", base, "--head", head, "-o", format], {
+      code = await main(["plan", "--repo", dir, "--base", base, "--head", head, "-o", format], {
         out: (t) => (out += t),
         err: (t) => (out += t),
       });

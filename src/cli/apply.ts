@@ -21,23 +21,23 @@ Exit status: 0 when every cluster converged, 1 otherwise.
 
 /** The apply command. */
 export const applyCommand: Command = {
-  async run(args) {
+  async run(args, io) {
     const { values } = parseEngineArgs(args, {
       "dry-run": { type: "string" },
       yes: { type: "boolean", short: "y", default: false },
     });
     if (values.help) {
-      process.stdout.write(HELP);
+      io.out(HELP);
       return EXIT.ok;
     }
     if (values["dry-run"] !== undefined && values["dry-run"] !== "server") {
-      process.stderr.write(`crosslink apply: --dry-run supports only 'server'\n`);
+      io.err(`crosslink apply: --dry-run supports only 'server'\n`);
       return EXIT.error;
     }
     const dryRun = values["dry-run"] === "server";
-    const topology = await loadOrReport(values.file);
+    const topology = await loadOrReport(values.file, io);
     if (!topology) return EXIT.error;
-    const access = accessOrReport(topology, values.kubeconfig);
+    const access = accessOrReport(topology, values.kubeconfig, io);
     try {
       const json = values.output === "json";
       let cancelled = false;
@@ -46,21 +46,21 @@ export const applyCommand: Command = {
         access.clients,
         engineOptions(values, { dryRun }),
         async ({ plan }) => {
-          if (!json) process.stdout.write(formatPlan(plan, "human") + "\n");
+          if (!json) io.out(formatPlan(plan, "human") + "\n");
           if (inSync(plan)) return false;
           cancelled = !values.yes && !dryRun && process.stdin.isTTY && !(await confirm());
           return !cancelled;
         },
       );
       if (cancelled) {
-        process.stdout.write("Apply cancelled.\n");
+        io.out("Apply cancelled.\n");
         return EXIT.error;
       }
       if (!changes) {
-        if (json) process.stdout.write(JSON.stringify({ plan: planJson(plan), changes: null }, null, 2) + "\n");
+        if (json) io.out(JSON.stringify({ plan: planJson(plan), changes: null }, null, 2) + "\n");
         return access.diagnostics.length || hasErrors(plan) ? EXIT.error : EXIT.ok;
       }
-      process.stdout.write(
+      io.out(
         json
           ? JSON.stringify({ plan: planJson(plan), changes: changeSetJson(changes) }, null, 2) + "\n"
           : renderChangeSetHuman(changes),

@@ -5,6 +5,7 @@ import { reconcileOptions, type ReconcileOptions } from "../engine/reconcile.js"
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../kube/access.js";
 import { loadTopologyFile } from "../topology/index.js";
 import type { Topology } from "../topology/types.js";
+import type { CommandIo } from "./command.js";
 
 /** Options every engine command takes. */
 export const ENGINE_OPTIONS = {
@@ -24,16 +25,16 @@ export function parseEngineArgs<O extends NonNullable<ParseArgsConfig["options"]
 }
 
 /** Loads and validates the topology; prints diagnostics (to stderr) and returns undefined when it is invalid. */
-export async function loadOrReport(file: string): Promise<Topology | undefined> {
+export async function loadOrReport(file: string, io: CommandIo): Promise<Topology | undefined> {
   const { topology, diagnostics } = await loadTopologyFile(file);
-  if (diagnostics.length) process.stderr.write(formatDiagnostics(diagnostics) + "\n");
+  if (diagnostics.length) io.err(formatDiagnostics(diagnostics) + "\n");
   return hasErrors(diagnostics) ? undefined : topology;
 }
 
 /** Builds cluster clients; prints the located errors of missing contexts. */
-export function accessOrReport(topology: Topology, kubeconfig: string | undefined): ClusterAccess {
+export function accessOrReport(topology: Topology, kubeconfig: string | undefined, io: CommandIo): ClusterAccess {
   const access = clusterAccess(topology, loadKubeConfig(kubeconfig));
-  if (access.diagnostics.length) process.stderr.write(formatDiagnostics(access.diagnostics) + "\n");
+  if (access.diagnostics.length) io.err(formatDiagnostics(access.diagnostics) + "\n");
   return access;
 }
 

@@ -17,18 +17,18 @@ Exit status: 0 in sync, 2 changes pending, 1 error (invalid topology, unreachabl
 
 /** The diff command. */
 export const diffCommand: Command = {
-  async run(args) {
+  async run(args, io) {
     const { values } = parseEngineArgs(args, {});
     if (values.help) {
-      process.stdout.write(HELP);
+      io.out(HELP);
       return EXIT.ok;
     }
-    const topology = await loadOrReport(values.file);
+    const topology = await loadOrReport(values.file, io);
     if (!topology) return EXIT.error;
-    const access = accessOrReport(topology, values.kubeconfig);
+    const access = accessOrReport(topology, values.kubeconfig, io);
     try {
       const { plan } = await reconcile(topology, access.clients, engineOptions(values));
-      process.stdout.write(formatPlan(plan, values.output));
+      io.out(formatPlan(plan, values.output));
       if (access.diagnostics.length || hasErrors(plan)) return EXIT.error;
       return inSync(plan) ? EXIT.ok : EXIT.changes;
     } finally {

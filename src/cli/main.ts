@@ -2,6 +2,7 @@
  * crosslink's command dispatcher: maps the first argument to a command module.
  * Commands are thin; each returns its exit code.
  */
+import { processIo, type CommandIo } from "./command.js";
 import { commands } from "./commands.js";
 
 const USAGE = `crosslink — GitOps for Linkerd multicluster
@@ -16,21 +17,21 @@ ${Object.entries(commands)
 Run 'crosslink <command> --help' for a command's options.`;
 
 /** Runs crosslink with the given arguments (without `node` and the script) and returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(USAGE + "\n");
+    io.out(USAGE + "\n");
     return name ? 0 : 1;
   }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`crosslink: unknown command '${name}'\n\n${USAGE}\n`);
+    io.err(`crosslink: unknown command '${name}'\n\n${USAGE}\n`);
     return 1;
   }
   try {
-    return await (await command.load()).run(rest);
+    return await (await command.load()).run(rest, io);
   } catch (err) {
-    process.stderr.write(`crosslink ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`crosslink ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
 }

@@ -15,7 +15,7 @@ import {
 import { TRAILER_ALLOWANCE } from "../review/safety.js";
 import { GitSourceError } from "../source/git-revision.js";
 import { ALL_CODES, PRUNE_GUARD_CODES, REVIEW_CODES } from "../codes.js";
-import type { Command } from "./command.js";
+import type { Command, CommandIo } from "./command.js";
 import { parseArgs } from "node:util";
 
 /** Exit codes, as `diff`'s (kept here so plan does not load the Kubernetes client unless --live). */
@@ -51,21 +51,13 @@ as of that fetch; credentials in the URL are sent, never stored. A fetch over
 Exit status: 0 no change, 2 changes, 1 errors (invalid head, failed safety rule, git error).
 `;
 
-/** Where the plan command writes (process streams by default; tests capture them). */
-export interface PlanIo {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const processIo: PlanIo = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
-
 /** The plan command. */
 export const planCommand: Command = {
-  run: (args) => runPlan(args, processIo),
+  run: (args, io) => runPlan(args, io),
 };
 
 /** Runs `crosslink plan ARGS`, writing to `io`; returns the exit code. */
-export async function runPlan(args: string[], io: PlanIo): Promise<number> {
+async function runPlan(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true });
   if (!["human", "markdown", "json"].includes(values.output)) {
     io.err(`crosslink plan: unknown output '${values.output}' (human, markdown or json)\n`);
@@ -115,7 +107,7 @@ export async function runPlan(args: string[], io: PlanIo): Promise<number> {
         import("./common.js"),
         import("../engine/plan/declarations.js"),
       ]);
-      const access = accessOrReport(headTopology, values.kubeconfig);
+      const access = accessOrReport(headTopology, values.kubeconfig, io);
       try {
         // The same prune guard as apply and the daemon: base is what was declared before, the head's trailer allows.
         const baseTopology = sides.base.load.topology;

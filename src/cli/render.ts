@@ -30,18 +30,18 @@ export function desiredManifests(d: DesiredCluster, includeSecrets: boolean): Ku
 
 /** The render command. */
 export const renderCommand: Command = {
-  async run(args) {
+  async run(args, io) {
     const { values } = parseEngineArgs(args, {
       out: { type: "string" },
       "include-secrets": { type: "boolean", default: false },
     });
     if (values.help || !values.out) {
-      process.stdout.write(HELP);
+      io.out(HELP);
       return values.help ? EXIT.ok : EXIT.error;
     }
-    const topology = await loadOrReport(values.file);
+    const topology = await loadOrReport(values.file, io);
     if (!topology) return EXIT.error;
-    const access = accessOrReport(topology, values.kubeconfig);
+    const access = accessOrReport(topology, values.kubeconfig, io);
     try {
       const { desired, observations } = await reconcile(topology, access.clients, engineOptions(values));
       await mkdir(values.out, { recursive: true });
@@ -51,12 +51,12 @@ export const renderCommand: Command = {
         );
         const file = path.join(values.out, `${cluster}.yaml`);
         await writeFile(file, docs.join("---\n"));
-        process.stdout.write(
+        io.out(
           `${file}: ${docs.length} objects${d.credentials.length ? ` (${d.credentials.length} credential(s) to issue at apply time, not rendered)` : ""}\n`,
         );
       }
       const failed = observations.filter((o) => !o.ok);
-      for (const o of failed) if (!o.ok) process.stderr.write(`cluster ${o.cluster}: not rendered: ${o.error}\n`);
+      for (const o of failed) if (!o.ok) io.err(`cluster ${o.cluster}: not rendered: ${o.error}\n`);
       return failed.length || access.diagnostics.length ? EXIT.error : EXIT.ok;
     } finally {
       access.close();

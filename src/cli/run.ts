@@ -23,19 +23,19 @@ CROSSLINK_GIT_USERNAME, CROSSLINK_GIT_PASSWORD(_FILE), CROSSLINK_WEBHOOK_SECRET 
 
 /** The run command. */
 export const runCommand: Command = {
-  async run(args) {
+  async run(args, io) {
     let cfg;
     try {
       cfg = parseRunConfig(args);
     } catch (err) {
       if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-        process.stderr.write(`crosslink run: ${(err as Error).message}\n`);
+        io.err(`crosslink run: ${(err as Error).message}\n`);
         return EXIT.error;
       }
       throw err;
     }
     if (cfg === "help") {
-      process.stdout.write(HELP);
+      io.out(HELP);
       return EXIT.ok;
     }
     const daemon = await createDaemon(cfg);
@@ -52,9 +52,7 @@ export const runCommand: Command = {
     await daemon.stop();
     // Everything is closed; if some handle still keeps the process alive, do not linger past the shutdown.
     const leftover = setTimeout(() => {
-      process.stderr.write(
-        `crosslink run: open handles after stop (${process.getActiveResourcesInfo().join(", ")}); exiting\n`,
-      );
+      io.err(`crosslink run: open handles after stop (${process.getActiveResourcesInfo().join(", ")}); exiting\n`);
       process.exit(EXIT.ok);
     }, 2_000);
     leftover.unref();

@@ -17,7 +17,7 @@ revision or a cluster not in sync.
 
 /** The status command. */
 export const statusCommand: Command = {
-  async run(args) {
+  async run(args, io) {
     const { values } = parseArgs({
       args,
       options: {
@@ -27,7 +27,7 @@ export const statusCommand: Command = {
       },
     });
     if (values.help) {
-      process.stdout.write(HELP);
+      io.out(HELP);
       return EXIT.ok;
     }
     const base = values.url ?? process.env.CROSSLINK_URL ?? "http://127.0.0.1:8080";
@@ -37,10 +37,10 @@ export const statusCommand: Command = {
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       status = (await res.json()) as DaemonStatus;
     } catch (err) {
-      process.stderr.write(`crosslink status: ${base}: ${err instanceof Error ? err.message : String(err)}\n`);
+      io.err(`crosslink status: ${base}: ${err instanceof Error ? err.message : String(err)}\n`);
       return EXIT.error;
     }
-    process.stdout.write(values.output === "json" ? JSON.stringify(status, null, 2) + "\n" : formatStatus(status));
+    io.out(values.output === "json" ? JSON.stringify(status, null, 2) + "\n" : formatStatus(status));
     if (status.rejected || status.clusters.some((c) => c.state !== "ok")) return EXIT.changes;
     return status.fetch.ok === false ? EXIT.error : EXIT.ok;
   },

@@ -32,7 +32,7 @@ export function summarise(t: Topology): string {
 
 /** The `validate` command. */
 export const validateCommand: Command = {
-  async run(args) {
+  async run(args, io) {
     let parsed;
     try {
       parsed = parseArgs({
@@ -45,37 +45,35 @@ export const validateCommand: Command = {
         },
       });
     } catch (err) {
-      process.stderr.write(`crosslink validate: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}\n`);
+      io.err(`crosslink validate: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}\n`);
       return 2;
     }
     const { values, positionals } = parsed;
     if (values.help) {
-      process.stdout.write(HELP + "\n");
+      io.out(HELP + "\n");
       return 0;
     }
     if (values.output !== "text" && values.output !== "json") {
-      process.stderr.write(`crosslink validate: --output must be text or json, not ${values.output}\n`);
+      io.err(`crosslink validate: --output must be text or json, not ${values.output}\n`);
       return 2;
     }
     if (positionals.length > 1 || (positionals.length === 1 && values.file !== undefined)) {
-      process.stderr.write(`crosslink validate: give one topology file\n\n${HELP}\n`);
+      io.err(`crosslink validate: give one topology file\n\n${HELP}\n`);
       return 2;
     }
     const file = values.file ?? positionals[0] ?? "multicluster.yaml";
     const { topology, diagnostics } = await loadTopologyFile(file);
     const valid = topology !== undefined && !hasErrors(diagnostics);
     if (values.output === "json") {
-      process.stdout.write(JSON.stringify({ file, valid, diagnostics }, null, 2) + "\n");
+      io.out(JSON.stringify({ file, valid, diagnostics }, null, 2) + "\n");
     } else {
-      if (diagnostics.length) process.stdout.write(formatDiagnostics(diagnostics) + "\n");
+      if (diagnostics.length) io.out(formatDiagnostics(diagnostics) + "\n");
       const shown = escapeControls(file);
-      if (valid) process.stdout.write(`${shown}: valid (${summarise(topology)})\n`);
+      if (valid) io.out(`${shown}: valid (${summarise(topology)})\n`);
       else {
         const errors = diagnostics.filter((d) => d.severity === "error").length;
         const warnings = diagnostics.length - errors;
-        process.stdout.write(
-          `${shown}: invalid (${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""})\n`,
-        );
+        io.out(`${shown}: invalid (${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""})\n`);
       }
     }
     return valid ? 0 : 1;

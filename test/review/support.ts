@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import git from "isomorphic-git";
 import { parseDocument } from "yaml";
-import { runPlan } from "../../src/cli/plan.js";
+import { main } from "../../src/cli/main.js";
 
 /** The repository root (tests run from dist/test/review). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -84,12 +84,10 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `crosslink plan ARGS` in-process with its output captured. */
+/** Runs `crosslink ARGS` in-process through the CLI's entry point, with its output captured. */
 export async function runCli(args: string[]): Promise<CliRun> {
-  const [name, ...rest] = args;
-  if (name !== "plan") throw new Error("runCli runs only the plan command");
   let stdout = "";
   let stderr = "";
-  const code = await runPlan(rest, { out: (t) => (stdout += t), err: (t) => (stderr += t) });
+  const code = await main(args, { out: (t) => (stdout += t), err: (t) => (stderr += t) });
   return { code, stdout, stderr };
 }
