@@ -6,6 +6,7 @@
  * Codes never change meaning once released.
  */
 import { CODES as TOPOLOGY_CODES } from "./topology/codes.js";
+import { CHECK_CODES } from "./check/codes.js";
 
 /** Codes of cluster access and of render's and plan's findings, with their meaning. */
 export const ENGINE_CODES = {
@@ -62,5 +63,6 @@ export const ALL_CODES: Readonly<Record<string, string>> = {
   ...TOPOLOGY_CODES,
   ...ENGINE_CODES,
   ...REVIEW_CODES,
+  ...CHECK_CODES,
   ...RETIRED_CODES,
 };

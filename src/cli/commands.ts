@@ -37,6 +37,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: "print the status of a running crosslink daemon",
     load: async () => (await import("./status.js")).statusCommand,
   },
+  check: {
+    summary: "check the health of every cluster and link: credentials, controllers, mirrors, trust",
+    load: async () => (await import("./check.js")).checkCommand,
+  },
   plan: {
     summary: "review a change: what going from one git revision to another does to the mesh",
     load: async () => (await import("./plan.js")).planCommand,

@@ -14,7 +14,16 @@ import { KubeError, isRetryable } from "./errors.js";
 import { resourcePath } from "./kinds.js";
 import { describeRef, type KubeObject, type ObjectRef } from "./object.js";
 import { DeadlineError, abortText, seconds, sleep } from "../util/abort.js";
-import type { CallOptions, ClusterClient, IssuedToken, ListOptions, RequestCounters, WriteOptions } from "./port.js";
+import type {
+  AccessAnswer,
+  AccessQuestion,
+  CallOptions,
+  ClusterClient,
+  IssuedToken,
+  ListOptions,
+  RequestCounters,
+  WriteOptions,
+} from "./port.js";
 
 /** The field manager crosslink writes with. */
 export const FIELD_MANAGER = "crosslink";
@@ -170,6 +179,23 @@ export class HttpClusterClient implements ClusterClient {
     if (res.status === 404) return [];
     const body = res.body as { versions?: { version: string }[]; preferredVersion?: { version: string } };
     return (body.versions ?? []).map((v) => v.version);
+  }
+
+  async reviewAccess(question: AccessQuestion, opts: CallOptions = {}): Promise<AccessAnswer> {
+    const { verb, group, resource, namespace } = question;
+    const body = {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SelfSubjectAccessReview",
+      spec: { resourceAttributes: { verb, group, resource, ...(namespace ? { namespace } : {}) } },
+    };
+    // A review creates nothing: it is not counted as a write.
+    const res = await this.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body, {
+      ...call(opts),
+      contentType: "application/json",
+      what: `access review ${verb} ${group ? `${resource}.${group}` : resource}`,
+    });
+    const status = (res.body as { status?: { allowed?: boolean; reason?: string } }).status ?? {};
+    return { allowed: status.allowed === true, ...(status.reason ? { reason: status.reason } : {}) };
   }
 
   /** The API server's `/readyz` answer (`ok` when ready). */

@@ -72,6 +72,8 @@ const table: KindInfo[] = [
     version: "v1",
   },
   { group: "", kind: "ConfigMap", plural: "configmaps", namespaced: true, rank: 40, managed: false, version: "v1" },
+  // Read only, by `crosslink check` (mirror endpoints).
+  { group: "", kind: "Endpoints", plural: "endpoints", namespaced: true, rank: 50, managed: false, version: "v1" },
   { group: "", kind: "Secret", plural: "secrets", namespaced: true, rank: 40, managed: true, version: "v1" },
   { group: "", kind: "Service", plural: "services", namespaced: true, rank: 50, managed: true, version: "v1" },
   { group: LINK_GROUP, kind: "Link", plural: "links", namespaced: true, rank: 60, managed: true },

@@ -41,6 +41,20 @@ export interface IssuedToken {
   expirationTimestamp: string;
 }
 
+/** What a SelfSubjectAccessReview asks: may the caller do `verb` on `resource` (of `group`), cluster-wide unless `namespace`. */
+export interface AccessQuestion {
+  verb: string;
+  group: string;
+  resource: string;
+  namespace?: string;
+}
+
+/** The API server's answer to a SelfSubjectAccessReview. */
+export interface AccessAnswer {
+  allowed: boolean;
+  reason?: string;
+}
+
 /** Request and write counts of one client, for reports and benchmarks. */
 export interface RequestCounters {
   requests: number;
@@ -82,6 +96,8 @@ export interface ClusterClient {
   ): Promise<IssuedToken>;
   /** The versions of an API group the server serves, newest preferred first; [] when the group is not served. */
   servedVersions(group: string, opts?: CallOptions): Promise<string[]>;
+  /** Asks the server whether this client's own identity may do something (SelfSubjectAccessReview); optional so other implementations stay valid. */
+  reviewAccess?(question: AccessQuestion, opts?: CallOptions): Promise<AccessAnswer>;
 }
 
 /** A view of a client whose every call carries `scope` (merged with the call's own options). */
@@ -95,6 +111,7 @@ export function scopedClient(client: ClusterClient, scope: CallOptions): Cluster
     return { ...opts, ...merged } as T;
   };
   const update = client.update?.bind(client);
+  const reviewAccess = client.reviewAccess?.bind(client);
   return {
     cluster: client.cluster,
     server: client.server,
@@ -108,5 +125,8 @@ export function scopedClient(client: ClusterClient, scope: CallOptions): Cluster
     patch: (ref, patch, opts) => client.patch(ref, patch, o(opts)),
     createToken: (ns, sa, ttl, opts) => client.createToken(ns, sa, ttl, o(opts)),
     servedVersions: (group, opts) => client.servedVersions(group, o(opts)),
+    ...(reviewAccess
+      ? { reviewAccess: (q: AccessQuestion, opts?: CallOptions) => reviewAccess(q, o(opts)) }
+      : {}),
   };
 }

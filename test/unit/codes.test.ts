@@ -8,6 +8,7 @@ import path from "node:path";
 import test from "node:test";
 import { ALL_CODES, ENGINE_CODES, RETIRED_CODES, REVIEW_CODES } from "../../src/codes.js";
 import { CODES as TOPOLOGY_CODES } from "../../src/topology/codes.js";
+import { CHECK_CODES } from "../../src/check/codes.js";
 import { repoRoot } from "../support/paths.js";
 
 const doc = readFileSync(path.join(repoRoot, "docs/diagnostics.md"), "utf8");
@@ -30,12 +31,14 @@ test("each code is registered once, in the range of its table", () => {
     ...Object.keys(TOPOLOGY_CODES),
     ...Object.keys(ENGINE_CODES),
     ...Object.keys(REVIEW_CODES),
+    ...Object.keys(CHECK_CODES),
     ...Object.keys(RETIRED_CODES),
   ];
   assert.equal(new Set(all).size, all.length);
   for (const c of Object.keys(TOPOLOGY_CODES)) assert.match(c, /^XL[123]\d\d$/);
   for (const c of Object.keys(ENGINE_CODES)) assert.match(c, /^XL[56]\d\d$/);
   for (const c of Object.keys(REVIEW_CODES)) assert.match(c, /^XL7\d\d$/);
+  for (const c of Object.keys(CHECK_CODES)) assert.match(c, /^XL9\d\d$/);
   for (const [c, meaning] of Object.entries(RETIRED_CODES)) {
     assert.match(meaning, /^retired: /, c);
     assert.match(doc, new RegExp(`^\\| ${c} \\| – \\|`, "m"), `${c} is documented as retired`);
