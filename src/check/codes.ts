@@ -6,7 +6,8 @@
 
 /** Every check code with its meaning; `CHECK_SEVERITY` says whether it warns or fails. */
 export const CHECK_CODES = {
-  XL901: "a cluster cannot be read (no kubeconfig context, or its API server does not answer); its other checks are skipped",
+  XL901:
+    "a cluster cannot be read (no kubeconfig context, or its API server does not answer); its other checks are skipped",
   XL911: "a Link is missing or differs from what crosslink renders (the plan's changes to it are shown)",
   XL912: "a link's credential Secret is missing, or holds no kubeconfig with a token",
   XL913: "a link's credentials do not authenticate against the target cluster",
@@ -16,7 +17,8 @@ export const CHECK_CODES = {
   XL917: "a link's token expires soon (less than a quarter of the link's TTL left: renewal at half has been missed)",
   XL921: "a managed link's controller Deployment is missing",
   XL922: "a managed link's controller Deployment differs from what crosslink renders (pod template or spec)",
-  XL923: "no mirror controller holds the link's Lease (`service-mirror-write-<link>`), or its last renewal is older than the lease's duration",
+  XL923:
+    "no mirror controller holds the link's Lease (`service-mirror-write-<link>`), or its last renewal is older than the lease's duration",
   XL924: "the Link's status, written by the mirror controller, does not show an export as mirrored",
   XL931: "an export has no mirror Service in a source cluster",
   XL932: "a mirror has no ready endpoints (gateway mode: the mirror's Endpoints; other modes: the exported Service's)",

@@ -13,7 +13,6 @@ import { linkNames } from "../engine/names.js";
 import { OBSERVE_CONCURRENCY } from "../engine/observe.js";
 import { planTopology, type ReconcileOptions } from "../engine/reconcile.js";
 import { summariseKubeconfig, tokenSecondsLeft } from "../engine/render/credentials.js";
-import { exportModeInfo } from "../extensions/export-modes.js";
 import { clientForContext } from "../kube/access.js";
 import { KubeError } from "../kube/errors.js";
 import { LINK_GROUP } from "../kube/kinds.js";

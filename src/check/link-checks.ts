@@ -88,7 +88,7 @@ export function linkChecks(
         ? ok(category, linkTitle)
         : problem(category, linkTitle, "XL911", `no Link ${names.link} in ${link.from}`, "run `crosslink apply`"),
   );
-  out.push(...credentialChecks(category, lf, now));
+  out.push(...credentialChecks(category, lf));
   if (link.controller === "managed") out.push(controllerCheck(category, from, fromPlan, fromFacts, names.controller));
   out.push(leaseCheck(category, lf, from, now, opts));
   const status = statusCheck(category, topology, lf);
@@ -96,7 +96,7 @@ export function linkChecks(
   return out;
 }
 
-function credentialChecks(category: string, lf: LinkFacts, now: Date): CheckResult[] {
+function credentialChecks(category: string, lf: LinkFacts): CheckResult[] {
   const { link, credentials: c } = lf;
   const out: CheckResult[] = [];
   const missing = c.secrets.filter((s) => !s.present);
@@ -122,8 +122,7 @@ function credentialChecks(category: string, lf: LinkFacts, now: Date): CheckResu
   const timeTitle = "the token has time left";
   const left = c.tokenSecondsLeft;
   if (left === null || left === undefined) out.push(ok(category, timeTitle, "no expiry (a long-lived token)"));
-  else if (left <= 0)
-    out.push(problem(category, timeTitle, "XL916", `expired ${formatSeconds(-left)} ago`, restore));
+  else if (left <= 0) out.push(problem(category, timeTitle, "XL916", `expired ${formatSeconds(-left)} ago`, restore));
   else if (left < link.credentials.ttlSeconds / 4)
     out.push(
       problem(
@@ -247,7 +246,9 @@ function statusCheck(category: string, topology: Topology, lf: LinkFacts): Check
       const cond = entry?.conditions?.find((c) => c.type === "Mirrored");
       if (!entry) wrong.push(`${e.namespace}/${svc}: not in the status`);
       else if (cond?.status !== "True")
-        wrong.push(`${e.namespace}/${svc}: ${cond ? `${cond.reason ?? "not mirrored"}: ${cond.message ?? ""}` : "no Mirrored condition"}`.trim());
+        wrong.push(
+          `${e.namespace}/${svc}: ${cond ? `${cond.reason ?? "not mirrored"}: ${cond.message ?? ""}` : "no Mirrored condition"}`.trim(),
+        );
     }
   }
   if (!expected) return undefined;

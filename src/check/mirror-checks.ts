@@ -41,7 +41,6 @@ export function linkMirrorChecks(
   topology: Topology,
   link: Link,
   fromFacts: ClusterFacts,
-  toFacts: ClusterFacts | undefined,
   endpoints: { from: ReadonlyMap<string, KubeObject>; to?: ReadonlyMap<string, KubeObject> },
 ): CheckResult[] {
   const category = `link ${link.from}→${link.to}`;
@@ -51,6 +50,7 @@ export function linkMirrorChecks(
   const mirrors = new Map(fromFacts.mirrors.map((m) => [nsName(m.metadata.namespace ?? "", m.metadata.name), m]));
   const missing: string[] = [];
   const noEndpoints: string[] = [];
+  let withEndpoints = 0;
   for (const e of exports) {
     const mode = exportModeInfo(e.mode);
     for (const svc of e.services) {
@@ -71,6 +71,7 @@ export function linkMirrorChecks(
           : endpoints.to
             ? endpointsState(endpoints.to.get(nsName(e.namespace, svc)))
             : undefined;
+      if (state !== undefined) withEndpoints++;
       if (state === "none")
         noEndpoints.push(
           e.mode === "gateway"
@@ -95,7 +96,7 @@ export function linkMirrorChecks(
       : ok(category, title, `${count} mirror(s)`),
   );
   const epTitle = "every mirror has ready endpoints";
-  if (toFacts || endpoints.from.size || noEndpoints.length)
+  if (withEndpoints)
     out.push(
       noEndpoints.length
         ? problem(
@@ -105,7 +106,7 @@ export function linkMirrorChecks(
             noEndpoints.join("\n"),
             `check the exported Services have ready pods in ${link.to} and that ${link.to}'s gateway is alive`,
           )
-        : ok(category, epTitle),
+        : ok(category, epTitle, `${withEndpoints} mirror(s)`),
     );
   return out;
 }
@@ -176,7 +177,9 @@ export function splitChecks(topology: Topology, facts: ReadonlyMap<string, Clust
     const remote = split.backends.filter((b) => b.cluster && b.cluster !== split.cluster);
     if (!f || !remote.length) continue;
     const title = `split ${split.cluster}/${split.namespace}/${split.service} sends to mirrors that exist`;
-    const names = new Set(f.mirrors.filter((m) => m.metadata.namespace === split.namespace).map((m) => m.metadata.name));
+    const names = new Set(
+      f.mirrors.filter((m) => m.metadata.namespace === split.namespace).map((m) => m.metadata.name),
+    );
     const missing = remote
       .map((b) => mirrorName(b.service, b.cluster!, federated.has(`${b.cluster}/${split.namespace}/${b.service}`)))
       .filter((n) => !names.has(n));

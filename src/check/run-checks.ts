@@ -59,7 +59,7 @@ export function runChecks(facts: CheckFacts, opts: CheckOptions = CHECK_DEFAULTS
     out.push(...linkChecks(topology, lf, fromPlan, from, now, opts));
     const noEndpoints = new Map();
     out.push(
-      ...linkMirrorChecks(topology, link, from, to, {
+      ...linkMirrorChecks(topology, link, from, {
         from: facts.endpoints.get(link.from) ?? noEndpoints,
         ...(to ? { to: facts.endpoints.get(link.to) ?? noEndpoints } : {}),
       }),

@@ -18,12 +18,7 @@ export function clusterBundle(f: ClusterFacts): string | undefined {
 }
 
 /** The trust checks of one reachable cluster. */
-export function clusterTrustChecks(
-  category: string,
-  f: ClusterFacts,
-  now: Date,
-  opts: CheckOptions,
-): CheckResult[] {
+export function clusterTrustChecks(category: string, f: ClusterFacts, now: Date, opts: CheckOptions): CheckResult[] {
   const bundle = clusterBundle(f);
   if (!bundle) {
     return [
@@ -65,7 +60,9 @@ function anchorCheck(category: string, certs: CertValidity[], now: Date, opts: C
       category,
       title,
       "XL944",
-      invalid.map((c) => `${describeCert(c)}: valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()}`).join("\n"),
+      invalid
+        .map((c) => `${describeCert(c)}: valid ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()}`)
+        .join("\n"),
       "rotate the trust anchor (add the new one to every cluster's bundle first)",
     );
   }
@@ -150,7 +147,8 @@ export function linkTrustCheck(category: string, link: Link, from: ClusterFacts,
   const fb = bundleFingerprints(b);
   const configA = bundleFingerprints(from.linkerd?.anchorsPem ?? "");
   const configB = bundleFingerprints(to.linkerd?.anchorsPem ?? "");
-  if (sameCertificates(fa, fb) && sameCertificates(configA, configB)) return ok(category, title, `${fa.length} anchor(s)`);
+  if (sameCertificates(fa, fb) && sameCertificates(configA, configB))
+    return ok(category, title, `${fa.length} anchor(s)`);
   const only = (x: string[], y: string[]) => [...new Set(x)].filter((f) => !y.includes(f)).map((f) => f.slice(0, 16));
   const lines = [`${link.from} trusts ${new Set(fa).size} anchor(s), ${link.to} ${new Set(fb).size}`];
   const onlyA = only(fa, fb);

@@ -125,8 +125,6 @@ export function scopedClient(client: ClusterClient, scope: CallOptions): Cluster
     patch: (ref, patch, opts) => client.patch(ref, patch, o(opts)),
     createToken: (ns, sa, ttl, opts) => client.createToken(ns, sa, ttl, o(opts)),
     servedVersions: (group, opts) => client.servedVersions(group, o(opts)),
-    ...(reviewAccess
-      ? { reviewAccess: (q: AccessQuestion, opts?: CallOptions) => reviewAccess(q, o(opts)) }
-      : {}),
+    ...(reviewAccess ? { reviewAccess: (q: AccessQuestion, opts?: CallOptions) => reviewAccess(q, o(opts)) } : {}),
   };
 }
