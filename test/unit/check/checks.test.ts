@@ -58,7 +58,7 @@ interface Mesh {
 async function mesh(spec: Record<string, unknown> = {}): Promise<Mesh> {
   const topology = await eastWest(spec);
   const start = [
-    await healthy({ cluster: "east", services: ["emojivoto/web-svc", "emojivoto/voting-svc"] }),
+    await healthy({ cluster: "east", services: ["emojivoto/web-svc", "emojivoto/voting-svc", "emojivoto/emoji-svc"] }),
     await healthy({ cluster: "west", services: ["emojivoto/web-svc"] }),
   ];
   const [east, west] = converge(topology, start, planFacts(topology, start));
@@ -218,6 +218,55 @@ test("mirrors: a missing one (XL931), one without ready endpoints (XL932), orpha
   const orphan = r.find((x) => x.code === "XL933")!.detail!;
   assert.match(orphan, /emojivoto\/voting-svc-east: emojivoto\/voting-svc is not exported by east/);
   assert.match(orphan, /emojivoto\/web-svc-north: no link west→north/);
+});
+
+test("remote-discovery and federated exports: mirrors named as Linkerd names them, endpoints read in the target", async () => {
+  const m = await mesh({
+    exports: [
+      { cluster: "east", namespace: "emojivoto", services: ["web-svc"] },
+      { cluster: "east", namespace: "emojivoto", services: ["emoji-svc"], mode: "remote-discovery" },
+      { cluster: "east", namespace: "emojivoto", services: ["voting-svc"], mode: "federated" },
+    ],
+  });
+  const federated: KubeObject = {
+    ...service("emojivoto", "voting-svc-federated"),
+    metadata: {
+      name: "voting-svc-federated",
+      namespace: "emojivoto",
+      labels: { "mirror.linkerd.io/mirrored-service": "true" },
+      annotations: { "multicluster.linkerd.io/remote-discovery": "voting-svc@east" },
+    },
+  };
+  const remote = mirror("emoji-svc");
+  remote.metadata.labels!["multicluster.linkerd.io/remote-service"] = "emoji-svc";
+  m.west.mirrors = [mirror("web-svc"), remote, federated];
+  const entry = (name: string) => ({
+    controllerName: "linkerd.io/service-mirror",
+    remoteRef: { group: "", kind: "Service", name, namespace: "emojivoto" },
+    conditions: [{ type: "Mirrored", status: "True", reason: "Mirrored", message: "", lastTransitionTime: "x" }],
+  });
+  m.link.linkObject!.status = {
+    mirrorServices: [entry("web-svc"), entry("emoji-svc")],
+    federatedServices: [entry("voting-svc")],
+  };
+  const eastEndpoints = new Map([
+    ["emojivoto/emoji-svc", endpoints("emojivoto", "emoji-svc")],
+    ["emojivoto/voting-svc", endpoints("emojivoto", "voting-svc")],
+  ]);
+  (m.facts.endpoints as Map<string, Map<string, KubeObject>>).set("east", eastEndpoints);
+  m.facts.plan = planFacts(m.topology, [m.east, m.west]);
+  let r = runChecks(m.facts);
+  assert.deepEqual(problems(r), []);
+  assert.match(r.find((x) => x.title === "every mirror has ready endpoints")!.detail!, /3 mirror\(s\)/);
+  eastEndpoints.delete("emojivoto/voting-svc");
+  federated.metadata.annotations!["multicluster.linkerd.io/remote-discovery"] = "voting-svc@north";
+  r = runChecks(m.facts);
+  assert.deepEqual(problems(r), ["cluster west XL933", "link west→east XL931"]);
+  assert.match(r.find((x) => x.code === "XL931")!.detail!, /voting-svc-federated does not name member voting-svc@east/);
+  federated.metadata.annotations!["multicluster.linkerd.io/remote-discovery"] = "voting-svc@east";
+  r = runChecks(m.facts);
+  assert.deepEqual(problems(r), ["link west→east XL932"]);
+  assert.match(r.find((x) => x.code === "XL932")!.detail!, /emojivoto\/voting-svc in east: no addresses/);
 });
 
 test("a split whose remote backend has no mirror: XL951", async () => {
