@@ -144,7 +144,7 @@ function credentialChecks(category: string, lf: LinkFacts): CheckResult[] {
         authTitle,
         "XL913",
         c.probe.error,
-        `the token was revoked, its ServiceAccount deleted, or ${link.to}'s API server changed; ${restore}`,
+        `the token was revoked, its ServiceAccount deleted, or ${link.to}'s API server changed (or its address in the kubeconfig is not reachable from where check runs); ${restore}`,
       ),
     );
     return out;
