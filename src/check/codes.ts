@@ -15,6 +15,8 @@ export const CHECK_CODES = {
   XL915: "a link's credentials may read Secrets in the target (the mirror needs no such right)",
   XL916: "a link's token has expired",
   XL917: "a link's token expires soon (less than a quarter of the link's TTL left: renewal at half has been missed)",
+  XL918:
+    "a link's two credential Secrets (multicluster and Linkerd namespace) hold different kubeconfigs: the destination controller reads the Linkerd-namespace copy",
   XL921: "a managed link's controller Deployment is missing",
   XL922: "a managed link's controller Deployment differs from what crosslink renders (pod template or spec)",
   XL923:
@@ -40,6 +42,7 @@ export type CheckCode = keyof typeof CHECK_CODES;
 /** The codes that are warnings (‼, exit 2); every other code is a failure (×, exit 1). */
 export const CHECK_WARNINGS: ReadonlySet<CheckCode> = new Set<CheckCode>([
   "XL917",
+  "XL918",
   "XL924",
   "XL932",
   "XL933",

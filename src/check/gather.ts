@@ -135,6 +135,8 @@ async function readLink(
     ...secretRefs.map((r) => client.get(r)),
   ]);
   const credentials = await probeCredentials(link, secrets[0], now, signal, credentialRequests);
+  const kubeconfigOf = (s: KubeObject | undefined) => (s?.data as Record<string, string> | undefined)?.kubeconfig;
+  credentials.copiesAgree = !secrets[0] || !secrets[1] || kubeconfigOf(secrets[0]) === kubeconfigOf(secrets[1]);
   credentials.secrets = secretRefs.map((r, i) => ({ namespace: r.namespace, name: r.name, present: !!secrets[i] }));
   return {
     link,
@@ -156,7 +158,7 @@ async function probeCredentials(
   signal: AbortSignal,
   credentialRequests: Map<string, number>,
 ): Promise<CredentialFacts> {
-  const out: CredentialFacts = { secrets: [], hasToken: false };
+  const out: CredentialFacts = { secrets: [], hasToken: false, copiesAgree: true };
   const b64 = (secret?.data as Record<string, string> | undefined)?.kubeconfig;
   if (!b64) return out;
   const text = Buffer.from(b64, "base64").toString("utf8");

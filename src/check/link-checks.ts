@@ -117,6 +117,20 @@ function credentialChecks(category: string, lf: LinkFacts): CheckResult[] {
   } else {
     out.push(ok(category, secretsTitle));
   }
+  if (!missing.length) {
+    const copiesTitle = "both credential Secrets hold the same kubeconfig";
+    out.push(
+      c.copiesAgree
+        ? ok(category, copiesTitle)
+        : problem(
+            category,
+            copiesTitle,
+            "XL918",
+            c.secrets.map((s) => `${s.namespace}/${s.name}`).join(" and ") + " differ",
+            "run `crosslink apply`; it writes both (the Linkerd-namespace copy is deleted and created again on rotation)",
+          ),
+    );
+  }
   if (!c.hasToken) return out;
 
   const timeTitle = "the token has time left";

@@ -38,6 +38,8 @@ export interface AccessResult extends AccessQuestion {
 export interface CredentialFacts {
   /** Per credential Secret (multicluster namespace, Linkerd namespace): whether it exists. */
   secrets: { namespace: string; name: string; present: boolean }[];
+  /** False when both Secrets exist but hold different kubeconfigs. */
+  copiesAgree: boolean;
   /** Whether the multicluster-namespace Secret holds a kubeconfig with a token. */
   hasToken: boolean;
   /** Seconds until the token's `exp`; null when it has none (a long-lived token). */

@@ -93,6 +93,7 @@ async function mesh(spec: Record<string, unknown> = {}): Promise<Mesh> {
         { namespace: "linkerd", name: "cluster-credentials-east", present: true },
       ],
       hasToken: true,
+      copiesAgree: true,
       tokenSecondsLeft: 20 * 3600,
       server: "https://east.test:6443",
       probe: {
@@ -148,6 +149,9 @@ test("credentials: missing Secret (XL912), rejected token (XL913, access not ask
   c.secrets[1]!.present = false;
   assert.deepEqual(problems(runChecks(m.facts)), ["link west→east XL912"]);
   c.secrets[1]!.present = true;
+  c.copiesAgree = false;
+  assert.deepEqual(problems(runChecks(m.facts)), ["link west→east XL918"]);
+  c.copiesAgree = true;
   c.probe = { authenticated: false, error: "east answered 401 Unauthorized: the token is not accepted" };
   const r = runChecks(m.facts);
   assert.deepEqual(problems(r), ["link west→east XL913"]);
