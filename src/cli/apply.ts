@@ -9,13 +9,15 @@ import type { Command } from "./command.js";
 import { EXIT, accessOrReport, engineOptions, loadOrReport, parseEngineArgs } from "./common.js";
 import { formatPlan } from "./diff.js";
 
-const HELP = `Usage: crosslink apply [-f FILE] [--kubeconfig FILE] [--dry-run=server] [--yes] [--allow-mass-prune] [--output human|json]
+const HELP = `Usage: crosslink apply [-f FILE] [--kubeconfig FILE] [--dry-run=server] [--yes] [--allow-mass-prune] [--rotate-credentials] [--output human|json]
 
 Shows the plan, asks for confirmation (unless --yes or not a terminal), applies it with
 server-side apply (field manager crosslink) and prints what changed per cluster.
 --dry-run=server sends every write with dryRun=All: the API servers validate, nothing is stored.
 --allow-mass-prune lets the prune guard's findings through: over half of the links, exports or
 clusters that the clusters hold dropped at once (XL641), deletions no topology change explains (XL642).
+--rotate-credentials issues new credentials for every link now; otherwise live ones (also those
+Linkerd's CLI made and crosslink adopts) are kept until they would be renewed anyway.
 Exit status: 0 when every cluster converged, 1 otherwise.
 `;
 
@@ -25,6 +27,7 @@ export const applyCommand: Command = {
     const { values } = parseEngineArgs(args, {
       "dry-run": { type: "string" },
       yes: { type: "boolean", short: "y", default: false },
+      "rotate-credentials": { type: "boolean", default: false },
     });
     if (values.help) {
       io.out(HELP);
@@ -44,7 +47,7 @@ export const applyCommand: Command = {
       const { plan, changes } = await reconcile(
         topology,
         access.clients,
-        engineOptions(values, { dryRun }),
+        engineOptions(values, { dryRun, rotateCredentials: values["rotate-credentials"] }),
         async ({ plan }) => {
           if (!json) io.out(formatPlan(plan, "human") + "\n");
           if (inSync(plan)) return false;

@@ -210,7 +210,8 @@ async function issueCredentials(
     throw new KubeError("KUBE_UNREACHABLE", `link ${issue.from}→${issue.to}: no client for ${issue.to}`, issue.to);
   const token = opts.dryRun ? "dry-run" : await obtainToken(action, target, opts);
   const [mc, ctl] = issuedSecrets(issue, token) as [KubeObject, KubeObject];
-  await client.apply(mc, w);
+  // Forced: crosslink owns the credentials, also when they were adopted from another field manager (kubectl).
+  await client.apply(mc, { ...w, force: true });
   // The destination controller handles only Add and Delete of this Secret: recreate it to rotate.
   if (issue.op === "rotate") await client.delete(refOf(ctl), w);
   await client.apply(ctl, w);

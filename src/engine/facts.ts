@@ -59,6 +59,12 @@ export interface ClusterFacts {
   controllerSharedRole?: KubeObject;
   /** Names of every Link in the cluster, whoever owns it. */
   linkNames: string[];
+  /**
+   * Objects crosslink renders under the same names, made by someone else (no owner labels): the
+   * Links and credential Secrets of this cluster's links as Linkerd's CLI made them. Plan adopts
+   * them (ownership changes only) instead of creating them; see docs/decisions.md §12.
+   */
+  adoptable: KubeObject[];
 }
 
 /** The outcome of observing one cluster. */

@@ -14,7 +14,16 @@ import type { Cluster, Topology } from "../topology/types.js";
 import { errorMessage, mapLimit } from "../util/concurrency.js";
 import type { ClusterFacts, ClusterObservation, GatewayFacts, LinkerdConfigFacts, ServedApis } from "./facts.js";
 import { nsName } from "./facts.js";
-import { CONTROLLER_SHARED_CLUSTER_ROLE, MIRRORED_SERVICE_LABEL, isOwned, ownerSelector } from "./names.js";
+import {
+  CONTROLLER_SHARED_CLUSTER_ROLE,
+  MIRRORED_SERVICE_LABEL,
+  isOwned,
+  linkNames as linkNamesOf,
+  ownerSelector,
+} from "./names.js";
+
+/** The Secret type of link credentials (`link-gen`'s and crosslink's). */
+export const CREDENTIALS_SECRET_TYPE = "mirror.linkerd.io/remote-kubeconfig";
 
 /** How many clusters are observed at once. */
 export const OBSERVE_CONCURRENCY = 8;
@@ -71,7 +80,14 @@ export async function observeCluster(
   for (const e of topology.exports) if (e.cluster === cluster.name) namespaces.add(e.namespace);
   for (const s of topology.splits) if (s.cluster === cluster.name) namespaces.add(s.namespace);
 
-  const [config, roots, issuer, gateway, sharedRole, ownedLists, exported, mirrors, links, nsServices] =
+  const outgoing = topology.links.filter((l) => l.from === cluster.name);
+  const credentialLists = () =>
+    Promise.all(
+      [...new Set([cluster.multiclusterNamespace, cluster.linkerdNamespace])].map((namespace) =>
+        client.list("v1", "Secret", { namespace, fieldSelector: `type=${CREDENTIALS_SECRET_TYPE}` }),
+      ),
+    );
+  const [config, roots, issuer, gateway, sharedRole, ownedLists, exported, mirrors, links, nsServices, credentials] =
     await Promise.all([
       client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name: "linkerd-config" }),
       client.get({
@@ -110,6 +126,7 @@ export async function observeCluster(
       client.list("v1", "Service", { labelSelector: `${MIRRORED_SERVICE_LABEL}=true` }),
       linkVersions.length ? client.list(`${LINK_GROUP}/${linkVersions[0]}`, "Link") : Promise.resolve([]),
       Promise.all([...namespaces].sort().map((ns) => client.list("v1", "Service", { namespace: ns }))),
+      outgoing.length ? credentialLists() : Promise.resolve([]),
     ]);
 
   const services = new Map<string, KubeObject>();
@@ -124,6 +141,7 @@ export async function observeCluster(
     services,
     mirrors,
     linkNames: links.map((l) => l.metadata.name),
+    adoptable: adoptableObjects(topology.name, cluster, outgoing, links, credentials.flat()),
   };
   if (client.caPem) facts.caPem = client.caPem;
   const linkerd = config && parseLinkerdConfig(config);
@@ -135,6 +153,32 @@ export async function observeCluster(
   if (gateway) facts.gateway = gatewayFacts(gateway);
   if (sharedRole) facts.controllerSharedRole = sharedRole;
   return facts;
+}
+
+/**
+ * The Links and credential Secrets of `outgoing` links that exist under crosslink's names
+ * (which are `link-gen`'s) without crosslink's owner labels: what plan adopts.
+ */
+export function adoptableObjects(
+  topology: string,
+  cluster: Cluster,
+  outgoing: readonly { from: string; to: string }[],
+  links: readonly KubeObject[],
+  secrets: readonly KubeObject[],
+): KubeObject[] {
+  const out: KubeObject[] = [];
+  for (const l of outgoing) {
+    const n = linkNamesOf(l.from, l.to);
+    const link = links.find(
+      (o) => o.metadata.name === n.link && o.metadata.namespace === cluster.multiclusterNamespace,
+    );
+    if (link && !isOwned(link.metadata.labels, topology)) out.push(link);
+    for (const ns of [cluster.multiclusterNamespace, cluster.linkerdNamespace]) {
+      const s = secrets.find((o) => o.metadata.name === n.credentials && o.metadata.namespace === ns);
+      if (s && !isOwned(s.metadata.labels, topology)) out.push(s);
+    }
+  }
+  return out;
 }
 
 /** The newest served version of a group crosslink writes, by the served-API facts. */

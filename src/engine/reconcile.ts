@@ -42,6 +42,8 @@ export interface ReconcileOptions extends PlanOptions {
   signal?: AbortSignal;
   /** The write fence: checked right before each write is sent; false refuses it. */
   mayWrite?: () => boolean;
+  /** Issue new credentials for every link whatever their age (`apply --rotate-credentials`). */
+  rotateCredentials?: boolean;
   /** Progress, for status: a phase starting or ending in a cluster. */
   onProgress?: (event: ProgressEvent) => void;
 }
@@ -121,7 +123,12 @@ export async function planTopology(
   });
   const facts = new Map<string, ClusterFacts>();
   for (const o of observations) if (o.ok) facts.set(o.cluster, o.facts);
-  const desired = render({ topology, facts, now: opts.now() });
+  const desired = render({
+    topology,
+    facts,
+    now: opts.now(),
+    ...(opts.rotateCredentials ? { rotateCredentials: true } : {}),
+  });
   const { fieldManager, allowMassPrune, allowedBy, previous } = opts;
   const plan = makePlan(topology, observations, desired, {
     fieldManager,

@@ -18,6 +18,7 @@ function actionJson(a: Action): Record<string, unknown> {
   };
   if (ref.namespace) out.namespace = ref.namespace;
   if (a.type === "update" || a.type === "replace" || a.type === "create") out.changes = a.changes.map(changeJson);
+  if (a.type === "update" && a.adoptedFrom) out.adoptedFrom = a.adoptedFrom;
   if (a.type === "credentials") {
     out.link = { from: a.issue.from, to: a.issue.to };
     out.op = a.issue.op;

@@ -45,6 +45,8 @@ export interface DraftLink {
   controller: ControllerMode;
   controllerImage?: string;
   mode: CredentialsMode;
+  /** `credentials.serviceAccount`: a remote-access account someone else made in the target. */
+  serviceAccount?: string;
   /** Whether `credentials.ttl` was written. */
   ttlGiven: boolean;
   ttlSeconds?: number;
@@ -174,6 +176,8 @@ export function toDraft(data: unknown): Draft {
     };
     const image = str(l.controllerImage);
     if (image) link.controllerImage = image;
+    const account = str(cred.serviceAccount);
+    if (account) link.serviceAccount = account;
     return link;
   });
 

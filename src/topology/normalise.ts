@@ -43,6 +43,7 @@ export function normalise(
       excludedAnnotations: l.excludedAnnotations,
     };
     if (l.controllerImage !== undefined) out.controllerImage = l.controllerImage;
+    if (l.serviceAccount !== undefined) out.credentials.serviceAccount = l.serviceAccount;
     return out;
   });
   const exports = draft.exports.map((e) => ({

@@ -56,7 +56,12 @@ export interface Link {
   controller: ControllerMode;
   /** Image of a managed controller; undefined: linkerd-config's controller image at the cluster's Linkerd version. */
   controllerImage?: string;
-  credentials: { mode: CredentialsMode; ttlSeconds: number };
+  /**
+   * `serviceAccount`: a remote-access account in `to` that someone else made (Linkerd's `install` or
+   * `allow`); crosslink issues tokens for it and renders nothing in `to`. Undefined: crosslink's own
+   * per-source account.
+   */
+  credentials: { mode: CredentialsMode; ttlSeconds: number; serviceAccount?: string };
   excludedLabels: string[];
   excludedAnnotations: string[];
 }

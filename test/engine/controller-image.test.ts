@@ -32,6 +32,7 @@ const facts = (values: string | undefined): ClusterFacts => {
     services: new Map(),
     mirrors: [],
     linkNames: [],
+    adoptable: [],
     ...(linkerd ? { linkerd } : {}),
   };
 };

@@ -280,6 +280,7 @@ function facts(cluster: string, ownedObjects: KubeObject[], services: KubeObject
     services: new Map(services.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s])),
     mirrors: [],
     linkNames: [],
+    adoptable: [],
   };
 }
 

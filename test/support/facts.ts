@@ -60,6 +60,8 @@ export interface FactsSpec {
   owned?: KubeObject[];
   mirrors?: KubeObject[];
   linkNames?: string[];
+  /** Objects under crosslink's names made by someone else (Linkerd's CLI). */
+  adoptable?: KubeObject[];
 }
 
 function linkerdConfigMap(cluster: string, l: Exclude<FactsSpec["linkerd"], false | undefined>): KubeObject {
@@ -103,6 +105,7 @@ export function clusterFacts(spec: FactsSpec): ClusterFacts {
     services: new Map(),
     mirrors: spec.mirrors ?? [],
     linkNames: spec.linkNames ?? [],
+    adoptable: spec.adoptable ?? [],
   };
   for (const s of spec.services ?? []) {
     const obj = typeof s === "string" ? service(s.split("/")[0]!, s.split("/")[1]!) : s;

@@ -32,6 +32,11 @@ export interface UpdateAction {
   /** Take over fields other managers own. */
   force: boolean;
   reason: string;
+  /**
+   * Set when crosslink takes over an object (or an export label) someone else made: the field
+   * managers that held it. The update adds only ownership (labels, field manager) unless `changes` say more.
+   */
+  adoptedFrom?: string[];
 }
 
 /** Delete and create again, because an immutable field changed. */

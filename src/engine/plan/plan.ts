@@ -10,11 +10,13 @@ import type { Topology } from "../../topology/types.js";
 import type { ClusterFacts, ClusterObservation } from "../facts.js";
 import { nsName } from "../facts.js";
 import { CLUSTER_NAME_LABEL } from "../names.js";
+import { EXPORT_LABELS } from "../../extensions/export-modes.js";
+import { ownsExportLabel } from "../render/exports.js";
 import type { DesiredCluster, Finding } from "../render/desired.js";
 import { declarationsFromLive, declarationsOf, type Declarations } from "./declarations.js";
 import { fieldChanges, touchesImmutable } from "./field-changes.js";
 import { pruneGuard, type GuardFinding, type PlannedDeletion } from "./prune-guard.js";
-import { actionRank, type Action, type ClusterPlan, type Plan } from "./actions.js";
+import { actionRank, type Action, type ClusterPlan, type FieldChange, type Plan } from "./actions.js";
 
 /** Options of planning. */
 export interface PlanOptions {
@@ -75,18 +77,31 @@ function planCluster(
   opts: PlanOptions,
 ): { plan: ClusterPlan; deletions: PlannedDeletion[] } {
   const live = new Map(facts.owned.map((o) => [objectKey(refOf(o)), o]));
+  const adoptable = new Map(facts.adoptable.map((o) => [objectKey(refOf(o)), o]));
   const wanted = new Map(want.objects.map((o) => [objectKey(refOf(o)), o]));
   const applies: Action[] = [];
   let unchanged = 0;
 
   for (const [key, object] of wanted) {
-    const current = live.get(key);
+    const adopt = live.has(key) ? undefined : adoptable.get(key);
+    const current = live.get(key) ?? adopt;
     const changes = fieldChanges(object, current, opts.fieldManager);
     if (!current) applies.push({ type: "create", object, changes, reason: "not in the cluster" });
     else if (!changes.length) unchanged++;
     else if (touchesImmutable(object.kind, changes))
       applies.push({ type: "replace", object, ref: refOf(current), changes, reason: "immutable field changed" });
-    else if (reloadedOnlyWhenRecreated(object))
+    else if (adopt && !(reloadedOnlyWhenRecreated(object) && changes.some(needsRecreate))) {
+      const from = managersOf(adopt);
+      applies.push({
+        type: "update",
+        object,
+        ref: refOf(current),
+        changes,
+        force: true,
+        reason: `adopt: made by ${from.join(", ") || "another tool"}; crosslink takes ownership`,
+        adoptedFrom: from,
+      });
+    } else if (reloadedOnlyWhenRecreated(object) && changes.some(needsRecreate))
       applies.push({
         type: "replace",
         object,
@@ -109,7 +124,18 @@ function planCluster(
     const current = liveForPatch(facts, patch.object);
     if (!current) continue;
     const changes = fieldChanges(patch.object, current, opts.fieldManager);
-    if (!changes.length) unchanged++;
+    const foreign = changes.length ? [] : foreignExportLabel(patch.object, current, opts.fieldManager);
+    if (foreign.length)
+      applies.push({
+        type: "update",
+        object: patch.object,
+        ref: refOf(current),
+        changes,
+        force: patch.force,
+        reason: `adopt export label: set by ${foreign.join(", ")}; crosslink becomes its field manager too`,
+        adoptedFrom: foreign,
+      });
+    else if (!changes.length) unchanged++;
     else
       applies.push({
         type: "update",
@@ -160,6 +186,38 @@ function planCluster(
  */
 function reloadedOnlyWhenRecreated(object: KubeObject): boolean {
   return object.kind === "Secret" && object.metadata.labels?.[DESTINATION_CLUSTER_LABEL] !== undefined;
+}
+
+/**
+ * Changes the destination controller must see as a new Secret: its data,
+ * type and annotations. Labels (ownership) are updated in place.
+ */
+function needsRecreate(c: FieldChange): boolean {
+  return !(c.path[0] === "metadata" && c.path[1] === "labels");
+}
+
+/** The field managers of an object, in the order the server lists them. */
+function managersOf(o: KubeObject): string[] {
+  return [...new Set((o.metadata.managedFields ?? []).map((m) => m.manager).filter((m): m is string => !!m))];
+}
+
+/**
+ * The other field managers of an export label the patch wants with its live
+ * value, when crosslink is not yet among them: adopting it makes crosslink a
+ * manager, so a later unexport removes it. Empty when nothing to adopt.
+ */
+function foreignExportLabel(patch: KubeObject, live: KubeObject, manager: string): string[] {
+  if (patch.kind !== "Service" || !Object.keys(patch.metadata.labels ?? {}).length) return [];
+  if (ownsExportLabel(live, manager)) return [];
+  const wanted = Object.keys(patch.metadata.labels ?? {}).filter((k) => EXPORT_LABELS.includes(k));
+  return [
+    ...new Set(
+      (live.metadata.managedFields ?? [])
+        .filter((m) => m.manager && m.manager !== manager)
+        .filter((m) => wanted.some((k) => JSON.stringify(m.fieldsV1 ?? {}).includes(`"f:${k}"`)))
+        .map((m) => m.manager!),
+    ),
+  ];
 }
 
 /** Label the destination controller selects its remote-cluster credentials by. */

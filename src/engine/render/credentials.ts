@@ -5,8 +5,10 @@
  * label and annotations the destination controller requires).
  *
  * A live credential whose token is still good (more than half its TTL left)
- * and whose server and CA match is kept, so a no-op run writes nothing;
- * otherwise the credentials are (re)issued at apply time.
+ * and whose server, CA and account match is kept, byte for byte, so a no-op
+ * run writes nothing and credentials Linkerd's CLI made are adopted as they
+ * are; otherwise (or when rotation is asked for) the credentials are
+ * (re)issued at apply time.
  */
 import yaml from "js-yaml";
 import type { KubeObject } from "../../kube/object.js";
@@ -121,16 +123,19 @@ export function renderCredentials(
   fromFacts: ClusterFacts,
   toFacts: ClusterFacts,
   now: Date,
+  rotate = false,
 ): { objects: KubeObject[]; issue?: CredentialsIssue } {
   const n = linkNames(link.from, link.to);
+  const account = remoteAccount(link);
   const kc = {
     server: to.apiServer ?? toFacts.server,
     name: link.to,
-    user: n.remoteAccess,
+    user: account,
     ...(toFacts.caPem ? { caPem: toFacts.caPem } : {}),
   };
   const templates = credentialSecrets(topology, link, from, to, toFacts);
-  const liveSecret = (t: KubeObject) => fromFacts.owned.find((o) => objectKey(refOf(o)) === objectKey(refOf(t)));
+  const liveSecret = (t: KubeObject) =>
+    [...fromFacts.owned, ...fromFacts.adoptable].find((o) => objectKey(refOf(o)) === objectKey(refOf(t)));
   const liveMc = liveSecret(templates[0]!);
   const liveText = liveMc
     ? Buffer.from(String((liveMc.data as Record<string, string> | undefined)?.kubeconfig ?? ""), "base64").toString(
@@ -139,9 +144,10 @@ export function renderCredentials(
     : "";
   const live = summariseKubeconfig(liveText);
 
-  const reason = whyIssue(live, kc, link, now);
+  const reason = rotate ? "rotation requested (--rotate-credentials)" : whyIssue(live, kc, link, now);
   if (!reason && live.token) {
-    return { objects: credentialSecrets(topology, link, from, to, toFacts, credentialsKubeconfig(kc, live.token)) };
+    // Kept as written (crosslink's own text is what credentialsKubeconfig renders; link-gen's differs in form only).
+    return { objects: credentialSecrets(topology, link, from, to, toFacts, liveText) };
   }
   const issue: CredentialsIssue = {
     from: link.from,
@@ -150,8 +156,10 @@ export function renderCredentials(
     ttlSeconds: link.credentials.ttlSeconds,
     target: {
       namespace: to.multiclusterNamespace,
-      serviceAccount: n.remoteAccess,
-      ...(link.credentials.mode === "service-account-token" ? { tokenSecret: n.remoteAccessToken } : {}),
+      serviceAccount: account,
+      ...(link.credentials.mode === "service-account-token"
+        ? { tokenSecret: link.credentials.serviceAccount ? `${account}-token` : n.remoteAccessToken }
+        : {}),
     },
     kubeconfig: kc,
     secrets: templates,
@@ -170,6 +178,15 @@ export function renderCredentials(
     );
   if (liveDeployment && liveMc) issue.restart = refOf(liveDeployment);
   return { objects: [], issue };
+}
+
+/**
+ * The remote-access ServiceAccount in `to` whose tokens a link's credentials
+ * carry: the topology's `credentials.serviceAccount` (someone else's account,
+ * e.g. `install`'s `…-default`), else crosslink's per-source account.
+ */
+export function remoteAccount(link: Link): string {
+  return link.credentials.serviceAccount ?? linkNames(link.from, link.to).remoteAccess;
 }
 
 function whyIssue(

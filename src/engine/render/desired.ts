@@ -62,4 +62,6 @@ export interface RenderInput {
   /** Facts of the clusters that were observed; a cluster missing here was unreachable. */
   facts: ReadonlyMap<string, ClusterFacts>;
   now: Date;
+  /** Issue new credentials for every link whatever their age (`apply --rotate-credentials`). */
+  rotateCredentials?: boolean;
 }

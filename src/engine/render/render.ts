@@ -21,7 +21,7 @@ import type { ClusterFacts } from "../facts.js";
 
 /** Renders the desired state of every observed cluster. */
 export function render(input: RenderInput): Map<string, DesiredCluster> {
-  const { topology, facts, now } = input;
+  const { topology, facts, now, rotateCredentials = false } = input;
   const clusters = new Map<string, Cluster>(topology.clusters.map((c) => [c.name, c]));
   const out = new Map<string, DesiredCluster>();
   for (const name of facts.keys()) {
@@ -62,7 +62,7 @@ export function render(input: RenderInput): Map<string, DesiredCluster> {
     src.findings.push(...rendered.findings);
     if (rendered.object) src.objects.push(rendered.object);
     else keepLinkObjects(src, fromFacts, link, new Set(["Link"]));
-    const creds = renderCredentials(topology.name, link, from, to, fromFacts, toFacts, now);
+    const creds = renderCredentials(topology.name, link, from, to, fromFacts, toFacts, now, rotateCredentials);
     src.objects.push(...creds.objects);
     if (creds.issue) {
       src.credentials.push(creds.issue);

@@ -20,8 +20,12 @@ export const REMOTE_ACCESS_RULES = [
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
 ];
 
-/** The objects a link needs in its target cluster. */
+/**
+ * The objects a link needs in its target cluster; none when the link uses a
+ * remote-access account someone else made (`credentials.serviceAccount`).
+ */
 export function renderTargetAccess(topology: string, link: Link, to: Cluster): KubeObject[] {
+  if (link.credentials.serviceAccount) return [];
   const n = linkNames(link.from, link.to);
   const ns = to.multiclusterNamespace;
   const extra = { link: n.linkLabel, extension: true };
