@@ -41,6 +41,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: "check the health of every cluster and link: credentials, controllers, mirrors, trust",
     load: async () => (await import("./check.js")).checkCommand,
   },
+  import: {
+    summary: "write a topology that describes the live clusters (adopt a mesh Linkerd's CLI made)",
+    load: async () => (await import("./import.js")).importCommand,
+  },
   plan: {
     summary: "review a change: what going from one git revision to another does to the mesh",
     load: async () => (await import("./plan.js")).planCommand,
