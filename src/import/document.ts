@@ -2,7 +2,7 @@
  * The import's document as YAML text, with each note as a comment above the
  * part it concerns (the `yaml` library keeps comments on nodes).
  */
-import { Document, isCollection } from "yaml";
+import { Document, isCollection, isNode } from "yaml";
 import type { ImportNote, ImportResult } from "./build.js";
 
 /** Text of a comment: `yaml` prefixes each line with `#`; a leading space reads better. */
@@ -23,9 +23,8 @@ export function topologyYaml(result: Pick<ImportResult, "document" | "notes">, h
   const top = [...header];
   for (const { path, texts } of byPath.values()) {
     const node = path.length ? doc.getIn(path, true) : undefined;
-    if (node && typeof node === "object" && "commentBefore" in node) {
-      const n = node as { commentBefore?: string | null };
-      n.commentBefore = [n.commentBefore, commentText(texts)].filter(Boolean).join("\n");
+    if (isNode(node)) {
+      node.commentBefore = [node.commentBefore, commentText(texts)].filter(Boolean).join("\n");
       if (isCollection(node)) node.spaceBefore = false;
     } else {
       top.push(...texts.map((t) => (path.length ? `${path.join(".")}: ${t}` : t)));

@@ -10,19 +10,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { main } from "../../src/cli/main.js";
+import { cli } from "./support.js";
 import { loadTopologyFile } from "../../src/topology/index.js";
 import { applyOnce, exampleTopology, useClusters } from "../engine/support.js";
 
 const fx = useClusters(["workload1", "workload2"], "podinfo-split");
-
-/** Runs the CLI in-process; exit code and output. */
-export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
 
 test("import of a crosslink-applied mesh gives back a topology whose diff is empty", async () => {
   const applied = await applyOnce(await exampleTopology("podinfo-split", fx.clusters.trustAnchorPem), fx.acc);
