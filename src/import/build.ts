@@ -5,6 +5,7 @@
  * keep the names Linkerd gave them: a cluster is named what the Links into it
  * call it, so applying the result adopts those objects instead of renaming them.
  */
+import { CrosslinkError, type CrosslinkErrorOptions } from "../errors.js";
 import type { KubeObject } from "../kube/object.js";
 import { EXPORTED_LABEL, FEDERATED_LABEL, type ExportMode } from "../extensions/export-modes.js";
 import { SPLIT_APIS, type SplitApi } from "../extensions/split-apis.js";
@@ -54,13 +55,13 @@ export interface BuildOptions {
   anchorDir?: string;
 }
 
-/** import could not make a topology (no trust roots anywhere). */
-export class ImportError extends Error {
-  constructor(
-    readonly code: "IMPORT_NO_TRUST_ROOTS" | "IMPORT_NO_CLUSTERS",
-    message: string,
-  ) {
-    super(message);
+/** Codes of ImportError. */
+export type ImportErrorCode = "IMPORT_NO_TRUST_ROOTS" | "IMPORT_NO_CLUSTERS";
+
+/** import could not make a topology (no cluster given, no trust roots anywhere). */
+export class ImportError extends CrosslinkError<ImportErrorCode> {
+  constructor(code: ImportErrorCode, message: string, options: CrosslinkErrorOptions = {}) {
+    super(code, message, options);
     this.name = "ImportError";
   }
 }

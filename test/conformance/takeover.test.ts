@@ -22,7 +22,7 @@ import { access, applyOnce } from "../engine/support.js";
 import { cli } from "../import/support.js";
 import { clientForContext, loadKubeConfig } from "../../src/kube/access.js";
 import type { KubeObject } from "../../src/kube/object.js";
-import { planTopology, reconcileOptions } from "../../src/engine/reconcile.js";
+import { planTopology, reconcile, reconcileOptions } from "../../src/engine/reconcile.js";
 import { readCluster } from "../../src/import/read.js";
 import { loadTopologyFile } from "../../src/topology/index.js";
 import { cliVersion, linkerdOk, yamlObjects } from "./linkerd-cli.js";
@@ -301,6 +301,26 @@ test("import → apply on a link-gen mesh adopts it: no Link, Secret or mirror d
     }))!;
     assert.equal(link.metadata.labels?.["app.kubernetes.io/managed-by"], "crosslink");
     assert.ok(link.metadata.managedFields?.some((m) => m.manager === "crosslink" && m.operation === "Apply"));
+    // --rotate-credentials renews them now: the install account's token Secret, written by crosslink; mirrors untouched.
+    const rotated = await reconcile(
+      topology,
+      acc.clients,
+      reconcileOptions({ rotateCredentials: true, tokenWaitMs: 20_000 }),
+      () => true,
+    );
+    assert.deepEqual(
+      rotated.plan.clusters.flatMap((c) => c.actions.map((a) => `${c.cluster}:${a.type}`)),
+      ["west:credentials"],
+    );
+    assert.ok(rotated.changes?.clusters.every((c) => c.converged));
+    const afterRotation = await snapshot();
+    const mcKey = `Secret/${MC}/cluster-credentials-east`;
+    const lnKey = "Secret/linkerd/cluster-credentials-east";
+    assert.equal(afterRotation[mcKey]!.uid, before[mcKey]!.uid, "the multicluster Secret is rewritten in place");
+    assert.notEqual(afterRotation[lnKey]!.uid, before[lnKey]!.uid, "the Linkerd-namespace Secret is recreated (§11)");
+    for (const m of MIRRORS)
+      assert.equal(afterRotation[`Service/${NS}/${m}`]!.uid, before[`Service/${NS}/${m}`]!.uid, `${m} kept its uid`);
+    figures.rotation = { plan: ["west:credentials"], writes: rotated.changes?.clusters.map((c) => c.cluster) };
     console.log(`# takeover figures: ${JSON.stringify({ ...figures, importedYaml: undefined, diff: undefined })}`);
     console.log(`# imported topology:\n${text.replace(/^/gm, "#   ")}`);
     console.log(`# diff before apply:\n${diff.out.replace(/^/gm, "#   ")}`);
