@@ -28,6 +28,10 @@ export const ENGINE_CODES = {
   XL633: "crosslink writes the trust bundle (manageTrust): restart meshed workloads afterwards",
   XL634: "the cluster trusts other anchors than the topology (reported only)",
   XL635: "linked clusters hold different anchor sets (`linkerd multicluster check` fails)",
+  XL636: "trust rotation: the stage the cluster is in, and why the next stage is not yet allowed",
+  XL637:
+    "trust rotation skipped a stage: the topology drops an anchor while some cluster's issuer may still chain to it (or a cluster is unobserved); no bundle loses it",
+  XL638: "trust rotation skipped a stage: an issuer chains to the next anchor before every cluster's bundle holds it",
   XL641:
     "prune guard: more than half (and at least two) of the declared links, exports or clusters dropped at once; blocks every cluster's plan (`diff`, `apply`, the daemon and `plan`); info when allowed by `--allow-mass-prune` or the `crosslink: allow-mass-prune` trailer",
   XL642:

@@ -45,6 +45,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: "write a topology that describes the live clusters (adopt a mesh Linkerd's CLI made)",
     load: async () => (await import("./import.js")).importCommand,
   },
+  certs: {
+    summary: "trust anchors and identity issuers: create, reissue into clusters (staged rotation), list expiry",
+    load: async () => (await import("./certs.js")).certsCommand,
+  },
   plan: {
     summary: "review a change: what going from one git revision to another does to the mesh",
     load: async () => (await import("./plan.js")).planCommand,

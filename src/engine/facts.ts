@@ -14,9 +14,14 @@ export interface LinkerdConfigFacts {
   /** `controllerImage` (repository) and `controllerImageVersion` (tag override), when set. */
   controllerImage?: string;
   controllerImageVersion?: string;
+  /** `identity.issuer.scheme`: `linkerd.io/tls` (default) or `kubernetes.io/tls` (an external CA such as cert-manager). */
+  issuerScheme: IssuerScheme;
   /** The ConfigMap as read, for trust management. */
   configMap: KubeObject;
 }
+
+/** How Linkerd's identity controller reads its issuer Secret. */
+export type IssuerScheme = "linkerd.io/tls" | "kubernetes.io/tls";
 
 /** The multicluster gateway, from the `linkerd-gateway` Service. */
 export interface GatewayFacts {

@@ -202,6 +202,7 @@ export function parseLinkerdConfig(cm: KubeObject): LinkerdConfigFacts | undefin
     trustDomain: pick("identityTrustDomain") ?? "cluster.local",
     clusterDomain: pick("clusterDomain") ?? "cluster.local",
     anchorsPem: pick("identityTrustAnchorsPEM") ?? "",
+    issuerScheme: issuerSchemeOf(values.identity),
     configMap: cm,
   };
   const version = pick("linkerdVersion");
@@ -211,6 +212,11 @@ export function parseLinkerdConfig(cm: KubeObject): LinkerdConfigFacts | undefin
   const imageVersion = pick("controllerImageVersion");
   if (typeof imageVersion === "string" && imageVersion) facts.controllerImageVersion = imageVersion;
   return facts;
+}
+
+function issuerSchemeOf(identity: unknown): LinkerdConfigFacts["issuerScheme"] {
+  const scheme = ((identity ?? {}) as { issuer?: { scheme?: unknown } }).issuer?.scheme;
+  return scheme === "kubernetes.io/tls" ? "kubernetes.io/tls" : "linkerd.io/tls";
 }
 
 function issuerCertificate(secret: KubeObject): string | undefined {

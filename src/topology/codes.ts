@@ -52,6 +52,7 @@ export const CODES = {
   XL307: "a trust anchor holds a private key",
   XL308: "the same certificate appears in two trust anchors",
   XL309: "a trust anchor file is outside the topology's root directory",
+  XL310: "more than one trust anchor has `role: next`, or every anchor has it",
   XL199: "internal error while validating (a crosslink bug)",
 } as const;
 

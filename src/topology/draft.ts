@@ -23,6 +23,7 @@ export interface DraftAnchor {
   name?: string;
   file?: string;
   pem?: string;
+  role?: string;
 }
 
 /** A cluster with defaults applied. */
@@ -134,7 +135,7 @@ export function toDraft(data: unknown): Draft {
 
   const anchors = list(spec.trustAnchors).map((raw, index): DraftAnchor => {
     const a = obj(raw);
-    return { index, name: str(a.name), file: str(a.file), pem: str(a.pem) };
+    return { index, name: str(a.name), file: str(a.file), pem: str(a.pem), role: str(a.role) };
   });
 
   const clusters = list(spec.clusters).map((raw, index): DraftCluster => {

@@ -17,7 +17,12 @@ export function normalise(
 ): Topology {
   const trustAnchors = draft.anchors.map((a): TrustAnchor => {
     const l = anchors.get(a.index);
-    const t: TrustAnchor = { name: a.name ?? "", pem: l?.pem ?? a.pem ?? "", fingerprints: l?.fingerprints ?? [] };
+    const t: TrustAnchor = {
+      name: a.name ?? "",
+      pem: l?.pem ?? a.pem ?? "",
+      fingerprints: l?.fingerprints ?? [],
+      role: a.role === "next" ? "next" : "current",
+    };
     if (l?.file !== undefined) t.file = l.file;
     return t;
   });

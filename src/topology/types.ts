@@ -22,7 +22,12 @@ export interface TrustAnchor {
   file?: string;
   /** Fingerprints (SHA-256, hex) of the certificates in `pem`, in order. */
   fingerprints: string[];
+  /** `current`: issuers chain to it now; `next`: the anchor a staged rotation moves the issuers to. */
+  role: AnchorRole;
 }
+
+/** An anchor's part in a staged rotation (`spec.trustAnchors[].role`). */
+export type AnchorRole = "current" | "next";
 
 /** How a link's credentials are issued in the target cluster. */
 export type CredentialsMode = "token-request" | "service-account-token";

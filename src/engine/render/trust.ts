@@ -11,6 +11,7 @@ import { bundleFingerprints, chainsTo, sameCertificates } from "../../pki/pem.js
 import type { Topology } from "../../topology/types.js";
 import type { ClusterFacts } from "../facts.js";
 import type { DesiredPatch, Finding } from "./desired.js";
+import { rotationFindings, rotationState } from "./rotation.js";
 
 /** The topology's bundle: every anchor's PEM, in topology order, newline-separated. */
 export function topologyBundle(topology: Topology): string {
@@ -27,6 +28,11 @@ export function renderTrust(
   const patches = new Map<string, DesiredPatch[]>();
   const findings: Finding[] = [];
   const liveFps = new Map<string, string[]>();
+  const rotation = rotationState(topology, facts);
+  if (rotation) findings.push(...rotationFindings(rotation, topology.manageTrust));
+  // Stage 3 is gated: no bundle loses an anchor while some cluster's issuer may still chain to it.
+  const wantedSet = new Set(wanted);
+  const dropBlocked = rotation !== undefined && !rotation.next && !rotation.dropAllowed;
 
   for (const [name, f] of facts) {
     if (!f.linkerd) {
@@ -53,6 +59,8 @@ export function renderTrust(
       });
     }
     if (inSync) continue;
+    const drops = [...fps, ...rootsFps].some((fp) => !wantedSet.has(fp));
+    if (topology.manageTrust && dropBlocked && drops) continue; // XL637 says why
     if (topology.manageTrust) {
       patches.set(name, trustPatches(f, bundle));
       findings.push({

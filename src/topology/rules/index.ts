@@ -3,6 +3,7 @@ import type { Diagnostic } from "../../diagnostics.js";
 import type { Draft } from "../draft.js";
 import type { SourceMap } from "../parse.js";
 import { ruleContext, type Rule } from "./context.js";
+import { anchorRoles } from "./anchor-roles.js";
 import { derivedNameRules } from "./derived-names.js";
 import { exportRules } from "./exports.js";
 import { linkRules } from "./links.js";
@@ -10,7 +11,7 @@ import { uniqueNames } from "./names.js";
 import { splitRules } from "./splits.js";
 
 /** Every semantic rule, in the order they run. */
-export const RULES: readonly Rule[] = [uniqueNames, linkRules, exportRules, splitRules, derivedNameRules];
+export const RULES: readonly Rule[] = [uniqueNames, anchorRoles, linkRules, exportRules, splitRules, derivedNameRules];
 
 /** Runs every rule on the draft and returns their diagnostics (unsorted). */
 export function runRules(file: string, draft: Draft, map: SourceMap): Diagnostic[] {
