@@ -93,6 +93,13 @@ function statusLines(s: DaemonStatus): string[] {
     );
   }
   if (!s.clusters.length) lines.push("  (none reconciled yet)");
+  if (s.certificateWarnings?.length) {
+    lines.push("certificates expiring within 60 days:");
+    for (const w of s.certificateWarnings)
+      lines.push(
+        `  WARNING [${e(w.cluster)}] ${w.kind} ${e(w.name)}${w.kind === "issuer" ? ` (chains to ${e(w.anchor)})` : ""} expires ${w.notAfter} (${w.days} days): ${w.kind === "anchor" ? "rotate the trust anchor (role: next)" : "reissue it: crosslink certs issuer"}`,
+      );
+  }
   if (s.lastErrors.length) {
     lines.push("last errors:");
     for (const x of s.lastErrors.slice(0, 5))

@@ -16,7 +16,9 @@ import type { ChangeSet } from "../engine/apply.js";
 import { declarationsOf, type Declarations } from "../engine/plan/declarations.js";
 import { hasChanges, type Plan } from "../engine/plan/actions.js";
 import { reconcile, reconcileOptions, type ProgressEvent, type ReconcileOptions } from "../engine/reconcile.js";
+import type { ClusterObservation } from "../engine/facts.js";
 import type { ClusterClient } from "../kube/port.js";
+import { certificateExpiries, expiresSoon } from "../pki/expiry.js";
 import { allowsMassPrune } from "../review/git-load.js";
 import { TRAILER_ALLOWANCE } from "../review/safety.js";
 import { countPlan } from "../report/summary.js";
@@ -368,6 +370,7 @@ export class ReconcileLoop {
     });
     const { plan } = run;
     result.plan = plan;
+    this.certificates(good.topology, run.observations);
     result.reconciled = true;
     this.lastReconcileAt = clock.now().getTime();
     this.status.suspended = suspended;
@@ -462,6 +465,27 @@ export class ReconcileLoop {
       }
       return { ...base, state: cp.actions.length > applied ? ("pending" as const) : ("ok" as const), lastObservedAt };
     });
+  }
+
+  /** Exports every observed anchor's and issuer's expiry; those within 60 days become status warnings. */
+  private certificates(topology: Topology, observations: readonly ClusterObservation[]): void {
+    const now = this.deps.clock.now();
+    const rows = certificateExpiries(
+      topology,
+      observations.flatMap((o) => (o.ok ? [o.facts] : [])),
+    );
+    this.deps.metrics.setCertificateExpiries(rows);
+    const soon = rows.filter((r) => expiresSoon(r, now));
+    if (soon.length)
+      this.status.certificateWarnings = soon.map((r) => ({
+        cluster: r.cluster,
+        kind: r.kind,
+        name: r.name,
+        anchor: r.anchor,
+        notAfter: r.notAfter.toISOString(),
+        days: Math.floor((r.notAfter.getTime() - now.getTime()) / 86_400_000),
+      }));
+    else delete this.status.certificateWarnings;
   }
 
   /** Marks the phase of the reconcile in progress. */

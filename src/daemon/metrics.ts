@@ -1,5 +1,6 @@
 /** Prometheus metrics of the daemon (prom-client), in a registry of its own. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { CertificateExpiry } from "../pki/expiry.js";
 
 /** The daemon's metrics. */
 export class DaemonMetrics {
@@ -81,6 +82,13 @@ export class DaemonMetrics {
     registers: [this.registry],
   });
 
+  readonly certificateExpiry = new Gauge({
+    name: "crosslink_certificate_expiry_timestamp_seconds",
+    help: "When each trust anchor in a cluster's bundle and each cluster's identity issuer expires (notAfter, Unix seconds), by cluster, kind (anchor|issuer), name and the topology anchor it is or chains to.",
+    labelNames: ["cluster", "kind", "name", "anchor"],
+    registers: [this.registry],
+  });
+
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: "crosslink_" });
   }
@@ -96,6 +104,16 @@ export class DaemonMetrics {
       this.revision.set({ role, revision }, 1);
       this.shown.set(role, revision);
     } else this.shown.delete(role);
+  }
+
+  /** Replaces the certificate expiry series with those observed now (a rotated certificate's series disappears). */
+  setCertificateExpiries(rows: readonly CertificateExpiry[]): void {
+    this.certificateExpiry.reset();
+    for (const r of rows)
+      this.certificateExpiry.set(
+        { cluster: r.cluster, kind: r.kind, name: r.name, anchor: r.anchor },
+        Math.floor(r.notAfter.getTime() / 1000),
+      );
   }
 
   /** The exposition text. */

@@ -20,6 +20,17 @@ export interface ClusterStatus {
   lastObservedAt?: string;
 }
 
+/** An anchor or issuer close to its expiry. */
+export interface CertificateWarning {
+  cluster: string;
+  kind: "anchor" | "issuer";
+  name: string;
+  anchor: string;
+  notAfter: string;
+  /** Whole days left (negative: expired). */
+  days: number;
+}
+
 /** The phases of one reconcile. */
 export type ReconcilePhase = "sync" | "validate" | "observe" | "plan" | "apply";
 
@@ -79,6 +90,8 @@ export interface DaemonStatus {
   /** The reconcile in progress, if any. */
   reconciling?: ReconcileInProgress;
   clusters: ClusterStatus[];
+  /** Anchors and issuers that expire within 60 days (Linkerd's warning threshold), from the last observation. */
+  certificateWarnings?: CertificateWarning[];
   /** The most recent errors, newest first (bounded). */
   lastErrors: { at: string; message: string; cluster?: string }[];
   reconciles: number;
