@@ -13,7 +13,7 @@ import { repoRoot } from "../support/paths.js";
 
 const doc = readFileSync(path.join(repoRoot, "docs/diagnostics.md"), "utf8");
 const documented = new Map(
-  [...doc.matchAll(/^\| (XL\d{3}) \| (error|warning|–) \| (.*) \|$/gm)].map((m) => [m[1]!, m[3]!]),
+  [...doc.matchAll(/^\| (XL\d{3}) \| (error|warning|info|–) \| (.*) \|$/gm)].map((m) => [m[1]!, m[3]!]),
 );
 
 test("every registered code is documented with the same meaning", () => {
