@@ -54,15 +54,16 @@ function liveExtra(f: ClusterFacts, wanted: ReadonlySet<string>): boolean {
 }
 
 /**
- * The rotation state of the mesh, or undefined when none is under way. Only
- * meaningful with `manageTrust` (crosslink writes the bundles); `clusters`
- * follows the topology's order.
+ * The rotation state of the mesh, or undefined when none is under way: a
+ * `next` anchor is declared, or (with `manageTrust`) some cluster still holds
+ * an anchor the topology no longer lists. `clusters` follows the topology's order.
  */
 export function rotationState(topology: Topology, facts: ReadonlyMap<string, ClusterFacts>): RotationState | undefined {
   const wanted = topology.trustAnchors.flatMap((a) => a.fingerprints);
   const next = topology.trustAnchors.find((a) => a.role === "next");
   const wantedSet = new Set(wanted);
-  const dropping = !next && [...facts.values()].some((f) => f.linkerd && liveExtra(f, wantedSet));
+  const dropping =
+    !next && topology.manageTrust && [...facts.values()].some((f) => f.linkerd && liveExtra(f, wantedSet));
   if (!next && !dropping) return undefined;
   const clusters: ClusterStage[] = [];
   const waitingFor: RotationState["waitingFor"] = [];
@@ -88,7 +89,9 @@ export function rotationState(topology: Topology, facts: ReadonlyMap<string, Clu
       } else s.stage = 3;
     } else {
       s.stage = 3;
-      if (!issuerAnchor) waitingFor.push({ cluster: c.name, why: "its issuer chains to no anchor the topology keeps" });
+      // a cluster without an issuer Secret (none readable) has nothing that could chain to the dropped anchor
+      if (!issuerAnchor && f.issuerCertPem !== undefined)
+        waitingFor.push({ cluster: c.name, why: "its issuer chains to no anchor the topology keeps" });
     }
     clusters.push(s);
   }
@@ -141,12 +144,7 @@ export function rotationFindings(state: RotationState, manageTrust: boolean): Fi
           message: `${c.cluster}: the identity issuer chains to \`${next.name}\` before every cluster's bundle holds it (stage 2 before stage 1 converged): ${waiting(1).join("; ")}`,
           hint: "proxies of the clusters that do not trust the new anchor reject this cluster's identities; let crosslink write the bundle everywhere first",
         });
-    } else {
-      message = `${c.cluster}: trust rotation: ${STAGE_TEXT[3]}; ${state.dropAllowed ? "every issuer chains to a kept anchor, the old anchor leaves the bundle" : "not allowed yet"}`;
-      hint = state.dropAllowed
-        ? "restart meshed workloads afterwards (proxies read anchors at start)"
-        : `waiting for: ${state.waitingFor.map((w) => `${w.cluster}: ${w.why}`).join("; ")}`;
-    }
+    } else continue; // stage 3: XL633 says the bundle is written; XL637 below says why it is not
     out.push({ severity: "info", code: "XL636", cluster: c.cluster, message, hint });
   }
   if (!next && !state.dropAllowed && manageTrust) {

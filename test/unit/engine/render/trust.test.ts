@@ -45,8 +45,18 @@ test("manageTrust: both ConfigMaps are patched (forced) with the topology's bund
   const { other } = await testPki();
   const topology = await eastWest({ manageTrust: true });
   const east = clusterFacts({ cluster: "east", linkerd: { anchorsPem: other.certPem } });
-  const r = renderTrust(topology, new Map([["east", east]]));
+  const west = await healthy({ cluster: "west" });
+  const r = renderTrust(
+    topology,
+    new Map([
+      ["east", east],
+      ["west", west],
+    ]),
+  );
   assert.deepEqual(codes(r), ["east XL633"]);
+  const unobserved = renderTrust(topology, new Map([["east", east]]));
+  assert.deepEqual(codes(unobserved), ["west XL637"], "east's anchor is dropped only once west's issuer is known");
+  assert.equal(unobserved.patches.size, 0);
   const patches = r.patches.get("east")!;
   assert.deepEqual(
     patches.map((p) => [p.object.metadata.name, p.force]),
@@ -62,4 +72,60 @@ test("manageTrust: both ConfigMaps are patched (forced) with the topology's bund
 test("no linkerd-config: XL631", async () => {
   const r = renderTrust(await eastWest(), new Map([["east", clusterFacts({ cluster: "east", linkerd: false })]]));
   assert.deepEqual(codes(r), ["east XL631"]);
+});
+
+test("a staged rotation: stage per cluster (XL636), stage 2 before stage 1 (XL638), stage 3 gated on every issuer (XL637)", async () => {
+  const { anchor, other } = await testPki();
+  const { createIssuer } = await import("../../../../src/pki/x509.js");
+  const both = `${anchor.certPem.trim()}\n${other.certPem.trim()}\n`;
+  const stage1 = await eastWest({
+    manageTrust: true,
+    trustAnchors: [
+      { name: "root", pem: anchor.certPem },
+      { name: "next", pem: other.certPem, role: "next" },
+    ],
+  });
+  const onOld = await healthy({ cluster: "east" });
+  const onNext = clusterFacts({
+    cluster: "west",
+    linkerd: { anchorsPem: anchor.certPem },
+    issuerCertPem: (await createIssuer(other, { lifetimeMs: 86_400_000 })).certPem,
+  });
+  const r1 = renderTrust(
+    stage1,
+    new Map([
+      ["east", onOld],
+      ["west", onNext],
+    ]),
+  );
+  assert.deepEqual(codes(r1), ["east XL633", "east XL636", "west XL633", "west XL636", "west XL638"]);
+  assert.match(r1.findings.find((f) => f.code === "XL636" && f.cluster === "east")!.message, /stage 1 of 3/);
+  const bundled = (f: typeof onOld) =>
+    clusterFacts({
+      cluster: f.cluster,
+      linkerd: { anchorsPem: both },
+      ...(f.issuerCertPem ? { issuerCertPem: f.issuerCertPem } : {}),
+    });
+  const r2 = renderTrust(
+    stage1,
+    new Map([
+      ["east", bundled(onOld)],
+      ["west", bundled(onNext)],
+    ]),
+  );
+  assert.deepEqual(codes(r2), ["east XL636", "west XL636"]);
+  assert.match(
+    r2.findings.find((f) => f.cluster === "west")!.hint!,
+    /stage 3 waits for: east: its issuer chains to `root`/,
+  );
+  const stage3 = await eastWest({ manageTrust: true, trustAnchors: [{ name: "next", pem: other.certPem }] });
+  const r3 = renderTrust(
+    stage3,
+    new Map([
+      ["east", bundled(onOld)],
+      ["west", bundled(onNext)],
+    ]),
+  );
+  assert.deepEqual(codes(r3), ["east XL632", "east XL637"]);
+  assert.equal(r3.patches.size, 0, "no bundle loses the old anchor while east's issuer chains to it");
 });
