@@ -118,7 +118,6 @@ test("the loader survives thousands of mutations of the examples", async () => {
     return b;
   };
   let valid = 0;
-  const started = Date.now();
   for (let i = 0; i < ITERATIONS; i++) {
     const src = sources[i % sources.length];
     assert.ok(src);
@@ -158,5 +157,4 @@ test("the loader survives thousands of mutations of the examples", async () => {
     }
   }
   assert.ok(valid > 0 && valid < ITERATIONS, `some mutants stay valid, most do not (valid: ${valid})`);
-  assert.ok(Date.now() - started < 20_000, "fuzzing stays fast");
 });
