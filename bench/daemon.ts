@@ -34,7 +34,9 @@ async function run(driftInterval: string) {
       `${server.url}/mesh.git`,
       "--path",
       TOPOLOGY_PATH,
-      "--listen",
+      "--webhook-listen",
+      "127.0.0.1:0",
+      "--metrics-listen",
       "127.0.0.1:0",
       "--kubeconfig",
       clusters.kubeconfigPath,
@@ -74,7 +76,7 @@ try {
     });
     const body = JSON.stringify({ ref: "refs/heads/main", after: sha });
     const t0 = performance.now();
-    await fetch(`${d.url()}/hooks/git`, {
+    await fetch(`${d.webhookUrl()}/hooks/git`, {
       method: "POST",
       headers: { "X-GitHub-Event": "push", "X-Hub-Signature-256": signWebhook(SECRET, body) },
       body,

@@ -5,7 +5,9 @@ import type { Command } from "./command.js";
 import { EXIT } from "./common.js";
 
 const HELP = `Usage: crosslink run --repo URL|DIR [--branch NAME | --tag NAME | --commit SHA] [--path FILE]
-                     [--schedule CRON] [--listen HOST:PORT] [--kubeconfig FILE] [--drift heal|report]
+                     [--schedule CRON] [--webhook-listen HOST:PORT] [--metrics-listen HOST:PORT]
+                     [--status-detail] [--kubeconfig FILE] [--kubeconfig-dir DIR ...]
+                     [--local-cluster NAME] [--drift heal|report]
                      [--drift-interval DURATION] [--suspend] [--suspend-file FILE] [--cache-dir DIR]
                      [--webhook-secret-file FILE] [--trusted-keys FILE,...] [--leader-elect
                      --lease-context CTX --lease-namespace NS --lease-name NAME --lease-duration 15s]
@@ -14,8 +16,13 @@ const HELP = `Usage: crosslink run --repo URL|DIR [--branch NAME | --tag NAME | 
 
 Runs the reconcile loop: fetch → validate → diff → apply, on a cron schedule (default every
 minute), at once on POST /hooks/git (GitHub, GitLab or X-Crosslink-Signature HMAC), and when it
-becomes the Lease holder. Serves /healthz, /readyz, /metrics and /status on --listen
-(default 0.0.0.0:8080). Every flag can also be set as CROSSLINK_<FLAG> (e.g. CROSSLINK_REPO,
+becomes the Lease holder. The webhook (and /healthz) is served on --webhook-listen (alias --listen,
+default 0.0.0.0:8080); /metrics, /status, /healthz and /readyz on --metrics-listen (default
+127.0.0.1:9090, 0.0.0.0:9090 in a pod). /status names servers and quotes errors only with
+--status-detail. In a pod (KUBERNETES_SERVICE_HOST/PORT and a ServiceAccount token), the Lease is
+taken in the pod's own cluster and --local-cluster NAME reaches that topology cluster through the
+ServiceAccount; other clusters come from --kubeconfig and every file of --kubeconfig-dir, re-read
+when they change. Every flag can also be set as CROSSLINK_<FLAG> (e.g. CROSSLINK_REPO,
 CROSSLINK_DRIFT_INTERVAL). Secrets only from the environment or files: CROSSLINK_GIT_TOKEN(_FILE),
 CROSSLINK_GIT_USERNAME, CROSSLINK_GIT_PASSWORD(_FILE), CROSSLINK_WEBHOOK_SECRET or
 --webhook-secret-file. See docs/daemon.md.

@@ -11,7 +11,7 @@ const HELP = `Usage: crosslink status [--url URL] [--output human|json]
 
 Prints the status of a running crosslink daemon: revision in force, rejected commit with its
 diagnostics, per-cluster state, last plan and last errors. --url defaults to CROSSLINK_URL,
-else http://127.0.0.1:8080. Exit status: 0 healthy, 1 unreachable or errors, 2 a rejected
+else http://127.0.0.1:9090 (the daemon's --metrics-listen). Exit status: 0 healthy, 1 unreachable or errors, 2 a rejected
 revision or a cluster not in sync.
 `;
 
@@ -30,7 +30,7 @@ export const statusCommand: Command = {
       io.out(HELP);
       return EXIT.ok;
     }
-    const base = values.url ?? process.env.CROSSLINK_URL ?? "http://127.0.0.1:8080";
+    const base = values.url ?? process.env.CROSSLINK_URL ?? "http://127.0.0.1:9090";
     let status: DaemonStatus;
     try {
       const res = await fetch(new URL("/status", base), { signal: AbortSignal.timeout(10_000) });
@@ -57,6 +57,9 @@ function statusLines(s: DaemonStatus): string[] {
   const e = (t: string | undefined) => escapeControls(t ?? "");
   const lines = [
     `source:     ${s.source}`,
+    ...(s.detail === false
+      ? ["            (server names and error texts hidden: the daemon runs without --status-detail)"]
+      : []),
     `role:       ${s.role} (${s.identity})${s.suspended ? "  SUSPENDED: writes stopped" : ""}`,
     `drift:      ${s.drift}`,
     `revision:   head ${short(s.revision.head)}  in force ${short(s.revision.lastGood)}  applied ${short(s.revision.applied)}${s.revision.appliedAt ? ` at ${s.revision.appliedAt}` : ""}`,

@@ -14,7 +14,14 @@ import { parseDuration } from "../topology/duration.js";
 import { DEFAULT_MAX_FETCH_BYTES } from "../source/bounded-http.js";
 import { defaultCacheRoot } from "../source/cache-dir.js";
 import type { GitRef } from "../source/git.js";
+import { detectInCluster, type InClusterEnv } from "../kube/in-cluster.js";
 import { LOG_LEVELS } from "./log.js";
+
+/** A listen address. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
 
 /** Everything the daemon needs to start. */
 export interface DaemonConfig {
@@ -23,8 +30,19 @@ export interface DaemonConfig {
   ref: GitRef;
   path: string;
   schedule: string;
-  listen: { host: string; port: number };
+  /** The public listener: `POST /hooks/git` and `/healthz` (`--webhook-listen`, alias `--listen`). */
+  webhookListen: HostPort;
+  /** The operators' listener: `/metrics`, `/status`, `/healthz`, `/readyz`. */
+  metricsListen: HostPort;
+  /** `/status` names API servers, the source URL and error texts only when true. */
+  statusDetail: boolean;
   kubeconfig?: string;
+  /** Directories whose every file is a kubeconfig (mounted Secrets), re-read when they change. */
+  kubeconfigDirs: string[];
+  /** Set inside a pod: the pod's own cluster through its ServiceAccount. */
+  inCluster?: InClusterEnv;
+  /** The topology cluster that is the pod's own cluster (reached through the ServiceAccount). */
+  localCluster?: string;
   drift: "heal" | "report";
   driftIntervalMs: number;
   suspend: boolean;
@@ -58,7 +76,12 @@ export const RUN_OPTIONS = {
   path: { type: "string" },
   schedule: { type: "string" },
   listen: { type: "string" },
+  "webhook-listen": { type: "string" },
+  "metrics-listen": { type: "string" },
+  "status-detail": { type: "boolean" },
   kubeconfig: { type: "string" },
+  "kubeconfig-dir": { type: "string", multiple: true },
+  "local-cluster": { type: "string" },
   drift: { type: "string" },
   "drift-interval": { type: "string" },
   suspend: { type: "boolean" },
@@ -130,9 +153,22 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
 
   const schedule = str("schedule") ?? "* * * * *";
   if (!validateCron(schedule)) throw new ConfigError(`--schedule: '${schedule}' is not a cron expression`);
-  const listenText = str("listen") ?? "0.0.0.0:8080";
-  const m = /^(.*):(\d+)$/.exec(listenText);
-  if (!m) throw new ConfigError(`--listen: '${listenText}' is not HOST:PORT`);
+  const inCluster = detectInCluster(env);
+  const webhookListen = hostPort("webhook-listen", str("webhook-listen") ?? str("listen") ?? "0.0.0.0:8080");
+  const metricsListen = hostPort(
+    "metrics-listen",
+    str("metrics-listen") ?? (inCluster ? "0.0.0.0:9090" : "127.0.0.1:9090"),
+  );
+  const flagDirs = (values as Record<string, unknown>)["kubeconfig-dir"] as string[] | undefined;
+  const kubeconfigDirs = (flagDirs ?? [env.CROSSLINK_KUBECONFIG_DIR ?? ""])
+    .flatMap((d) => d.split(","))
+    .map((d) => d.trim())
+    .filter(Boolean);
+  const localCluster = str("local-cluster");
+  if (localCluster && !inCluster)
+    throw new ConfigError(
+      "--local-cluster: only inside a cluster (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT and a ServiceAccount token file)",
+    );
   const drift = str("drift") ?? "heal";
   if (drift !== "heal" && drift !== "report") throw new ConfigError(`--drift: '${drift}' must be heal or report`);
   const logLevel = str("log-level") ?? "info";
@@ -147,7 +183,10 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
     ref,
     path: str("path") ?? "multicluster.yaml",
     schedule,
-    listen: { host: m[1]!.replace(/^\[(.*)\]$/, "$1") || "0.0.0.0", port: Number(m[2]) },
+    webhookListen,
+    metricsListen,
+    statusDetail: bool("status-detail"),
+    kubeconfigDirs,
     drift,
     driftIntervalMs: ms("drift-interval", "0"),
     suspend: bool("suspend"),
@@ -157,7 +196,7 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
       .map((s) => s.trim())
       .filter(Boolean),
     leaderElect,
-    leaseNamespace: str("lease-namespace") ?? env.POD_NAMESPACE ?? "crosslink",
+    leaseNamespace: str("lease-namespace") ?? env.POD_NAMESPACE ?? inCluster?.namespace ?? "crosslink",
     leaseName: str("lease-name") ?? "crosslink",
     leaseDurationMs,
     identity: str("identity") ?? env.POD_NAME ?? `${os.hostname()}-${process.pid}`,
@@ -177,9 +216,18 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
     suspendFile: str("suspend-file"),
     webhookSecretFile: str("webhook-secret-file"),
     leaseContext: str("lease-context"),
+    inCluster,
+    localCluster,
   };
   for (const [k, v] of Object.entries(opt)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
   return cfg;
+}
+
+/** Parses a HOST:PORT flag (`[::1]:9090` for IPv6; an empty host is 0.0.0.0). */
+function hostPort(flag: string, text: string): HostPort {
+  const m = /^(.*):(\d+)$/.exec(text);
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(`--${flag}: '${text}' is not HOST:PORT`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, "$1") || "0.0.0.0", port: Number(m[2]) };
 }
 
 /** Parses `--max-fetch-bytes`: a positive whole number of bytes, default 64 MiB. */

@@ -5,8 +5,13 @@
  * replaced for tests.
  */
 import { existsSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { schedule, type ScheduledTask } from "node-cron";
-import { clientForContext, clusterAccess, loadKubeConfig } from "../kube/access.js";
+import { clientForContext, clusterAccess, type LocalCluster } from "../kube/access.js";
+import type { HttpClusterClient } from "../kube/http-client.js";
+import { inClusterClient } from "../kube/in-cluster.js";
+import { KubeconfigFiles, type KubeconfigPaths } from "../kube/kubeconfig-files.js";
 import { credentialsFromEnv } from "../source/credentials.js";
 import { GitSource } from "../source/git.js";
 import { LocalSource } from "../source/local.js";
@@ -36,8 +41,10 @@ export interface Daemon {
   readonly loop: ReconcileLoop;
   readonly metrics: DaemonMetrics;
   readonly elector?: LeaseElector;
-  /** Base URL of the HTTP server, once started. */
+  /** Base URL of the metrics and status listener, once started. */
   url(): string;
+  /** Base URL of the webhook listener, once started. */
+  webhookUrl(): string;
   start(): Promise<void>;
   /**
    * Stops scheduling and aborts the running reconcile (requests in flight are
@@ -93,17 +100,42 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
   const clock = ports.clock ?? systemClock;
   const metrics = ports.metrics ?? new DaemonMetrics();
   const source = ports.source ?? (await sourceFor(cfg));
-  const kc = ports.clients && ports.leaseClient ? undefined : loadKubeConfig(cfg.kubeconfig);
-  const clients: ClientsFactory = ports.clients ?? ((t) => clusterAccess(t, kc!));
+  const kubeconfigs = ports.clients && ports.leaseClient ? undefined : new KubeconfigFiles(kubeconfigPaths(cfg));
+  const ic = cfg.inCluster;
+  const local: LocalCluster | undefined =
+    ic && cfg.localCluster
+      ? { name: cfg.localCluster, connect: (name, retry) => inClusterClient(ic, name, retry) }
+      : undefined;
+  /** Re-reads the kubeconfig files; true when they changed since `generation`. */
+  const refreshed = (generation: number): boolean => {
+    const r = kubeconfigs!.refresh();
+    if (r.error)
+      log.error({ err: r.error }, "kubeconfig files changed but do not load; the last good ones stay in use");
+    else if (r.changed) log.info({}, "kubeconfig files changed; clients rebuilt");
+    return kubeconfigs!.generation !== generation;
+  };
+  const clients: ClientsFactory =
+    ports.clients ??
+    ((t) => {
+      const generation = kubeconfigs!.generation;
+      return { ...clusterAccess(t, kubeconfigs!.current, undefined, local), stale: () => refreshed(generation) };
+    });
 
   let elector: LeaseElector | undefined;
   if (cfg.leaderElect) {
     let leaseClient = ports.leaseClient;
     if (!leaseClient) {
-      const context = cfg.leaseContext ?? kc!.getCurrentContext();
-      const c = clientForContext(kc!, context, context);
-      if (!c) throw new Error(`--lease-context: kubeconfig has no context '${context}'`);
-      leaseClient = c as LeaseClient;
+      if (ic && !cfg.leaseContext) leaseClient = inClusterClient(ic, "lease") as LeaseClient;
+      else {
+        const make = (): HttpClusterClient => {
+          const kc = kubeconfigs!.current;
+          const context = cfg.leaseContext ?? kc.getCurrentContext();
+          const c = clientForContext(kc, context, context);
+          if (!c) throw new Error(`--lease-context: kubeconfig has no context '${context}'`);
+          return c;
+        };
+        leaseClient = followingClient(make, refreshed, () => kubeconfigs!.generation);
+      }
     }
     elector = new LeaseElector(
       leaseClient,
@@ -144,6 +176,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
   );
 
   let server: DaemonServer | undefined;
+  let webhookServer: DaemonServer | undefined;
   let task: ScheduledTask | undefined;
   const fire = (reason: string) => {
     loop.trigger(reason).catch((err) => log.error({ err: String(err) }, "trigger failed"));
@@ -155,10 +188,12 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
     metrics,
     ...(elector ? { elector } : {}),
     url: () => server?.url ?? "",
+    webhookUrl: () => webhookServer?.url ?? "",
     async start() {
       metrics.leader.set(elector ? 0 : 1);
-      server = await startServer(cfg.listen.host, cfg.listen.port, {
+      const common = {
         status: () => loop.status,
+        statusDetail: cfg.statusDetail,
         metrics,
         webhookSecret: () => webhookSecret(cfg),
         follows,
@@ -170,10 +205,22 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
               .requestReconcile()
               .catch((err) => log.warn({ err: String(err) }, "cannot forward the webhook to the leader"));
         },
-      });
+      };
+      server = await startServer(cfg.metricsListen.host, cfg.metricsListen.port, { ...common, endpoints: "metrics" });
+      try {
+        webhookServer = await startServer(cfg.webhookListen.host, cfg.webhookListen.port, {
+          ...common,
+          endpoints: "webhook",
+        });
+      } catch (err) {
+        await server.close();
+        throw err;
+      }
       log.info(
         {
           url: server.url,
+          webhookUrl: webhookServer.url,
+          inCluster: ic ? { server: ic.server, localCluster: cfg.localCluster ?? null } : false,
           source: source.describe,
           schedule: cfg.schedule,
           drift: cfg.drift,
@@ -215,8 +262,46 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
       // Released only now: no write of this replica can follow the next holder's first.
       await elector?.stop();
       loop.close();
+      await webhookServer?.close();
       await server?.close();
       log.info({ finished }, "stopped");
     },
+  };
+}
+
+/** The kubeconfig files a config names: --kubeconfig, else KUBECONFIG, else ~/.kube/config (none in a pod), plus --kubeconfig-dir. */
+export function kubeconfigPaths(cfg: DaemonConfig, env: NodeJS.ProcessEnv = process.env): KubeconfigPaths {
+  if (cfg.kubeconfig) return { files: [cfg.kubeconfig], dirs: cfg.kubeconfigDirs };
+  const fromEnv = (env.KUBECONFIG ?? "").split(path.delimiter).filter(Boolean);
+  if (fromEnv.length) return { files: fromEnv.filter((f) => existsSync(f)), dirs: cfg.kubeconfigDirs };
+  const home = path.join(os.homedir(), ".kube", "config");
+  const useHome = !cfg.inCluster && !cfg.kubeconfigDirs.length && existsSync(home);
+  return { files: useHome ? [home] : [], dirs: cfg.kubeconfigDirs };
+}
+
+/**
+ * A Lease client that follows rotated kubeconfig files: each call first
+ * re-reads them and rebuilds the client when they changed.
+ */
+function followingClient(
+  make: () => HttpClusterClient,
+  refreshed: (generation: number) => boolean,
+  generation: () => number,
+): LeaseClient {
+  let client = make();
+  let built = generation();
+  const current = (): HttpClusterClient => {
+    if (refreshed(built)) {
+      client.close();
+      client = make();
+      built = generation();
+    }
+    return client;
+  };
+  return {
+    get: (ref, opts) => current().get(ref, opts),
+    apply: (obj, opts) => current().apply(obj, opts),
+    patch: (ref, patch, opts) => current().patch(ref, patch, opts),
+    update: (obj, opts) => current().update(obj, opts),
   };
 }

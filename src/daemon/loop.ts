@@ -40,6 +40,8 @@ export interface ClusterAccessLike {
   clients: ReadonlyMap<string, ClusterClient>;
   diagnostics: Diagnostic[];
   close(): void;
+  /** True when the credentials these clients were built from changed (rotated kubeconfig files): build anew. */
+  stale?(): boolean;
 }
 
 /** Builds the cluster clients of a topology (the kube edge). */
@@ -303,7 +305,7 @@ export class ReconcileLoop {
   }
 
   private clientsFor(topology: Topology): ClusterAccessLike {
-    if (this.access?.topology !== topology) {
+    if (this.access?.topology !== topology || this.access.access.stale?.()) {
       this.access?.access.close();
       const access = this.deps.clients(topology);
       for (const d of access.diagnostics)

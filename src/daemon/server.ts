@@ -1,12 +1,13 @@
 /**
- * The daemon's HTTP endpoints: `/healthz`, `/readyz`, `/metrics`, `/status`
- * and `POST /hooks/git`. A thin shell over injected callbacks.
+ * The daemon's HTTP endpoints, on two listeners: the public webhook listener
+ * (`POST /hooks/git`, `/healthz`) and the operators' listener (`/metrics`,
+ * `/status`, `/healthz`, `/readyz`). A thin shell over injected callbacks.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "./log.js";
 import type { DaemonMetrics } from "./metrics.js";
-import type { DaemonStatus } from "./status.js";
+import { redactStatus, type DaemonStatus } from "./status.js";
 import { DeliveryLog, refMatches, verifyWebhook, type WebhookVerdict } from "./webhook.js";
 
 /** Largest webhook body accepted. */
@@ -20,9 +21,15 @@ export const MAX_BODY = 1 << 20;
 export const MAX_DRAIN = 16 << 20;
 const DRAIN_MS = 10_000;
 
+/** Which endpoints a listener serves: the webhook, or metrics and status. */
+export type Endpoints = "webhook" | "metrics";
+
 /** What the server serves from. */
 export interface ServerDeps {
+  endpoints: Endpoints;
   status(): DaemonStatus;
+  /** `/status` with server names and error texts; else redacted. */
+  statusDetail: boolean;
   metrics: DaemonMetrics;
   /** The webhook secret, read when a hook arrives (so a mounted file can rotate). */
   webhookSecret(): string | undefined;
@@ -91,56 +98,75 @@ async function handle(
   deps: ServerDeps & { deliveries: DeliveryLog },
 ): Promise<void> {
   const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  if ((req.method === "GET" || req.method === "HEAD") && path === "/healthz") return send(res, 200, "ok\n");
+  if (deps.endpoints === "metrics") return metricsEndpoint(req, res, path, deps);
+  if (path === "/hooks/git") return webhookEndpoint(req, res, deps);
+  send(res, 404, "not found\n");
+}
+
+/** `/readyz`, `/metrics` and `/status`. */
+async function metricsEndpoint(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+  deps: ServerDeps,
+): Promise<void> {
   if (req.method === "GET" || req.method === "HEAD") {
     switch (path) {
-      case "/healthz":
-        return send(res, 200, "ok\n");
       case "/readyz": {
         const ready = deps.status().ready;
         return send(res, ready ? 200 : 503, ready ? "ready\n" : "not ready: first reconcile not done\n");
       }
       case "/metrics":
         return send(res, 200, await deps.metrics.text(), deps.metrics.registry.contentType);
-      case "/status":
-        return send(res, 200, JSON.stringify(deps.status(), null, 2) + "\n", "application/json");
+      case "/status": {
+        const status = deps.statusDetail ? { ...deps.status(), detail: true } : redactStatus(deps.status());
+        return send(res, 200, JSON.stringify(status, null, 2) + "\n", "application/json");
+      }
     }
-  }
-  if (path === "/hooks/git") {
-    if (req.method !== "POST") return send(res, 405, "POST only\n");
-    const body = await readBody(req);
-    if (body.tooLarge) {
-      deps.log.warn({ status: 413, bytes: body.bytes }, "webhook refused: body too large");
-      return send(res, 413, `body too large: over ${MAX_BODY} bytes\n`, undefined, !body.drained);
-    }
-    const verdict = verifyWebhook(deps.webhookSecret(), req.headers, body.data);
-    if (!verdict.ok) {
-      deps.log.warn({ status: verdict.status, reason: verdict.reason }, "webhook refused");
-      return send(res, verdict.status, verdict.reason + "\n");
-    }
-    if (verdict.delivery !== undefined && deps.deliveries.seenBefore(verdict.delivery)) {
-      deps.log.info(
-        { provider: verdict.provider, delivery: verdict.delivery },
-        "webhook delivery seen before; acknowledged without a reconcile",
-      );
-      return send(
-        res,
-        200,
-        JSON.stringify({ accepted: false, reason: "delivery seen before" }) + "\n",
-        "application/json",
-      );
-    }
-    if (!refMatches(verdict.ref, deps.follows)) {
-      deps.log.debug({ ref: verdict.ref }, "webhook for another ref ignored");
-      return send(res, 202, JSON.stringify({ accepted: false, reason: "another ref" }) + "\n", "application/json");
-    }
-    deps.log.info(
-      { provider: verdict.provider, event: verdict.event, ref: verdict.ref, after: verdict.after },
-      "webhook accepted",
-    );
-    deps.onPush(verdict);
-    return send(res, 202, JSON.stringify({ accepted: true }) + "\n", "application/json");
   }
   send(res, 404, "not found\n");
+}
+
+/** `POST /hooks/git`: verified, deduplicated, filtered by ref, then handed to `onPush`. */
+async function webhookEndpoint(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  deps: ServerDeps & { deliveries: DeliveryLog },
+): Promise<void> {
+  if (req.method !== "POST") return send(res, 405, "POST only\n");
+  const body = await readBody(req);
+  if (body.tooLarge) {
+    deps.log.warn({ status: 413, bytes: body.bytes }, "webhook refused: body too large");
+    return send(res, 413, `body too large: over ${MAX_BODY} bytes\n`, undefined, !body.drained);
+  }
+  const verdict = verifyWebhook(deps.webhookSecret(), req.headers, body.data);
+  if (!verdict.ok) {
+    deps.log.warn({ status: verdict.status, reason: verdict.reason }, "webhook refused");
+    return send(res, verdict.status, verdict.reason + "\n");
+  }
+  if (verdict.delivery !== undefined && deps.deliveries.seenBefore(verdict.delivery)) {
+    deps.log.info(
+      { provider: verdict.provider, delivery: verdict.delivery },
+      "webhook delivery seen before; acknowledged without a reconcile",
+    );
+    return send(
+      res,
+      200,
+      JSON.stringify({ accepted: false, reason: "delivery seen before" }) + "\n",
+      "application/json",
+    );
+  }
+  if (!refMatches(verdict.ref, deps.follows)) {
+    deps.log.debug({ ref: verdict.ref }, "webhook for another ref ignored");
+    return send(res, 202, JSON.stringify({ accepted: false, reason: "another ref" }) + "\n", "application/json");
+  }
+  deps.log.info(
+    { provider: verdict.provider, event: verdict.event, ref: verdict.ref, after: verdict.after },
+    "webhook accepted",
+  );
+  deps.onPush(verdict);
+  return send(res, 202, JSON.stringify({ accepted: true }) + "\n", "application/json");
 }
 
 /** A request body read with a cap: the data, or how much was refused and whether all of it was read. */

@@ -95,6 +95,8 @@ export interface DaemonStatus {
   /** The most recent errors, newest first (bounded). */
   lastErrors: { at: string; message: string; cluster?: string }[];
   reconciles: number;
+  /** false when texts that name servers or quote errors were left out (no `--status-detail`). */
+  detail?: boolean;
 }
 
 /** The status format version. */
@@ -127,4 +129,27 @@ export function initialStatus(
 export function pushError(status: DaemonStatus, at: Date, message: string, cluster?: string): void {
   status.lastErrors.unshift({ at: at.toISOString(), message, ...(cluster ? { cluster } : {}) });
   status.lastErrors.length = Math.min(status.lastErrors.length, 20);
+}
+
+/** What `/status` shows without `--status-detail` in place of the source URL. */
+export const HIDDEN_SOURCE = "(hidden; --status-detail shows it)";
+
+/**
+ * The status without what names servers or quotes errors (pure): no source
+ * URL, no error or rejection texts, no diagnostics or commit message; phase,
+ * revisions, plan counts and each cluster's state and counts stay.
+ */
+export function redactStatus(s: DaemonStatus): DaemonStatus {
+  const { message: _message, ...revision } = s.revision;
+  const { error: _fetchError, ...fetch } = s.fetch;
+  return {
+    ...s,
+    source: HIDDEN_SOURCE,
+    detail: false,
+    revision,
+    fetch,
+    ...(s.rejected ? { rejected: { ...s.rejected, message: "", diagnostics: [] } } : {}),
+    clusters: s.clusters.map(({ error: _error, ...c }) => c),
+    lastErrors: s.lastErrors.map(({ at, cluster }) => ({ at, message: "", ...(cluster ? { cluster } : {}) })),
+  };
 }

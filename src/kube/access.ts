@@ -27,12 +27,27 @@ export function loadKubeConfig(file?: string): KubeConfig {
   return kc;
 }
 
-/** Builds one client per cluster of the topology from a kubeconfig. */
-export function clusterAccess(topology: Topology, kc: KubeConfig, retry?: RetryPolicy): ClusterAccess {
+/** A topology cluster reached without a kubeconfig context: the pod's own cluster, through its ServiceAccount. */
+export interface LocalCluster {
+  /** The topology cluster's name (`--local-cluster`). */
+  name: string;
+  connect(name: string, retry?: RetryPolicy): HttpClusterClient;
+}
+
+/** Builds one client per cluster of the topology from a kubeconfig (and `local` for the pod's own cluster). */
+export function clusterAccess(
+  topology: Topology,
+  kc: KubeConfig,
+  retry?: RetryPolicy,
+  local?: LocalCluster,
+): ClusterAccess {
   const clients = new Map<string, HttpClusterClient>();
   const diagnostics: Diagnostic[] = [];
   topology.clusters.forEach((cluster, i) => {
-    const client = clientForContext(kc, cluster.context, cluster.name, retry);
+    const client =
+      local?.name === cluster.name
+        ? local.connect(cluster.name, retry)
+        : clientForContext(kc, cluster.context, cluster.name, retry);
     if (client) {
       clients.set(cluster.name, client);
       return;

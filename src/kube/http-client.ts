@@ -9,7 +9,6 @@
  * how long they took in all.
  */
 import https from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
 import { KubeError, isRetryable } from "./errors.js";
 import { resourcePath } from "./kinds.js";
 import { describeRef, type KubeObject, type ObjectRef } from "./object.js";
@@ -27,6 +26,16 @@ import type {
 
 /** The field manager crosslink writes with. */
 export const FIELD_MANAGER = "crosslink";
+
+/**
+ * How requests are authenticated: a KubeConfig (certificates, tokens, exec
+ * plugins) or a ServiceAccount's token files. `stamp`, when present, changes
+ * whenever the credentials did, so they are applied again at once.
+ */
+export interface RequestAuth {
+  applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
+  stamp?(): string;
+}
 
 /** Retry policy of one request. */
 export interface RetryPolicy {
@@ -62,10 +71,11 @@ export class HttpClusterClient implements ClusterClient {
   private readonly agent: https.Agent;
   private baseOptions?: https.RequestOptions;
   private optionsAt = 0;
+  private optionsStamp?: string;
 
   constructor(
     readonly cluster: string,
-    private readonly kubeConfig: KubeConfig,
+    private readonly auth: RequestAuth,
     readonly server: string,
     readonly caPem: string | undefined,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
@@ -248,13 +258,18 @@ export class HttpClusterClient implements ClusterClient {
     return new KubeError(deadline ? "KUBE_TIMEOUT" : "KUBE_ABORTED", text, this.cluster);
   }
 
-  /** TLS and auth options from the kubeconfig, refreshed every minute (exec-plugin and file tokens expire). */
+  /**
+   * TLS and auth options, refreshed every minute (exec-plugin and file tokens
+   * expire) and at once when the auth's stamp changed (a rotated token file).
+   */
   private async options(): Promise<https.RequestOptions> {
-    if (!this.baseOptions || Date.now() - this.optionsAt > 60_000) {
+    const stamp = this.auth.stamp?.();
+    if (!this.baseOptions || Date.now() - this.optionsAt > 60_000 || stamp !== this.optionsStamp) {
       const opts: https.RequestOptions = {};
-      await this.kubeConfig.applyToHTTPSOptions(opts);
+      await this.auth.applyToHTTPSOptions(opts);
       this.baseOptions = opts;
       this.optionsAt = Date.now();
+      this.optionsStamp = stamp;
     }
     return this.baseOptions;
   }

@@ -53,7 +53,9 @@ function config(extra: string[]): DaemonConfig {
       `${server.url}/mesh.git`,
       "--path",
       TOPOLOGY_PATH,
-      "--listen",
+      "--webhook-listen",
+      "127.0.0.1:0",
+      "--metrics-listen",
       "127.0.0.1:0",
       "--kubeconfig",
       clusters.kubeconfigPath,
@@ -96,7 +98,7 @@ const status = async (d: Daemon): Promise<DaemonStatus> =>
 
 async function hook(d: Daemon, body = { ref: "refs/heads/main" }): Promise<number> {
   const text = JSON.stringify(body);
-  const res = await fetch(`${d.url()}/hooks/git`, {
+  const res = await fetch(`${d.webhookUrl()}/hooks/git`, {
     method: "POST",
     headers: {
       "Content-Type": "application/json",
@@ -151,7 +153,7 @@ test("webhook: a weight commit is applied at once; status and metrics show the n
   assert.ok(Date.now() - t0 < 20_000);
 
   // Refused hooks and coalescing: a burst of pushes is at most one follow-up reconcile.
-  const bad = await fetch(`${d.url()}/hooks/git`, {
+  const bad = await fetch(`${d.webhookUrl()}/hooks/git`, {
     method: "POST",
     headers: { "X-Hub-Signature-256": "sha256=00" },
     body: "{}",
@@ -318,7 +320,9 @@ function spawnDaemon(cache: string): {
       `${server.url}/mesh.git`,
       "--path",
       TOPOLOGY_PATH,
-      "--listen",
+      "--webhook-listen",
+      "127.0.0.1:0",
+      "--metrics-listen",
       "127.0.0.1:0",
       "--kubeconfig",
       clusters.kubeconfigPath,

@@ -48,11 +48,11 @@ test("config: flags, environment fallbacks and errors", () => {
   assert.equal(cfg.drift, "report");
   assert.equal(cfg.suspend, true);
   assert.equal(cfg.driftIntervalMs, 300_000);
-  assert.deepEqual(cfg.listen, { host: "0.0.0.0", port: 8080 });
+  assert.deepEqual(cfg.webhookListen, { host: "0.0.0.0", port: 8080 });
   const env = parseRunConfig([], { CROSSLINK_REPO: "/srv/mesh", CROSSLINK_LISTEN: "[::1]:9000" });
   assert.ok(env !== "help");
   assert.deepEqual(env.ref, { branch: "main" });
-  assert.deepEqual(env.listen, { host: "::1", port: 9000 });
+  assert.deepEqual(env.webhookListen, { host: "::1", port: 9000 });
   assert.throws(() => parseRunConfig([], {}), ConfigError);
   assert.throws(() => parseRunConfig(["--repo", "x", "--branch", "a", "--tag", "b"], {}), /exclusive/);
   assert.throws(() => parseRunConfig(["--repo", "x", "--schedule", "every minute"], {}), /cron/);

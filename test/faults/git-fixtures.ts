@@ -74,7 +74,15 @@ export async function startDaemonChild(args: string[], env: NodeJS.ProcessEnv): 
   const { spawn } = await import("node:child_process");
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, "bin", "crosslink.js"), "run", "--listen", "127.0.0.1:0", ...args],
+    [
+      path.join(ROOT, "bin", "crosslink.js"),
+      "run",
+      "--webhook-listen",
+      "127.0.0.1:0",
+      "--metrics-listen",
+      "127.0.0.1:0",
+      ...args,
+    ],
     { env, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";

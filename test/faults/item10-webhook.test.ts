@@ -45,7 +45,9 @@ before(async () => {
     [
       "--repo",
       path.join(tmp, "repo"),
-      "--listen",
+      "--webhook-listen",
+      "127.0.0.1:0",
+      "--metrics-listen",
       "127.0.0.1:0",
       "--kubeconfig",
       path.join(tmp, "kubeconfig"),
@@ -90,7 +92,7 @@ function post(
   body: Buffer | string,
   opts: { chunked?: boolean } = {},
 ): Promise<{ status?: number; body?: string; error?: string }> {
-  const url = new URL(`${d.url()}/hooks/git`);
+  const url = new URL(`${d.webhookUrl()}/hooks/git`);
   return new Promise((resolve) => {
     const req = http.request({
       host: url.hostname,
