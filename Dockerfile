@@ -1,29 +1,31 @@
-# crosslink daemon image: multi-stage, Node LTS slim, non-root, read-only root filesystem friendly.
-# Build: docker build -t crosslink .   Run: see examples/deploy/ and docs/daemon.md.
-FROM node:26-slim AS build
+# crosslink's image, published as crosslink/crosslink:<version> (the Helm chart's default image; tag = appVersion).
+# Built from the packed npm tarball, on a Node LTS slim base; runs as a non-root user and needs no
+# writable path but its git cache (mount an emptyDir at /var/cache/crosslink and one at /tmp), so the
+# pod can set readOnlyRootFilesystem. test/install/package.test.ts repeats these steps outside Docker.
+#   docker build -t crosslink/crosslink:0.1.0 .
+#   docker run --rm crosslink/crosslink:0.1.0 --version
+
+# Stage 1: the tarball, exactly what `npm pack` makes (prepare compiles src/ into dist/src).
+FROM node:26-slim AS pack
 WORKDIR /src
-COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts
-COPY tsconfig.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json README.md ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY src ./src
 COPY schema ./schema
 COPY bin ./bin
-RUN npx tsc -p tsconfig.json --outDir dist --rootDir . \
- && npm prune --omit=dev --ignore-scripts
+RUN npm pack --pack-destination /tmp && mv /tmp/crosslink-*.tgz /tmp/crosslink.tgz
 
+# Stage 2: the tarball installed with its production dependencies only.
 FROM node:26-slim
+COPY --from=pack /tmp/crosslink.tgz /tmp/crosslink.tgz
+RUN npm install --global --omit=dev --no-audit --no-fund /tmp/crosslink.tgz \
+ && rm /tmp/crosslink.tgz && npm cache clean --force \
+ && mkdir -p /var/cache/crosslink && chown 65532:65532 /var/cache/crosslink
 ENV NODE_ENV=production \
-    CROSSLINK_LISTEN=0.0.0.0:8080 \
     CROSSLINK_CACHE_DIR=/var/cache/crosslink
-WORKDIR /app
-COPY --from=build /src/package.json ./
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist/src ./dist/src
-COPY --from=build /src/schema ./schema
-COPY --from=build /src/bin ./bin
-# The only writable path the daemon needs is the git cache (mount an emptyDir there; /tmp too).
-RUN mkdir -p /var/cache/crosslink && chown 65532:65532 /var/cache/crosslink
 USER 65532:65532
-EXPOSE 8080
-ENTRYPOINT ["node", "/app/bin/crosslink.js"]
+WORKDIR /var/cache/crosslink
+# 8080: the webhook (--webhook-listen); 9090: /metrics, /status, /healthz, /readyz (--metrics-listen).
+EXPOSE 8080 9090
+ENTRYPOINT ["crosslink"]
 CMD ["run"]

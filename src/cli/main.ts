@@ -4,6 +4,7 @@
  */
 import { processIo, type CommandIo } from "./command.js";
 import { commands } from "./commands.js";
+import { packageVersion } from "./version.js";
 
 const USAGE = `crosslink — GitOps for Linkerd multicluster
 
@@ -14,7 +15,7 @@ ${Object.entries(commands)
   .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join("\n")}
 
-Run 'crosslink <command> --help' for a command's options.`;
+Run 'crosslink <command> --help' for a command's options; 'crosslink --version' prints the version.`;
 
 /** Runs crosslink with the given arguments (without `node` and the script) and returns the exit code. */
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
@@ -22,6 +23,10 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.out(USAGE + "\n");
     return name ? 0 : 1;
+  }
+  if (name === "--version" || name === "-V" || name === "version") {
+    io.out(`crosslink ${packageVersion()}\n`);
+    return 0;
   }
   const command = commands[name];
   if (!command) {
