@@ -148,7 +148,11 @@ test("in a pod's environment: Lease and the local cluster through the ServiceAcc
   );
   child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-  const url = await waitFor("the daemon to start", () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output)?.[1], 30_000);
+  const url = await waitFor(
+    "the daemon to start",
+    () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output)?.[1],
+    30_000,
+  );
   assert.match(output, new RegExp(`"inCluster":\\{"server":"https://127.0.0.1:${east.port}","localCluster":"east"\\}`));
   const status = async () => (await (await fetch(`${url}/status`)).json()) as DaemonStatus;
   const converged = (s: DaemonStatus, since: number) =>
@@ -180,7 +184,12 @@ test("in a pod's environment: Lease and the local cluster through the ServiceAcc
   // The kubelet rotates the token file: the new token is read and used, no restart.
   await writeToken(sa, await boundToken("token-two"));
   const rotated = Date.now();
-  await waitFor("leader again and both clusters reconciled", async () => converged(await status(), rotated), 60_000, 250);
+  await waitFor(
+    "leader again and both clusters reconciled",
+    async () => converged(await status(), rotated),
+    60_000,
+    250,
+  );
   assert.equal(child.exitCode, null, "the same process");
   assert.doesNotMatch(output, /eyJ[\w-]{20,}/, "no token in the logs");
 
