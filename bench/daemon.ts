@@ -38,6 +38,7 @@ async function run(driftInterval: string) {
       "127.0.0.1:0",
       "--metrics-listen",
       "127.0.0.1:0",
+      "--status-detail",
       "--kubeconfig",
       clusters.kubeconfigPath,
       "--cache-dir",

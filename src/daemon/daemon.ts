@@ -107,11 +107,14 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
       ? { name: cfg.localCluster, connect: (name, retry) => inClusterClient(ic, name, retry) }
       : undefined;
   /** Re-reads the kubeconfig files; true when they changed since `generation`. */
+  let kubeconfigError: string | undefined;
   const refreshed = (generation: number): boolean => {
     const r = kubeconfigs!.refresh();
-    if (r.error)
+    // Logged once per distinct error: the files are checked before every reconcile and Lease call.
+    if (r.error && r.error !== kubeconfigError)
       log.error({ err: r.error }, "kubeconfig files changed but do not load; the last good ones stay in use");
     else if (r.changed) log.info({}, "kubeconfig files changed; clients rebuilt");
+    kubeconfigError = r.error;
     return kubeconfigs!.generation !== generation;
   };
   const clients: ClientsFactory =

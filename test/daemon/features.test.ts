@@ -52,6 +52,7 @@ function config(extra: string[]): DaemonConfig {
       "127.0.0.1:0",
       "--metrics-listen",
       "127.0.0.1:0",
+      "--status-detail",
       "--kubeconfig",
       clusters.kubeconfigPath,
       "--cache-dir",

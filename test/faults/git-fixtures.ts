@@ -81,6 +81,7 @@ export async function startDaemonChild(args: string[], env: NodeJS.ProcessEnv): 
       "127.0.0.1:0",
       "--metrics-listen",
       "127.0.0.1:0",
+      "--status-detail",
       ...args,
     ],
     { env, stdio: ["ignore", "pipe", "pipe"] },

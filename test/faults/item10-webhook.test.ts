@@ -49,6 +49,7 @@ before(async () => {
       "127.0.0.1:0",
       "--metrics-listen",
       "127.0.0.1:0",
+      "--status-detail",
       "--kubeconfig",
       path.join(tmp, "kubeconfig"),
       "--webhook-secret-file",

@@ -63,6 +63,7 @@ test("a hung cluster costs the healthy one at most the observe deadline once, no
       "127.0.0.1:0",
       "--metrics-listen",
       "127.0.0.1:0",
+      "--status-detail",
       "--kubeconfig",
       env.clusters.kubeconfigPath,
       "--cache-dir",

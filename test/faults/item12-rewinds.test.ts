@@ -55,6 +55,7 @@ async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
       "127.0.0.1:0",
       "--metrics-listen",
       "127.0.0.1:0",
+      "--status-detail",
       "--kubeconfig",
       env.clusters.kubeconfigPath,
       "--cache-dir",

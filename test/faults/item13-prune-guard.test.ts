@@ -199,6 +199,7 @@ test("daemon: a one-link commit is applied; 4 of 6 links dropped is held back un
         "127.0.0.1:0",
         "--metrics-listen",
         "127.0.0.1:0",
+        "--status-detail",
         "--kubeconfig",
         clusters.kubeconfigPath,
         "--cache-dir",

@@ -35,6 +35,7 @@ export function baseArgs(env: DaemonEnv, cacheName: string): string[] {
     "127.0.0.1:0",
     "--metrics-listen",
     "127.0.0.1:0",
+    "--status-detail",
     "--kubeconfig",
     env.clusters.kubeconfigPath,
     "--cache-dir",
