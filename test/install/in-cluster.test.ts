@@ -7,7 +7,9 @@
  * directory. It must take the Lease in east, reconcile east through the
  * ServiceAccount and west through the kubeconfig; when the token it runs
  * with is invalidated it loses the Lease, and when the token file is
- * replaced with a new token it uses that one without a restart.
+ * replaced with a new token it uses that one without a restart. West's
+ * kubeconfig file replaced with bad credentials fails west alone; restored,
+ * west converges again, also without a restart.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -16,7 +18,7 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { clientForContext } from "../../src/kube/access.js";
 import type { HttpClusterClient } from "../../src/kube/http-client.js";
@@ -191,7 +193,37 @@ test("in a pod's environment: Lease and the local cluster through the ServiceAcc
     250,
   );
   assert.equal(child.exitCode, null, "the same process");
-  assert.doesNotMatch(output, /eyJ[\w-]{20,}/, "no token in the logs");
+
+  // A rotated kubeconfig Secret: west's file now carries a token west refuses, then the good one again.
+  const westFile = path.join(kubeconfigs, "west");
+  const good = await readFile(westFile, "utf8");
+  const doc = parse(good) as { users: { name: string; user: Record<string, string> }[] };
+  for (const u of doc.users) u.user = { token: "not-a-valid-token" };
+  await writeFile(`${westFile}.new`, stringify(doc));
+  await rename(`${westFile}.new`, westFile);
+  const refused = await waitFor(
+    "west refused with the rotated-in bad credentials, east still reconciled",
+    async () => {
+      const s = await status();
+      const west = s.clusters.find((c) => c.name === "west");
+      const east = s.clusters.find((c) => c.name === "east");
+      return west && west.state !== "ok" && east?.state === "ok" ? s : undefined;
+    },
+    60_000,
+    250,
+  );
+  assert.equal(refused.role, "leader");
+  await writeFile(`${westFile}.new`, good);
+  await rename(`${westFile}.new`, westFile);
+  const restored = Date.now();
+  await waitFor(
+    "west reconciled again with the restored file",
+    async () => converged(await status(), restored),
+    60_000,
+    250,
+  );
+  assert.match(output, /kubeconfig files changed; clients rebuilt/);
+  assert.doesNotMatch(output, /eyJ[\w-]{20,}|not-a-valid-token/, "no token in the logs");
 
   child.kill("SIGTERM");
   const code = await new Promise<number | null>((r) => child!.once("exit", (c) => r(c)));
