@@ -145,9 +145,21 @@ test("the tarball holds the built CLI, the schema and the README, and nothing of
 test("installed with production dependencies only: --version, validate, and diff against harness clusters", async () => {
   const installed = path.join(prefix, "lib", "node_modules", "crosslink");
   const modules = readdirSync(path.join(installed, "node_modules"));
-  for (const dev of ["typescript", "eslint", "playwright-core", "mermaid", "@peculiar", "reflect-metadata", "prettier"])
+  for (const dev of [
+    "typescript",
+    "typescript-eslint",
+    "eslint",
+    "madge",
+    "marked",
+    "mermaid",
+    "playwright-core",
+    "prettier",
+  ])
     assert.ok(!modules.includes(dev), `dev dependency ${dev} installed`);
-  for (const dep of ["isomorphic-git", "@kubernetes", "pino"]) assert.ok(modules.includes(dep), dep);
+  const runtime = Object.keys(
+    (JSON.parse(await readFile(path.join(installed, "package.json"), "utf8")) as { dependencies: object }).dependencies,
+  );
+  for (const dep of runtime) assert.ok(modules.includes(dep.split("/")[0]!), dep);
 
   const v = await crosslink(["--version"]);
   assert.equal(v.code, 0, v.stderr);
