@@ -75,6 +75,7 @@ let clusters: StartedClusters | undefined;
 let server: GitServer | undefined;
 let repo: TestRepo & { first: string };
 let rendered: KubeObject[];
+let applied: KubeObject[];
 
 const leaseName = () => (one(rendered, "Role", "crosslink-lease").rules as PolicyRule[])[0]!.resourceNames![0]!;
 
@@ -106,6 +107,13 @@ before(async () => {
     }),
   );
   rendered = await renderChart(helm!, { values: [valuesFile("full"), values], namespace: NS });
+  // Installed as `helm install --server-side` would: the namespace, then every rendered object.
+  const kc = clusters.kubeConfig(HOME);
+  await applyObjects(kc, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } }]);
+  await installServiceMonitorCrd(kc);
+  const t0 = Date.now();
+  applied = await applyObjects(kc, rendered);
+  console.log(`# applied ${applied.length} objects server-side in ${Date.now() - t0} ms: ${kinds(applied).join(", ")}`);
 });
 
 after(async () => {
@@ -116,11 +124,6 @@ after(async () => {
 
 test("the full render applies server-side to a cluster and every object is stored as rendered", { skip }, async () => {
   const kc = clusters!.kubeConfig(HOME);
-  await applyObjects(kc, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } }]);
-  await installServiceMonitorCrd(kc);
-  const t0 = Date.now();
-  const applied = await applyObjects(kc, rendered);
-  console.log(`# applied ${applied.length} objects server-side in ${Date.now() - t0} ms: ${kinds(applied).join(", ")}`);
   assert.equal(applied.length, rendered.length);
   for (const o of rendered) {
     const live = await readObject(kc, o);
@@ -259,6 +262,9 @@ test(
       const field = e.valueFrom?.fieldRef?.fieldPath;
       env[e.name] = field === "metadata.name" ? podName : field === "metadata.namespace" ? NS : local(e.value ?? "");
     }
+    const topologyFile = path.join(repo.work, TOPOLOGY_PATH);
+    const pending = await runCrosslinkOnce(["diff", "-f", topologyFile, "--kubeconfig", clusters!.kubeconfigPath]);
+    assert.equal(pending.code, 2, `before the daemon, changes are pending:\n${pending.out}`);
     console.log(`# daemon: crosslink ${args.join(" ")}`);
     const daemon = spawnCrosslink(args, env);
     try {
@@ -301,13 +307,7 @@ test(
       );
 
       // Nothing left to change, as an operator with admin rights sees it.
-      const diff = await runCrosslinkOnce([
-        "diff",
-        "-f",
-        path.join(repo.work, TOPOLOGY_PATH),
-        "--kubeconfig",
-        clusters!.kubeconfigPath,
-      ]);
+      const diff = await runCrosslinkOnce(["diff", "-f", topologyFile, "--kubeconfig", clusters!.kubeconfigPath]);
       assert.equal(diff.code, 0, `diff after the daemon's apply:\n${diff.out}`);
 
       // A signed push webhook on the webhook listener brings the next commit.
@@ -326,13 +326,7 @@ test(
       const metricsOnWebhook = await fetch(`http://127.0.0.1:${webhookPort}/metrics`);
       assert.equal(metricsOnWebhook.status, 404, "the webhook listener serves no metrics");
       await waitFor("the pushed revision applied", async () => (await status()).revision.applied === next, 60_000, 250);
-      const diff2 = await runCrosslinkOnce([
-        "diff",
-        "-f",
-        path.join(repo.work, TOPOLOGY_PATH),
-        "--kubeconfig",
-        clusters!.kubeconfigPath,
-      ]);
+      const diff2 = await runCrosslinkOnce(["diff", "-f", topologyFile, "--kubeconfig", clusters!.kubeconfigPath]);
       assert.equal(diff2.code, 0, `diff after the webhook's revision:\n${diff2.out}`);
       assert.ok(!daemon.output().includes(token), "the ServiceAccount token is not logged");
       assert.ok(!daemon.output().includes(GIT_TOKEN), "the git token is not logged");

@@ -121,7 +121,7 @@ test(
         apiGroups: ["coordination.k8s.io"],
         resources: ["leases"],
         resourceNames: ["crosslink"],
-        verbs: ["get", "patch", "update"],
+        verbs: ["create", "get", "patch", "update"],
       },
     ]);
     const binding = one(objects, "RoleBinding") as KubeObject & { subjects: unknown[]; roleRef: { name: string } };
