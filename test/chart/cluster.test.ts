@@ -23,6 +23,7 @@ import {
   CHART_MANAGER,
   installServiceMonitorCrd,
   kubeletSecretVolume,
+  kubectlCanIList,
   readObject,
   rulesOf,
   runCrosslinkOnce,
@@ -163,6 +164,8 @@ test(
     const sa = one(rendered, "ServiceAccount").metadata.name;
     const { token } = await admin.createToken(NS, sa, 3600);
     const asSa = tokenKubeConfig(kc, token);
+    const kubeconfigFile = path.join(tmp, "sa-kubeconfig");
+    writeFileSync(kubeconfigFile, asSa.exportConfig(), { mode: 0o600 });
     const clusterRole = expand(one(rendered, "ClusterRole").rules as PolicyRule[]);
     const lease = expand(one(rendered, "Role", "crosslink-lease").rules as PolicyRule[]);
     const mirror = expand(one(rendered, "Role", "crosslink-mirror-controller-grants").rules as PolicyRule[]);
@@ -179,6 +182,18 @@ test(
       console.log(
         `# rules of system:serviceaccount:${NS}:${sa} in ${namespace}: ${got.resource.size} resource permissions`,
       );
+      // The same question through kubectl, where there is one (the API call above is what it makes).
+      const viaKubectl = await kubectlCanIList(kubeconfigFile, namespace);
+      if (!viaKubectl) console.log("# kubectl is not on PATH: the rules review above stands alone");
+      else {
+        assert.deepEqual(
+          [...viaKubectl.resource].sort(),
+          [...want].sort(),
+          `kubectl auth can-i --list -n ${namespace}`,
+        );
+        assert.deepEqual([...viaKubectl.nonResource].sort(), [...AUTHENTICATED_NON_RESOURCE_RULES].sort());
+        console.log(`# kubectl auth can-i --list -n ${namespace}: the same ${viaKubectl.resource.size} permissions`);
+      }
     }
     admin.close?.();
   },

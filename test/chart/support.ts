@@ -226,3 +226,49 @@ export function runCrosslinkOnce(args: string[]): Promise<{ code: number | null;
     });
   });
 }
+
+/**
+ * `kubectl auth can-i --list` as permission strings (its table read by the header's column
+ * offsets), or undefined when there is no kubectl on PATH. Non-resource lines are `get /path`.
+ */
+export function kubectlCanIList(
+  kubeconfigFile: string,
+  namespace: string,
+): Promise<{ resource: Set<string>; nonResource: Set<string> } | undefined> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "kubectl",
+      ["auth", "can-i", "--list", "--namespace", namespace, "--kubeconfig", kubeconfigFile],
+      { timeout: 60_000, env: { PATH: process.env.PATH, HOME: path.dirname(kubeconfigFile) } },
+      (err, stdout, stderr) => {
+        if (err && (err as NodeJS.ErrnoException).code === "ENOENT") return resolve(undefined);
+        if (err) return reject(new Error(`kubectl auth can-i --list: ${err.message}\n${stderr}`));
+        const lines = stdout.split("\n").filter((l) => l.trim());
+        const header = lines.shift() ?? "";
+        const at = ["Resources", "Non-Resource URLs", "Resource Names", "Verbs"].map((h) => header.indexOf(h));
+        if (at.some((i) => i < 0)) return reject(new Error(`kubectl auth can-i --list: unexpected header '${header}'`));
+        const list = (text: string) =>
+          text
+            .replace(/^\[|\]$/g, "")
+            .split(/\s+/)
+            .filter(Boolean);
+        const resource = new Set<string>();
+        const nonResource = new Set<string>();
+        for (const line of lines) {
+          const col = (i: number) => line.slice(at[i], i + 1 < at.length ? at[i + 1] : undefined).trim();
+          const verbs = list(col(3));
+          if (col(0)) {
+            // `links.multicluster.linkerd.io/status`: resource.group/subresource.
+            const [full, sub] = col(0).split("/");
+            const [base, ...group] = full!.split(".");
+            const res = sub ? `${base}/${sub}` : base;
+            const names = list(col(2));
+            for (const v of verbs)
+              for (const n of names.length ? names : ["*"]) resource.add(`${group.join(".")}|${res}|${v}|${n}`);
+          } else for (const u of list(col(1))) for (const v of verbs) nonResource.add(`${v} ${u}`);
+        }
+        resolve({ resource, nonResource });
+      },
+    );
+  });
+}
