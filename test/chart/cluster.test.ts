@@ -13,6 +13,7 @@ import { after, before, test } from "node:test";
 import { stringify } from "yaml";
 import type { KubeObject } from "../../src/kube/object.js";
 import { clientForContext } from "../../src/kube/access.js";
+import { RUN_OPTIONS } from "../../src/daemon/config.js";
 import { freePorts, startClusters, type StartedClusters } from "../harness/driver.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
 import { createRepo, TOPOLOGY_PATH, waitFor, type TestRepo } from "../daemon/support.js";
@@ -35,6 +36,19 @@ import {
 
 const { helm, skip } = await requireHelm();
 if (skip) console.log(`# SKIP chart cluster tests: ${skip}`);
+
+/** The pod's run needs in-cluster mode and the split listeners (issue 11 items 2 and 3); under CI their absence fails. */
+const daemonSkip: string | undefined = skip ?? inClusterMissing();
+function inClusterMissing(): string | undefined {
+  const missing = ["local-cluster", "kubeconfig-dir", "webhook-listen", "metrics-listen", "status-detail"].filter(
+    (f) => !(f in RUN_OPTIONS),
+  );
+  if (!missing.length) return undefined;
+  const why = `crosslink run lacks --${missing.join(", --")} (in-cluster mode and the split listeners), which the chart's pod runs with`;
+  if (process.env.CI === "true") throw new Error(why);
+  console.log(`# SKIP the chart's pod run: ${why}`);
+  return why;
+}
 
 /** The namespace the chart is installed in, and the cluster it runs in (its local cluster). */
 const NS = "crosslink";
@@ -209,7 +223,7 @@ test(
  */
 test(
   "the daemon run as the chart's pod, with the chart's ServiceAccount token, does its whole job",
-  { skip },
+  { skip: daemonSkip },
   async () => {
     const home = clusters!.clusters.find((c) => c.name === HOME)!;
     const kc = clusters!.kubeConfig(HOME);
