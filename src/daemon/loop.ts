@@ -15,7 +15,13 @@ import { formatDiagnostics } from "../diagnostics.js";
 import type { ChangeSet } from "../engine/apply.js";
 import { declarationsOf, type Declarations } from "../engine/plan/declarations.js";
 import { hasChanges, type Plan } from "../engine/plan/actions.js";
-import { reconcile, reconcileOptions, type ProgressEvent, type ReconcileOptions } from "../engine/reconcile.js";
+import {
+  reconcileEach,
+  reconcileOptions,
+  type ReconcileRun,
+  type ProgressEvent,
+  type ReconcileOptions,
+} from "../engine/reconcile.js";
 import type { ClusterObservation } from "../engine/facts.js";
 import type { ClusterClient } from "../kube/port.js";
 import { certificateExpiries, expiresSoon } from "../pki/expiry.js";
@@ -32,7 +38,14 @@ import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
 import type { DaemonMetrics } from "./metrics.js";
 import { checkMove, type RewindPolicy } from "./rewind.js";
-import { initialStatus, pushError, type ClusterStatus, type DaemonStatus, type ReconcilePhase } from "./status.js";
+import {
+  initialStatus,
+  pushError,
+  type ClusterStatus,
+  type DaemonStatus,
+  type ReconcileInProgress,
+  type ReconcilePhase,
+} from "./status.js";
 import { validateSnapshot } from "./validate.js";
 
 /** Cluster clients for one topology, and how to release them. */
@@ -104,6 +117,14 @@ export class ReconcileLoop {
   private access?: { topology: Topology; access: ClusterAccessLike };
   private readonly backoff: ClusterBackoff;
   private readonly listeners: ((r: TickResult) => void)[] = [];
+  /** Clusters a finished run left observing (hung, or waiting for one that is), with since when. */
+  private readonly inflight = new Map<string, string>();
+  /** What each cluster is doing now (observe, wait, apply), in this run or one that left it behind. */
+  private readonly active = new Map<string, ReconcileInProgress["clusters"][number]>();
+  /** That work, awaited by stop(). */
+  private readonly detached = new Set<Promise<void>>();
+  /** Tells the running reconcile that a trigger is waiting. */
+  private yieldNow?: () => void;
 
   constructor(
     private readonly deps: LoopDeps,
@@ -136,6 +157,7 @@ export class ReconcileLoop {
         : this.pending.split("+").includes(reason)
           ? this.pending
           : `${this.pending}+${reason}`;
+      this.yieldNow?.();
       return this.running;
     }
     const run = this.drain(reason).finally(() => {
@@ -150,7 +172,7 @@ export class ReconcileLoop {
     this.stopping = true;
     this.pending = undefined;
     this.stopController.abort(new Error("shutting down"));
-    return this.running ?? Promise.resolve();
+    return Promise.all([this.running, ...this.detached]).then(() => {});
   }
 
   /** Releases the cluster clients. */
@@ -175,7 +197,7 @@ export class ReconcileLoop {
     const t0 = performance.now();
     const result: TickResult = { trigger, reconciled: false, wrote: false };
     const since = clock.now().toISOString();
-    this.status.reconciling = { trigger, since, phase: "sync", phaseSince: since, clusters: [] };
+    this.status.reconciling = { trigger, since, phase: "sync", phaseSince: since, clusters: [...this.active.values()] };
     try {
       const snapshot = await this.sync();
       if (snapshot) {
@@ -326,10 +348,12 @@ export class ReconcileLoop {
     const nowMs = clock.now().getTime();
     const clients = new Map<string, ClusterClient>();
     const backedOff = new Set<string>();
+    const busy = new Set<string>();
     for (const c of good.topology.clusters) {
       const client = access.clients.get(c.name);
       if (!client) continue;
-      if (this.backoff.active(c.name, nowMs)) backedOff.add(c.name);
+      if (this.inflight.has(c.name)) busy.add(c.name);
+      else if (this.backoff.active(c.name, nowMs)) backedOff.add(c.name);
       else clients.set(c.name, client);
     }
     // The prune guard: before = the last applied revision; allowed by the flag or the trailer on the revision in force.
@@ -352,24 +376,32 @@ export class ReconcileLoop {
       onProgress: (e) => this.progress(e),
     });
     this.phase("observe");
+    // Each cluster is planned, and applied when allowed, as soon as the clusters it depends on are observed.
+    let suspendedCheck: Promise<boolean> | undefined;
     let suspended = false;
     let mayWrite = false;
-    const run = await reconcile(good.topology, clients, opts, async ({ plan }) => {
-      this.phase("plan");
-      suspended = await this.deps.suspended();
-      mayWrite = !suspended && this.deps.canWrite() && !signal.aborted && (this.opts.drift === "heal" || newRevision);
-      if (!mayWrite || !hasChanges(plan)) return false;
-      log.info(
-        {
-          revision: good.revision,
-          trigger: result.trigger,
-          actions: plan.clusters.reduce((n, c) => n + c.actions.length, 0),
-        },
-        "applying",
-      );
-      this.phase("apply");
-      return true;
-    });
+    // A run waiting only on hung clusters yields to the next trigger: they go on alone, and the next run skips them.
+    const each = reconcileEach(
+      good.topology,
+      clients,
+      opts,
+      async (cp) => {
+        if (this.status.reconciling?.phase === "observe") this.phase("plan");
+        suspended = await (suspendedCheck ??= this.deps.suspended());
+        mayWrite = !suspended && this.deps.canWrite() && !signal.aborted && (this.opts.drift === "heal" || newRevision);
+        if (!mayWrite || !cp.actions.length) return false;
+        log.info(
+          { revision: good.revision, trigger: result.trigger, cluster: cp.cluster, actions: cp.actions.length },
+          "applying",
+        );
+        this.phase("apply");
+        return true;
+      },
+      new Promise<void>((resolve) => (this.yieldNow = resolve)),
+    );
+    const { run, remaining } = await each.settled;
+    this.yieldNow = undefined;
+    if (remaining.length) this.detach(each.done, remaining, backedOff);
     const { plan } = run;
     result.plan = plan;
     this.certificates(good.topology, run.observations);
@@ -391,10 +423,19 @@ export class ReconcileLoop {
           "apply aborted",
         );
     }
-    const clusters = this.clusterStates(plan, changes, backedOff);
+    const clusters = [
+      ...this.clusterStates(plan, changes, backedOff, busy),
+      ...remaining.map((n) => this.stillRunning(n)),
+    ];
     this.status.clusters = clusters;
     const clean = clusters.every((c) => c.state === "ok");
-    const converged = clean && (changes ? changes.clusters.every((c) => c.converged) : !hasChanges(plan));
+    // Applied clusters converged, and the others had nothing to do.
+    const converged =
+      clean &&
+      plan.clusters.every((cp) => {
+        const cs = changes?.clusters.find((c) => c.cluster === cp.cluster);
+        return cs ? cs.converged : !cp.actions.length;
+      });
     if (converged) {
       if (this.appliedRevision !== good.revision) log.info({ revision: good.revision }, "revision applied");
       this.appliedRevision = good.revision;
@@ -421,7 +462,47 @@ export class ReconcileLoop {
     return this.finish(result, t0, status);
   }
 
-  private clusterStates(plan: Plan, changes: ChangeSet | undefined, backedOff: Set<string>): ClusterStatus[] {
+  /** Lets the clusters a run left behind finish alone; their states are recorded when they end. */
+  private detach(done: Promise<ReconcileRun>, remaining: string[], backedOff: Set<string>): void {
+    const since = this.deps.clock.now().toISOString();
+    for (const n of remaining) this.inflight.set(n, since);
+    const work = done
+      .then((run) => {
+        const late = run.plan.clusters.filter((cp) => remaining.includes(cp.cluster));
+        const states = this.clusterStates(
+          { topology: run.plan.topology, clusters: late },
+          run.changes,
+          backedOff,
+          new Set(),
+        );
+        this.status.clusters = this.status.clusters.map((c) => states.find((x) => x.name === c.name) ?? c);
+      })
+      .catch((err: unknown) => this.deps.log.error({ err: errorMessage(err), clusters: remaining }, "reconcile failed"))
+      .finally(() => {
+        for (const n of remaining) this.inflight.delete(n);
+        this.detached.delete(work);
+      });
+    this.detached.add(work);
+  }
+
+  /** The state of a cluster an earlier run is still observing (or waiting for). */
+  private stillRunning(name: string): ClusterStatus {
+    return {
+      name,
+      state: "pending",
+      planned: 0,
+      applied: 0,
+      failed: 0,
+      error: `still being observed by the reconcile of ${this.inflight.get(name) ?? "now"}`,
+    };
+  }
+
+  private clusterStates(
+    plan: Plan,
+    changes: ChangeSet | undefined,
+    backedOff: Set<string>,
+    busy: Set<string>,
+  ): ClusterStatus[] {
     const { clock, log, metrics } = this.deps;
     const now = clock.now();
     return plan.clusters.map((cp) => {
@@ -431,6 +512,7 @@ export class ReconcileLoop {
       for (const r of cs?.results ?? [])
         metrics.appliedChanges.inc({ cluster: cp.cluster, action: r.action.type, status: r.status });
       const base = { name: cp.cluster, planned: cp.actions.length, applied, failed };
+      if (busy.has(cp.cluster)) return this.stillRunning(cp.cluster);
       if (backedOff.has(cp.cluster)) {
         const b = this.backoff.get(cp.cluster);
         metrics.reachable.set({ cluster: cp.cluster }, 0);
@@ -499,13 +581,17 @@ export class ReconcileLoop {
     }
   }
 
-  /** Tracks which clusters the reconcile in progress is waiting on, and since when. */
+  /** Tracks which clusters the reconcile in progress (or one that left them behind) is waiting on, and since when. */
   private progress(e: ProgressEvent): void {
-    const r = this.status.reconciling;
-    if (!r) return;
-    r.clusters = r.clusters.filter((c) => c.name !== e.cluster);
     if (e.state === "start")
-      r.clusters.push({ name: e.cluster, phase: e.phase, since: this.deps.clock.now().toISOString() });
+      this.active.set(e.cluster, {
+        name: e.cluster,
+        phase: e.phase,
+        since: this.deps.clock.now().toISOString(),
+        ...(e.waitingOn ? { waitingOn: e.waitingOn } : {}),
+      });
+    else this.active.delete(e.cluster);
+    if (this.status.reconciling) this.status.reconciling.clusters = [...this.active.values()];
   }
 
   private finish(result: TickResult, t0: number, outcome: "ok" | "partial" | "error" | "skipped"): TickResult {

@@ -41,8 +41,12 @@ export interface ReconcileInProgress {
   since: string;
   phase: ReconcilePhase;
   phaseSince: string;
-  /** Clusters whose observation or apply has started and not ended, with the time it started. */
-  clusters: { name: string; phase: "observe" | "apply"; since: string }[];
+  /**
+   * Clusters whose observation or apply has started and not ended, or that are
+   * observed and waiting (`wait`) for the clusters in `waitingOn` (their link
+   * targets) to be observed, with the time it started.
+   */
+  clusters: { name: string; phase: "observe" | "wait" | "apply"; since: string; waitingOn?: string[] }[];
 }
 
 /** A commit that was not put in force: invalid topology, a refused signature or a refused rewind. */

@@ -59,7 +59,6 @@ export interface ChangeSet {
 export const ROTATED_AT = "crosslink.dev/credentials-rotated-at";
 
 interface ClusterRun {
-  plan: ClusterPlan;
   results: ActionResult[];
   error?: string;
   /** The wave the cluster is in (Infinity once it has finished or stopped). */
@@ -67,21 +66,43 @@ interface ClusterRun {
   waiters: { wave: number; resolve: () => void }[];
 }
 
-/** Applies a plan through the given clients. */
+/** Applies a whole plan through each cluster's client (undefined: none). */
 export async function applyPlan(
   plan: Plan,
-  clients: ReadonlyMap<string, ClusterClient>,
+  clientFor: (cluster: string) => ClusterClient | undefined,
   opts: ApplyOptions,
 ): Promise<ChangeSet> {
+  const session = applySession(
+    plan.clusters.map((cp) => cp.cluster),
+    clientFor,
+    opts,
+  );
+  return { dryRun: opts.dryRun, clusters: await Promise.all(plan.clusters.map((cp) => session.apply(cp))) };
+}
+
+/**
+ * Applies cluster plans as they come (the reconcile plans each cluster once
+ * the clusters it depends on are observed). Every cluster of the run is named
+ * up front, so a credentials action can wait for its target's earlier waves;
+ * each must then be either applied or skipped, or those waits last until the
+ * target's apply deadline.
+ */
+export interface ApplySession {
+  /** Applies one cluster's plan (once per cluster). */
+  apply(cp: ClusterPlan): Promise<ClusterChangeSet>;
+  /** Marks a cluster that will not be applied in this run, releasing whoever waits for it. */
+  skip(cluster: string): void;
+}
+
+/** A session over the named clusters; `clientFor` gives each cluster's client (undefined: none). */
+export function applySession(
+  clusters: readonly string[],
+  clientFor: (cluster: string) => ClusterClient | undefined,
+  opts: ApplyOptions,
+): ApplySession {
   const runs = new Map<string, ClusterRun>();
-  for (const cp of plan.clusters) {
-    const r: ClusterRun = { plan: cp, results: [], wave: -Infinity, waiters: [] };
-    if (cp.error) r.error = `not observed: ${cp.error}`;
-    else if (cp.blocked) r.error = `blocked: ${cp.blocked}`;
-    else if (!clients.get(cp.cluster)) r.error = "no client";
-    runs.set(cp.cluster, r);
-  }
-  /** Resolves once `cluster` has finished every wave before `wave` (or stopped). */
+  for (const name of clusters) runs.set(name, { results: [], wave: -Infinity, waiters: [] });
+  /** Resolves once `cluster` has finished every wave before `wave` (or stopped, or was skipped). */
   const reached = (cluster: string, wave: number): Promise<void> => {
     const r = runs.get(cluster);
     if (!r || r.wave >= wave) return Promise.resolve();
@@ -92,55 +113,61 @@ export async function applyPlan(
     for (const w of r.waiters.filter((x) => x.wave <= wave)) w.resolve();
     r.waiters = r.waiters.filter((x) => x.wave > wave);
   };
-  await Promise.all(
-    [...runs.values()].map(async (r) => {
+  return {
+    skip(cluster) {
+      const r = runs.get(cluster);
+      if (r) advance(r, Infinity);
+    },
+    async apply(cp) {
+      let r = runs.get(cp.cluster);
+      if (!r) runs.set(cp.cluster, (r = { results: [], wave: -Infinity, waiters: [] }));
+      const client = clientFor(cp.cluster);
+      if (cp.error) r.error = `not observed: ${cp.error}`;
+      else if (cp.blocked) r.error = `blocked: ${cp.blocked}`;
+      else if (!client) r.error = "no client";
       try {
-        if (r.plan.actions.length) opts.onProgress?.(r.plan.cluster, "start");
-        await applyCluster(r, clients, opts, reached, advance);
+        if (cp.actions.length) opts.onProgress?.(cp.cluster, "start");
+        await applyCluster(cp, r, client!, clientFor, opts, reached, advance);
       } finally {
         advance(r, Infinity);
-        if (r.plan.actions.length) opts.onProgress?.(r.plan.cluster, "done");
+        if (cp.actions.length) opts.onProgress?.(cp.cluster, "done");
       }
-    }),
-  );
-  return {
-    dryRun: opts.dryRun,
-    clusters: [...runs.values()].map((r) => {
       const cs: ClusterChangeSet = {
-        cluster: r.plan.cluster,
+        cluster: cp.cluster,
         results: r.results,
         converged: !r.error && r.results.every((x) => x.status === "done"),
       };
       if (r.error) cs.error = r.error;
       return cs;
-    }),
+    },
   };
 }
 
 async function applyCluster(
+  cp: ClusterPlan,
   r: ClusterRun,
-  clients: ReadonlyMap<string, ClusterClient>,
+  client: ClusterClient,
+  clientFor: (cluster: string) => ClusterClient | undefined,
   opts: ApplyOptions,
   reached: (cluster: string, wave: number) => Promise<void>,
   advance: (r: ClusterRun, wave: number) => void,
 ): Promise<void> {
-  const cluster = r.plan.cluster;
+  const cluster = cp.cluster;
   const stop = (): string | undefined =>
     r.error ?? (opts.signal?.aborted ? `aborted: ${abortText(opts.signal)}` : undefined);
-  for (const wave of wavesOf(r.plan.actions)) {
+  for (const wave of wavesOf(cp.actions)) {
     advance(r, wave);
-    const actions = r.plan.actions.filter((a) => waveOf(a) === wave);
+    const actions = cp.actions.filter((a) => waveOf(a) === wave);
     if (stop()) {
       for (const action of actions) r.results.push({ action, status: "skipped", error: stop()! });
       continue;
     }
-    const client = clients.get(cluster)!;
     const results = await mapLimit(actions, opts.concurrency, async (action): Promise<ActionResult> => {
       if (action.type === "credentials") await reached(action.issue.to, wave);
       const why = stop();
       if (why) return { action, status: "skipped", error: why };
       try {
-        await execute(action, client, clients, opts);
+        await execute(action, client, clientFor, opts);
         return { action, status: "done" };
       } catch (err) {
         if (!r.error) r.error = stopReason(err, cluster, opts.signal);
@@ -173,7 +200,7 @@ function waveOf(a: Action): number {
 async function execute(
   action: Action,
   client: ClusterClient,
-  clients: ReadonlyMap<string, ClusterClient>,
+  clientFor: (cluster: string) => ClusterClient | undefined,
   opts: ApplyOptions,
 ): Promise<void> {
   const w = { dryRun: opts.dryRun, fieldManager: opts.fieldManager };
@@ -192,7 +219,7 @@ async function execute(
       await client.delete(action.ref, w);
       return;
     case "credentials":
-      await issueCredentials(action, client, clients, opts);
+      await issueCredentials(action, client, clientFor, opts);
       return;
   }
 }
@@ -200,12 +227,12 @@ async function execute(
 async function issueCredentials(
   action: CredentialsAction,
   client: ClusterClient,
-  clients: ReadonlyMap<string, ClusterClient>,
+  clientFor: (cluster: string) => ClusterClient | undefined,
   opts: ApplyOptions,
 ): Promise<void> {
   const { issue } = action;
   const w = { dryRun: opts.dryRun, fieldManager: opts.fieldManager };
-  const target = clients.get(issue.to);
+  const target = clientFor(issue.to);
   if (!target)
     throw new KubeError("KUBE_UNREACHABLE", `link ${issue.from}→${issue.to}: no client for ${issue.to}`, issue.to);
   const token = opts.dryRun ? "dry-run" : await obtainToken(action, target, opts);

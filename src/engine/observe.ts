@@ -34,6 +34,8 @@ export interface ObserveOptions {
   scope?: (cluster: string, client: ClusterClient) => { client: ClusterClient; done(): void };
   /** Called when a cluster's observation starts and ends. */
   onProgress?: (cluster: string, state: "start" | "done") => void;
+  /** Called with each cluster's observation as soon as it ends, before the others have. */
+  onObserved?: (observation: ClusterObservation) => void;
 }
 
 /** Observes every cluster of the topology that has a client. */
@@ -43,24 +45,34 @@ export async function observeAll(
   opts: ObserveOptions = {},
 ): Promise<ClusterObservation[]> {
   return mapLimit(topology.clusters, OBSERVE_CONCURRENCY, async (cluster) => {
-    const client = clients.get(cluster.name);
-    if (!client)
-      return { cluster: cluster.name, ok: false as const, error: `no kubeconfig context '${cluster.context}'` };
-    const scoped = opts.scope?.(cluster.name, client) ?? { client, done: () => {} };
-    opts.onProgress?.(cluster.name, "start");
-    try {
-      return {
-        cluster: cluster.name,
-        ok: true as const,
-        facts: await observeCluster(topology, cluster, scoped.client),
-      };
-    } catch (err) {
-      return { cluster: cluster.name, ok: false as const, error: errorMessage(err) };
-    } finally {
-      scoped.done();
-      opts.onProgress?.(cluster.name, "done");
-    }
+    const observation = await observeOne(topology, cluster, clients.get(cluster.name), opts);
+    opts.onObserved?.(observation);
+    return observation;
   });
+}
+
+async function observeOne(
+  topology: Topology,
+  cluster: Cluster,
+  client: ClusterClient | undefined,
+  opts: ObserveOptions,
+): Promise<ClusterObservation> {
+  if (!client)
+    return { cluster: cluster.name, ok: false as const, error: `no kubeconfig context '${cluster.context}'` };
+  const scoped = opts.scope?.(cluster.name, client) ?? { client, done: () => {} };
+  opts.onProgress?.(cluster.name, "start");
+  try {
+    return {
+      cluster: cluster.name,
+      ok: true as const,
+      facts: await observeCluster(topology, cluster, scoped.client),
+    };
+  } catch (err) {
+    return { cluster: cluster.name, ok: false as const, error: errorMessage(err) };
+  } finally {
+    scoped.done();
+    opts.onProgress?.(cluster.name, "done");
+  }
 }
 
 /** Reads one cluster. Throws when the cluster cannot be read; observeAll turns that into a per-cluster error. */

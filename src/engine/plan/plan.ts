@@ -15,7 +15,7 @@ import { ownsExportLabel } from "../render/exports.js";
 import type { DesiredCluster, Finding } from "../render/desired.js";
 import { declarationsFromLive, declarationsOf, type Declarations } from "./declarations.js";
 import { fieldChanges, touchesImmutable } from "./field-changes.js";
-import { pruneGuard, type GuardFinding, type PlannedDeletion } from "./prune-guard.js";
+import { massRemovals, unexplainedDeletions, type GuardFinding, type PlannedDeletion } from "./prune-guard.js";
 import { actionRank, type Action, type ClusterPlan, type FieldChange, type Plan } from "./actions.js";
 
 /** Options of planning. */
@@ -37,33 +37,65 @@ export function plan(
   desired: ReadonlyMap<string, DesiredCluster>,
   opts: PlanOptions,
 ): Plan {
+  const mass = massVerdict(topology, opts.previous ?? declarationsFromLive(observations, opts.fieldManager), opts);
+  return {
+    topology: topology.name,
+    clusters: observations.map((obs) =>
+      planOne(topology, obs, obs.ok ? desired.get(obs.cluster) : undefined, mass, opts),
+    ),
+  };
+}
+
+/** The topology-wide part of the prune guard (XL641), decided once per run from what was and is declared. */
+export interface MassVerdict {
+  /** What the topology declares now (XL642 reads it for each cluster's deletions). */
+  next: Declarations;
+  findings: GuardFinding[];
+  /** Set when every cluster's plan with actions must not run, with why. */
+  blockAll?: string;
+}
+
+/** XL641 for a run: `previous` against what the topology declares now. Pure. */
+export function massVerdict(topology: Topology, previous: Declarations, opts: PlanOptions): MassVerdict {
+  const next = declarationsOf(topology);
+  const findings = massRemovals(previous, next, allowance(opts));
+  const blocking = findings.filter((f) => f.severity === "error");
+  return { next, findings, ...(blocking.length ? { blockAll: blocking.map((f) => f.message).join("; ") } : {}) };
+}
+
+/**
+ * Plans one cluster from its observation and desired state (render's, from the
+ * cluster and its link targets), with the run's mass verdict and XL642 over its
+ * own deletions. Pure; the same for a cluster whether planned alone or with all.
+ */
+export function planOne(
+  topology: Topology,
+  obs: ClusterObservation,
+  desired: DesiredCluster | undefined,
+  mass: MassVerdict,
+  opts: PlanOptions,
+): ClusterPlan {
+  if (!obs.ok) return unobservedPlan(obs.cluster, obs.error);
   const clusterNames = new Set(topology.clusters.map((c) => c.name));
-  const deletions: PlannedDeletion[] = [];
-  const clusters = observations.map((obs): ClusterPlan => {
-    if (!obs.ok) {
-      return { cluster: obs.cluster, error: obs.error, actions: [], findings: [], unchanged: 0, ownedCount: 0 };
-    }
-    const planned = planCluster(obs.facts, desired.get(obs.cluster)!, clusterNames, opts);
-    deletions.push(...planned.deletions);
-    return planned.plan;
-  });
-  const verdict = pruneGuard({
-    previous: opts.previous ?? declarationsFromLive(observations, opts.fieldManager),
-    next: declarationsOf(topology),
-    deletions,
-    ...(opts.allowMassPrune ? { allowedBy: opts.allowedBy ?? "--allow-mass-prune" } : {}),
-  });
-  for (const cp of clusters) {
-    if (cp.error) continue;
-    const mine = verdict.findings.filter((f) =>
-      f.cluster === undefined ? cp.actions.length > 0 : f.cluster === cp.cluster,
-    );
-    if (!mine.length) continue;
-    cp.findings = sortFindings([...cp.findings, ...mine.map((f) => guardFinding(f, cp.cluster))]);
-    const blocked = verdict.blockAll ?? verdict.blocked.get(cp.cluster);
-    if (blocked) cp.blocked = blocked;
-  }
-  return { topology: topology.name, clusters };
+  const { plan: cp, deletions } = planCluster(obs.facts, desired!, clusterNames, opts);
+  const unexplained = unexplainedDeletions(mass.next, deletions, allowance(opts));
+  const mine = [...(cp.actions.length ? mass.findings : []), ...unexplained.filter((f) => f.cluster === cp.cluster)];
+  if (!mine.length) return cp;
+  cp.findings = sortFindings([...cp.findings, ...mine.map((f) => guardFinding(f, cp.cluster))]);
+  const blocked =
+    (cp.actions.length ? mass.blockAll : undefined) ??
+    unexplained.find((f) => f.severity === "error" && f.cluster === cp.cluster)?.message;
+  if (blocked) cp.blocked = blocked;
+  return cp;
+}
+
+/** The plan of a cluster that could not be observed: no actions, the error. */
+export function unobservedPlan(cluster: string, error: string): ClusterPlan {
+  return { cluster, error, actions: [], findings: [], unchanged: 0, ownedCount: 0 };
+}
+
+function allowance(opts: PlanOptions): string | undefined {
+  return opts.allowMassPrune ? (opts.allowedBy ?? "--allow-mass-prune") : undefined;
 }
 
 function guardFinding(f: GuardFinding, cluster: string): Finding {

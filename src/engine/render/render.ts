@@ -8,7 +8,7 @@
  * in `keep`, so plan neither changes nor prunes them.
  */
 import { objectKey, refOf } from "../../kube/object.js";
-import type { Cluster, Link } from "../../topology/types.js";
+import type { Cluster, Link, Topology } from "../../topology/types.js";
 import { CONTROLLER_SHARED_CLUSTER_ROLE, LINK_LABEL, linkNames } from "../names.js";
 import { renderCredentials } from "./credentials.js";
 import { renderExports } from "./exports.js";
@@ -21,54 +21,64 @@ import type { ClusterFacts } from "../facts.js";
 
 /** Renders the desired state of every observed cluster. */
 export function render(input: RenderInput): Map<string, DesiredCluster> {
+  return new Map([...input.facts.keys()].map((name) => [name, renderCluster(input, name)]));
+}
+
+/**
+ * The clusters whose facts one cluster's desired state is rendered from: itself
+ * and the targets of its links (their endpoints, credentials and anchors).
+ */
+export function renderDependencies(topology: Topology, cluster: string): string[] {
+  return [...new Set([cluster, ...topology.links.filter((l) => l.from === cluster).map((l) => l.to)])];
+}
+
+/**
+ * Renders the desired state of one observed cluster. It reads the facts of
+ * `renderDependencies(cluster)` only; one missing there was unreachable.
+ */
+export function renderCluster(input: RenderInput, name: string): DesiredCluster {
   const { topology, facts, now, rotateCredentials = false } = input;
   const clusters = new Map<string, Cluster>(topology.clusters.map((c) => [c.name, c]));
-  const out = new Map<string, DesiredCluster>();
-  for (const name of facts.keys()) {
-    out.set(name, { cluster: name, objects: [], patches: [], credentials: [], keep: new Set(), findings: [] });
-  }
-  const desired = (name: string) => out.get(name);
+  const d: DesiredCluster = { cluster: name, objects: [], patches: [], credentials: [], keep: new Set(), findings: [] };
+  const own = facts.get(name)!;
 
   for (const link of topology.links) {
+    if (link.to === name) d.objects.push(...renderTargetAccess(topology.name, link, clusters.get(link.to)!));
+    if (link.from !== name) continue;
     const from = clusters.get(link.from)!;
     const to = clusters.get(link.to)!;
-    const src = desired(link.from);
-    const dst = desired(link.to);
-    if (dst) dst.objects.push(...renderTargetAccess(topology.name, link, to));
-    if (!src) continue;
-    const fromFacts = facts.get(link.from)!;
     const toFacts = facts.get(link.to);
     if (link.controller === "managed") {
-      const controller = renderController(topology.name, link, from, fromFacts);
-      src.objects.push(...controller.objects);
-      src.findings.push(...controller.findings);
-      if (!controller.objects.length) keepLinkObjects(src, fromFacts, link, CONTROLLER_KINDS);
-      if (!src.objects.some((o) => o.kind === "ClusterRole" && o.metadata.name === CONTROLLER_SHARED_CLUSTER_ROLE)) {
-        const shared = controllerSharedRole(topology.name, fromFacts);
-        if (shared) src.objects.push(shared);
+      const controller = renderController(topology.name, link, from, own);
+      d.objects.push(...controller.objects);
+      d.findings.push(...controller.findings);
+      if (!controller.objects.length) keepLinkObjects(d, own, link, CONTROLLER_KINDS);
+      if (!d.objects.some((o) => o.kind === "ClusterRole" && o.metadata.name === CONTROLLER_SHARED_CLUSTER_ROLE)) {
+        const shared = controllerSharedRole(topology.name, own);
+        if (shared) d.objects.push(shared);
       }
     }
-    if (!toFacts || !fromFacts.linkerd || !toFacts.linkerd) {
-      keepLinkObjects(src, fromFacts, link);
-      src.findings.push({
+    if (!toFacts || !own.linkerd || !toFacts.linkerd) {
+      keepLinkObjects(d, own, link);
+      d.findings.push({
         severity: "error",
         code: "XL606",
         cluster: link.from,
-        message: `link ${link.from}→${link.to}: ${!toFacts ? `${link.to} could not be observed` : `Linkerd is not readable in ${!fromFacts.linkerd ? link.from : link.to}`}; its Link and credentials are left as they are`,
+        message: `link ${link.from}→${link.to}: ${!toFacts ? `${link.to} could not be observed` : `Linkerd is not readable in ${!own.linkerd ? link.from : link.to}`}; its Link and credentials are left as they are`,
       });
       continue;
     }
-    const rendered = renderLink(topology.name, link, from, to, fromFacts, toFacts);
-    src.findings.push(...rendered.findings);
-    if (rendered.object) src.objects.push(rendered.object);
-    else keepLinkObjects(src, fromFacts, link, new Set(["Link"]));
-    const creds = renderCredentials(topology.name, link, from, to, fromFacts, toFacts, now, rotateCredentials);
-    src.objects.push(...creds.objects);
+    const rendered = renderLink(topology.name, link, from, to, own, toFacts);
+    d.findings.push(...rendered.findings);
+    if (rendered.object) d.objects.push(rendered.object);
+    else keepLinkObjects(d, own, link, new Set(["Link"]));
+    const creds = renderCredentials(topology.name, link, from, to, own, toFacts, now, rotateCredentials);
+    d.objects.push(...creds.objects);
     if (creds.issue) {
-      src.credentials.push(creds.issue);
-      for (const s of creds.issue.secrets) src.keep.add(objectKey(refOf(s)));
+      d.credentials.push(creds.issue);
+      for (const s of creds.issue.secrets) d.keep.add(objectKey(refOf(s)));
       if (creds.issue.op === "rotate" && link.controller === "external") {
-        src.findings.push({
+        d.findings.push({
           severity: "warning",
           code: "XL607",
           cluster: link.from,
@@ -79,20 +89,23 @@ export function render(input: RenderInput): Map<string, DesiredCluster> {
     }
   }
 
-  const trust = renderTrust(topology, facts);
-  for (const f of trust.findings) (f.cluster ? desired(f.cluster) : undefined)?.findings.push(f);
-  for (const [name, patches] of trust.patches) desired(name)?.patches.push(...patches);
-
-  for (const [name, f] of facts) {
-    const d = desired(name)!;
-    const exports = renderExports(topology, f);
-    d.patches.push(...exports.patches);
-    d.findings.push(...exports.findings);
-    const splits = renderSplits(topology, f);
-    d.objects.push(...splits.objects);
-    d.findings.push(...splits.findings);
+  // Trust reads this cluster and its link targets (XL635 compares their anchors); only this cluster's part is kept.
+  const near = new Map<string, ClusterFacts>();
+  for (const dep of renderDependencies(topology, name)) {
+    const f = facts.get(dep);
+    if (f) near.set(dep, f);
   }
-  return out;
+  const trust = renderTrust(topology, near);
+  d.findings.push(...trust.findings.filter((f) => f.cluster === name));
+  d.patches.push(...(trust.patches.get(name) ?? []));
+
+  const exports = renderExports(topology, own);
+  d.patches.push(...exports.patches);
+  d.findings.push(...exports.findings);
+  const splits = renderSplits(topology, own);
+  d.objects.push(...splits.objects);
+  d.findings.push(...splits.findings);
+  return d;
 }
 
 /** Kinds of a managed controller's objects (the Services among them: its probe Service). */
