@@ -51,6 +51,11 @@ export function formatDiagnostics(diags: readonly Diagnostic[], max = MAX_PRINTE
 /** Orders diagnostics by file, line, column, then code, so output is stable. */
 export function sortDiagnostics(diags: Diagnostic[]): Diagnostic[] {
   return diags.sort(
-    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.code.localeCompare(b.code),
+    // Equal strings are compared without localeCompare: a large file's 50,000 diagnostics share one file name.
+    (a, b) =>
+      (a.file === b.file ? 0 : a.file.localeCompare(b.file)) ||
+      a.line - b.line ||
+      a.col - b.col ||
+      (a.code === b.code ? 0 : a.code.localeCompare(b.code)),
   );
 }

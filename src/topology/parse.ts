@@ -4,7 +4,8 @@
  * throws; every problem becomes a located diagnostic.
  */
 import jsyaml from "js-yaml";
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
+import { createRequire } from "node:module";
+import type { LineCounter, Node } from "yaml";
 import type { Diagnostic } from "../diagnostics.js";
 import { diag, type LineCol, type SourceMap } from "./diag.js";
 
@@ -18,6 +19,14 @@ import {
   loadWithPositions,
   NodeLimitError,
 } from "./positions.js";
+
+type YamlPackage = typeof import("yaml");
+let yamlPackage: YamlPackage | undefined;
+
+/** The \`yaml\` package, loaded on first use: only files of up to CAREFUL_MAX_BYTES need it, and loading it costs about 80 ms. */
+function yamlLib(): YamlPackage {
+  return (yamlPackage ??= createRequire(import.meta.url)("yaml") as YamlPackage);
+}
 
 /** What parsing produced: the data (when the YAML was well formed), its positions and any problems. */
 export interface ParseResult {
@@ -63,9 +72,7 @@ const BAD_CHAR = /[\u0000-\u0008\u000E-\u001F\u007F\uFFFD\uFFFE\uFFFF]/;
 /** Parses the topology text (string or raw bytes) into data plus positions. */
 export function parseYaml(file: string, input: string | Uint8Array, limits: ParseLimits = {}): ParseResult {
   const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
-  const lineCounter = new LineCounter();
-  const offsets = new Map<string, [number, number]>();
-  const map = makeSourceMap(offsets, lineCounter);
+  const map = NO_POSITIONS;
   const fail = (d: Diagnostic): ParseResult => ({ map, diagnostics: [d] });
 
   const size = typeof input === "string" ? input.length : input.byteLength;
@@ -281,10 +288,10 @@ function lazySourceMap(compute: () => SourceMap): SourceMap {
 
 /** The careful path: YAML with positions, every syntax problem located. */
 function parseText(file: string, text: string, limits: ParseLimits): ParseResult {
-  const lineCounter = new LineCounter();
+  const lineCounter = new (yamlLib().LineCounter)();
   const offsets = new Map<string, [number, number]>();
   const map = makeSourceMap(offsets, lineCounter);
-  const doc = parseDocument(text, {
+  const doc = yamlLib().parseDocument(text, {
     lineCounter,
     uniqueKeys: true,
     prettyErrors: false,
@@ -334,7 +341,10 @@ function parseText(file: string, text: string, limits: ParseLimits): ParseResult
   }
   if (diagnostics.some((d) => d.severity === "error")) return { map, diagnostics };
 
-  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null && !doc.contents.range?.[1])) {
+  if (
+    doc.contents === null ||
+    (yamlLib().isScalar(doc.contents) && doc.contents.value === null && !doc.contents.range?.[1])
+  ) {
     diagnostics.push(
       diag(
         "XL103",
@@ -396,6 +406,13 @@ function hintFor(code: string): string {
   }
 }
 
+/** The source map of a file that was not parsed: everything at 1:1. */
+const NO_POSITIONS: SourceMap = {
+  value: () => ({ line: 1, col: 1 }),
+  key: () => ({ line: 1, col: 1 }),
+  has: () => false,
+};
+
 function makeSourceMap(offsets: Map<string, [number, number]>, lc: LineCounter): SourceMap {
   const find = (pointer: string): [number, number] | undefined => {
     let p = pointer;
@@ -420,6 +437,7 @@ function makeSourceMap(offsets: Map<string, [number, number]>, lc: LineCounter):
 
 /** Records the offsets of every key and value reachable without following aliases. */
 function walk(node: Node, pointer: string, offsets: Map<string, [number, number]>, keyOffset = -1): void {
+  const { isMap, isPair, isScalar, isSeq } = yamlLib();
   const start = node.range?.[0] ?? keyOffset;
   offsets.set(pointer, [keyOffset, start]);
   if (isMap(node)) {
@@ -444,6 +462,7 @@ function walk(node: Node, pointer: string, offsets: Map<string, [number, number]
 }
 
 function firstAlias(node: Node, at: (o: number) => LineCol): LineCol | undefined {
+  const { isAlias, isMap, isSeq } = yamlLib();
   const stack: unknown[] = [node];
   while (stack.length) {
     const n = stack.pop();

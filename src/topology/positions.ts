@@ -21,6 +21,8 @@ const NONE = -1;
 const KIND_OTHER = 0;
 const KIND_MAPPING = 1;
 const KIND_SEQUENCE = 2;
+/** Flag bit of `kind`: the node only wraps its one child. */
+const WRAPPER = 4;
 
 /** Where each node of a js-yaml parse starts, its parent and children, and which nodes are mapping keys. */
 class NodeIndex {
@@ -30,13 +32,19 @@ class NodeIndex {
   nextSibling = new Int32Array(1024);
   lastChild = new Int32Array(1024);
   kind = new Uint8Array(1024);
-  /** Node index → key text, for scalars directly followed by `:` on their line. */
-  readonly keys = new Map<number, string>();
+  /**
+   * Node index → key text, for scalars directly followed by `:` on their line
+   * (an array, not a Map: a large file has hundreds of thousands of keys).
+   */
+  readonly keys: (string | undefined)[] = [];
   /**
    * Nodes that only wrap their one child (js-yaml reads a flow collection in
-   * block context as a would-be key first, which nests it in a second node).
+   * block context as a would-be key first, which nests it in a second node):
+   * flagged in `kind`.
    */
-  readonly wrappers = new Set<number>();
+  isWrapper(i: number): boolean {
+    return (this.kind[i]! & WRAPPER) !== 0;
+  }
   private lastClosed = NONE;
   private lastResult: unknown;
   private readonly stack: number[] = [];
@@ -84,11 +92,11 @@ class NodeIndex {
       typeof result === "object" &&
       result !== null
     )
-      this.wrappers.add(i);
+      this.kind[i] = WRAPPER;
     this.lastClosed = i;
     this.lastResult = result;
-    if (kind === "mapping") this.kind[i] = KIND_MAPPING;
-    else if (kind === "sequence") this.kind[i] = KIND_SEQUENCE;
+    if (kind === "mapping") this.kind[i] = this.kind[i]! | KIND_MAPPING;
+    else if (kind === "sequence") this.kind[i] = this.kind[i]! | KIND_SEQUENCE;
     else if (
       kind === "scalar" &&
       result !== null &&
@@ -96,7 +104,7 @@ class NodeIndex {
       typeof result !== "object" &&
       this.colonFollows(position)
     )
-      this.keys.set(i, String(result));
+      this.keys[i] = String(result);
   }
 
   /** Whether `:` follows `pos` on the same line (after spaces): the node just closed is a mapping key. */
@@ -187,6 +195,9 @@ export function indexPositions(text: string, maxDepth: number): SourceMap {
   return loadWithPositions(text, maxDepth, Infinity).map;
 }
 
+/** Children (keys and values) up to which a mapping is scanned for a key instead of indexed. */
+const SCAN_LIMIT = 32;
+
 function sourceMapOf(index: NodeIndex, text: string): SourceMap {
   const at = lineCounter(text);
   const root = index.count > 0 ? 0 : NONE;
@@ -210,14 +221,35 @@ function sourceMapOf(index: NodeIndex, text: string): SourceMap {
     if (!m) {
       m = new Map();
       for (let c = index.firstChild[node]!; c !== NONE; c = index.nextSibling[c]!) {
-        const k = index.keys.get(c);
+        const k = index.keys[c];
         if (k === undefined || m.has(k)) continue;
         const v = index.nextSibling[c]!;
-        m.set(k, [c, v !== NONE && !index.keys.has(v) ? v : NONE]);
+        m.set(k, [c, v !== NONE && index.keys[v] === undefined ? v : NONE]);
       }
       entries.set(node, m);
     }
     return m;
+  };
+
+  /**
+   * The key and value nodes of `key` in a mapping. Small mappings (an export,
+   * a cluster) are scanned, which allocates nothing; large ones are indexed
+   * once. The first occurrence of a key wins.
+   */
+  const entryOf = (node: number, key: string): [number, number] | undefined => {
+    if (!entries.has(node)) {
+      let n = 0;
+      for (let c = index.firstChild[node]!; c !== NONE && n <= SCAN_LIMIT; c = index.nextSibling[c]!) n++;
+      if (n <= SCAN_LIMIT) {
+        for (let c = index.firstChild[node]!; c !== NONE; c = index.nextSibling[c]!) {
+          if (index.keys[c] !== key) continue;
+          const v = index.nextSibling[c]!;
+          return [c, v !== NONE && index.keys[v] === undefined ? v : NONE];
+        }
+        return undefined;
+      }
+    }
+    return entriesOf(node).get(key);
   };
 
   /** The deepest node along `pointer`: its key node, its value node, and whether the whole pointer resolved. */
@@ -226,15 +258,15 @@ function sourceMapOf(index: NodeIndex, text: string): SourceMap {
     let key = NONE;
     if (node === NONE) return { key, value: node, exact: false };
     for (const seg of segments(pointer)) {
-      while (index.wrappers.has(node)) node = index.firstChild[node]!;
-      const kind = index.kind[node];
+      while (index.isWrapper(node)) node = index.firstChild[node]!;
+      const kind = index.kind[node]! & ~WRAPPER;
       let next = NONE;
       let nextKey = NONE;
       if (kind === KIND_SEQUENCE) {
         const i = Number(seg);
         next = seg !== "" && Number.isInteger(i) && i >= 0 ? (itemsOf(node)[i] ?? NONE) : NONE;
       } else if (kind === KIND_MAPPING) {
-        const hit = entriesOf(node).get(seg);
+        const hit = entryOf(node, seg);
         if (hit && hit[1] === NONE) return { key: hit[0], value: hit[0], exact: true };
         if (hit) [nextKey, next] = hit;
       }

@@ -34,7 +34,9 @@ export function indexExports(ctx: RuleContext): Map<string, ExportSite> {
 
 /** Reports unresolved export clusters, services exported twice, mirror names too long and exports nobody mirrors. */
 export const exportRules: Rule = (ctx) => {
-  const first = new Map<string, string>();
+  // First site of each service (export and service index; its text is made only when reported), by cluster and
+  // namespace: no key string is built per service.
+  const first = new Map<string, Map<string, Map<string, [number, number]>>>();
   const linkedTo = new Set<string>();
   for (const l of ctx.draft.links) if (l.to !== undefined && l.from !== l.to) linkedTo.add(l.to);
   for (const e of ctx.draft.exports) {
@@ -49,28 +51,31 @@ export const exportRules: Rule = (ctx) => {
         "warning",
       );
     }
+    if (e.cluster === undefined) continue;
+    const federated = exportModeInfo(e.mode).federated;
     for (const s of e.services) {
-      const ptr = `${base}/services/${s.index}`;
-      if (e.cluster !== undefined && e.namespace !== undefined) {
-        const key = exportKey(e.cluster, e.namespace, s.name);
-        const prev = first.get(key);
+      if (e.namespace !== undefined) {
+        let inCluster = first.get(e.cluster);
+        if (!inCluster) first.set(e.cluster, (inCluster = new Map()));
+        let seen = inCluster.get(e.namespace);
+        if (!seen) inCluster.set(e.namespace, (seen = new Map()));
+        const prev = seen.get(s.name);
         if (prev !== undefined) {
           ctx.report(
             "XL205",
-            ptr,
-            `service \`${e.namespace}/${s.name}\` of cluster \`${e.cluster}\` is already exported (at ${prev})`,
+            `${base}/services/${s.index}`,
+            `service \`${e.namespace}/${s.name}\` of cluster \`${e.cluster}\` is already exported (at spec.exports[${prev[0]}].services[${prev[1]}])`,
             "export a service once; one export mode per service",
           );
           continue;
         }
-        first.set(key, `spec.exports[${e.index}].services[${s.index}]`);
+        seen.set(s.name, [e.index, s.index]);
       }
-      if (e.cluster === undefined) continue;
-      const mirror = mirrorName(s.name, e.cluster, exportModeInfo(e.mode).federated);
+      const mirror = mirrorName(s.name, e.cluster, federated);
       if (mirror.length > MAX_NAME) {
         ctx.report(
           "XL211",
-          ptr,
+          `${base}/services/${s.index}`,
           `mirror service name \`${mirror}\` is ${mirror.length} characters, more than ${MAX_NAME}`,
           "shorten the service or cluster name; Kubernetes rejects longer Service names",
         );

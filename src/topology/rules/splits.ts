@@ -5,6 +5,7 @@ import { exportKey, indexExports, MAX_NAME } from "./exports.js";
 
 /** Reports every problem of the splits: unresolved clusters, unreachable remote backends, duplicates and zero weights. */
 export const splitRules: Rule = (ctx) => {
+  if (!ctx.draft.splits.length) return; // the indexes below cost a large topology's exports a pass each
   const exportsAt = indexExports(ctx);
   const links = new Set<string>();
   for (const l of ctx.draft.links) if (l.from !== undefined && l.to !== undefined) links.add(`${l.from}\u0000${l.to}`);
