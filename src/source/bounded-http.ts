@@ -1,10 +1,12 @@
 /**
  * isomorphic-git's node HTTP client with a byte budget: it counts requests
  * and response body bytes, and aborts a response whose body grows past the
- * budget. isomorphic-git buffers a whole packfile in memory (about three
- * times its size at peak, measured), so a body is only handed on once it is
- * known to fit; and it inflates every object whole, so a pack holding an
- * object over half the budget (inflated) is refused too (see pack-scan.ts).
+ * budget. isomorphic-git buffers a whole packfile in memory (twice: its
+ * `collect` and a `Buffer.from` copy of that), so a body is only handed on
+ * once it is known to fit; and it inflates every object whole, so a pack
+ * holding an object over half the budget (inflated) is refused too (see
+ * pack-scan.ts). The body is kept as the chunks it arrived in and handed on
+ * as they are: no copy of it is made here.
  */
 import nodeHttp from "node:http";
 import nodeHttps from "node:https";
@@ -19,8 +21,13 @@ export const DEFAULT_MAX_FETCH_BYTES = 64 * 1024 * 1024;
 /** A response that sends nothing for this long is aborted. */
 const IDLE_MS = 60_000;
 
-/** Size of the blocks a response body is handed to isomorphic-git in. */
-const BLOCK_BYTES = 1024 * 1024;
+const EMPTY = new Uint8Array(0);
+
+/** The first object of a fetched pack over `maxBytes` inflated (its copy of the pack is dropped on return). */
+function oversized(chunks: readonly Uint8Array[], maxBytes: number): { size: number } | undefined {
+  const pack = packOfResponse(chunks);
+  return pack && oversizedObject(pack, maxBytes);
+}
 
 /** Requests made and response bytes received, updated as they stream. */
 export interface HttpTraffic {
@@ -102,8 +109,8 @@ export function boundedHttp(
       }
       let seen = 0;
       // The whole body is received before isomorphic-git sees any of it: a body over the budget is
-      // dropped having cost only itself (isomorphic-git's own buffering of a pack costs several times
-      // its size), and an accepted one is handed on in blocks of about 1 MiB, released as they go.
+      // dropped having cost only itself (isomorphic-git's own buffering of a pack costs twice its
+      // size), and an accepted one is handed on chunk by chunk, each released as it goes.
       async function* counted(): AsyncGenerator<Uint8Array> {
         let parts: Uint8Array[] = [];
         try {
@@ -123,20 +130,16 @@ export function boundedHttp(
         } finally {
           clearTimeout(idle);
         }
-        if (req.method === "POST" && req.url.endsWith("git-upload-pack")) {
-          const pack = packOfResponse(Buffer.concat(parts));
-          const big = pack && oversizedObject(pack, maxObjectBytes);
-          if (big) {
-            parts = [];
-            state.error = objectTooLarge(big.size);
-            throw state.error;
-          }
+        const big = req.method === "POST" && req.url.endsWith("git-upload-pack") && oversized(parts, maxObjectBytes);
+        if (big) {
+          parts = [];
+          state.error = objectTooLarge(big.size);
+          throw state.error;
         }
-        while (parts.length) {
-          let n = 0;
-          let bytes = 0;
-          while (n < parts.length && bytes < BLOCK_BYTES) bytes += parts[n++]!.byteLength;
-          yield Buffer.concat(parts.splice(0, n), bytes);
+        for (let i = 0; i < parts.length; i++) {
+          const chunk = parts[i]!;
+          parts[i] = EMPTY;
+          yield chunk;
         }
       }
       return { ...res, body: counted() as AsyncIterableIterator<Uint8Array> };

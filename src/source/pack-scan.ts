@@ -9,21 +9,47 @@
  */
 import zlib from "node:zlib";
 
-/** The pack data of a git-upload-pack response (side-band band 1), or undefined when it carries none. */
-export function packOfResponse(body: Buffer): Buffer | undefined {
-  const parts: Buffer[] = [];
-  let pos = 0;
-  while (pos + 4 <= body.length) {
-    const len = parseInt(body.toString("latin1", pos, pos + 4), 16);
-    if (!Number.isFinite(len)) return undefined;
-    if (len < 4) {
-      pos += 4;
-      continue;
+/**
+ * The pack data of a git-upload-pack response (side-band band 1), read from
+ * the chunks the response arrived in (so the response itself is never copied
+ * whole), or undefined when it carries none.
+ */
+export function packOfResponse(chunks: readonly Uint8Array[]): Buffer | undefined {
+  const pieces: Uint8Array[] = [];
+  let total = 0;
+  let at = 0;
+  let offset = 0;
+  /** Passes the next `n` bytes to `sink` (in pieces, where they cross chunks); false when the response ends first. */
+  const take = (n: number, sink?: (piece: Uint8Array) => void): boolean => {
+    while (n > 0) {
+      const chunk = chunks[at];
+      if (!chunk) return false;
+      const k = Math.min(n, chunk.byteLength - offset);
+      sink?.(chunk.subarray(offset, offset + k));
+      offset += k;
+      n -= k;
+      if (offset === chunk.byteLength) {
+        at++;
+        offset = 0;
+      }
     }
-    if (body[pos + 4] === 1) parts.push(body.subarray(pos + 5, pos + len));
-    pos += len;
+    return true;
+  };
+  const band1 = (piece: Uint8Array) => {
+    pieces.push(piece);
+    total += piece.byteLength;
+  };
+  for (;;) {
+    let head = "";
+    if (!take(4, (p) => (head += Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("latin1")))) break;
+    const len = parseInt(head, 16);
+    if (!Number.isFinite(len)) return undefined;
+    if (len <= 4) continue; // flush, delimiter, or an empty line
+    let band = -1;
+    if (!take(1, (p) => (band = p[0]!))) break;
+    if (!take(len - 5, band === 1 ? band1 : undefined)) break;
   }
-  return parts.length ? Buffer.concat(parts) : undefined;
+  return pieces.length ? Buffer.concat(pieces, total) : undefined;
 }
 
 /** The first object of `pack` whose inflated size is over `maxBytes`, or undefined when all fit (or the pack cannot be read: isomorphic-git then reports it). */
