@@ -397,7 +397,10 @@ export class ReconcileLoop {
         this.phase("apply");
         return true;
       },
-      new Promise<void>((resolve) => (this.yieldNow = resolve)),
+      new Promise<void>((resolve) => {
+        this.yieldNow = resolve;
+        if (this.pending) resolve(); // a trigger came during sync or validation
+      }),
     );
     const { run, remaining } = await each.settled;
     this.yieldNow = undefined;
