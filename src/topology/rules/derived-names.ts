@@ -1,6 +1,6 @@
 /**
  * Rule: every name and label value crosslink derives from the topology fits
- * Kubernetes' limit for it (the table is `LINK_NAME_TABLE` in engine/names,
+ * Kubernetes' limit for it (the table is `LINK_NAME_TABLE` in src/names,
  * the one place render takes names from). Reported on the name that makes
  * the derived one too long.
  */
@@ -11,7 +11,7 @@ import {
   splitName,
   SPLIT_NAME_RULE,
   type LinkNameRow,
-} from "../../engine/names.js";
+} from "../../names/index.js";
 import type { Rule } from "./context.js";
 
 const RULE_WORDS: Record<string, string> = {

@@ -1,7 +1,7 @@
 /** Rules on exports: the cluster resolves, a service is exported once, mirror names fit, someone links to it. */
 import { exportModeInfo } from "../../extensions/export-modes.js";
 import type { ExportMode } from "../types.js";
-import { mirrorName, MIRROR_NAME_RULE, NAME_LIMITS } from "../../engine/names.js";
+import { mirrorName, MIRROR_NAME_RULE, NAME_LIMITS } from "../../names/index.js";
 import { checkClusterRef, type Rule, type RuleContext } from "./context.js";
 
 /** Longest mirror Service name (a DNS-1035 label). */

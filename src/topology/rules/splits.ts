@@ -1,5 +1,5 @@
 /** Rules on splits: references resolve, remote backends are linked and exported, weights make sense. */
-import { mirrorName } from "../../engine/names.js";
+import { mirrorName } from "../../names/index.js";
 import { checkClusterRef, type Rule } from "./context.js";
 import { exportKey, indexExports, MAX_NAME } from "./exports.js";
 
