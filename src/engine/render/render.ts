@@ -26,9 +26,13 @@ export function render(input: RenderInput): Map<string, DesiredCluster> {
 
 /**
  * The clusters whose facts one cluster's desired state is rendered from: itself
- * and the targets of its links (their endpoints, credentials and anchors).
+ * and the targets of its links (their endpoints, credentials and anchors); or
+ * every cluster when a trust rotation may be under way (a `next` anchor, or
+ * `manageTrust` dropping an anchor), whose stage is decided from all of them.
  */
 export function renderDependencies(topology: Topology, cluster: string): string[] {
+  if (topology.manageTrust || topology.trustAnchors.some((a) => a.role === "next"))
+    return [cluster, ...topology.clusters.map((c) => c.name).filter((n) => n !== cluster)];
   return [...new Set([cluster, ...topology.links.filter((l) => l.from === cluster).map((l) => l.to)])];
 }
 
@@ -89,7 +93,8 @@ export function renderCluster(input: RenderInput, name: string): DesiredCluster 
     }
   }
 
-  // Trust reads this cluster and its link targets (XL635 compares their anchors); only this cluster's part is kept.
+  // Trust reads this cluster and its link targets (XL635 compares their anchors), or every cluster during a
+  // rotation; only this cluster's part is kept.
   const near = new Map<string, ClusterFacts>();
   for (const dep of renderDependencies(topology, name)) {
     const f = facts.get(dep);
