@@ -1,9 +1,10 @@
 /**
  * Certificate validity for `crosslink check`: each certificate of a PEM
  * bundle with its subject and validity window, and the days it has left
- * (node:crypto's X509Certificate parses; unparsable blocks are reported).
+ * (parsed by src/pki/expiry's parseCertificate, as `crosslink certs` does;
+ * unparsable blocks are reported).
  */
-import { X509Certificate } from "node:crypto";
+import { certificateFingerprint, parseCertificate } from "../pki/expiry.js";
 import { splitPemBundle } from "../pki/pem.js";
 
 /** One certificate's identity and validity window. */
@@ -22,17 +23,17 @@ export function bundleValidity(pem: string): { certs: CertValidity[]; unreadable
   const certs: CertValidity[] = [];
   let unreadable = 0;
   for (const block of splitPemBundle(pem)) {
-    try {
-      const c = new X509Certificate(block);
-      certs.push({
-        subject: c.subject.replaceAll("\n", ", "),
-        shortFingerprint: c.fingerprint256.replaceAll(":", "").toLowerCase().slice(0, 16),
-        notBefore: new Date(c.validFrom),
-        notAfter: new Date(c.validTo),
-      });
-    } catch {
+    const c = parseCertificate(block);
+    if (!c) {
       unreadable++;
+      continue;
     }
+    certs.push({
+      subject: c.subject.replaceAll("\n", ", "),
+      shortFingerprint: certificateFingerprint(c).slice(0, 16),
+      notBefore: new Date(c.validFrom),
+      notAfter: new Date(c.validTo),
+    });
   }
   return { certs, unreadable };
 }

@@ -24,7 +24,8 @@ export interface CertificateExpiry {
   notAfter: Date;
 }
 
-function parse(pem: string): X509Certificate | undefined {
+/** One PEM certificate parsed by node:crypto, or `undefined` when the block is not a certificate. */
+export function parseCertificate(pem: string): X509Certificate | undefined {
   try {
     return new X509Certificate(pem);
   } catch {
@@ -32,7 +33,10 @@ function parse(pem: string): X509Certificate | undefined {
   }
 }
 
-const fpOf = (c: X509Certificate) => c.fingerprint256.replaceAll(":", "").toLowerCase();
+/** A certificate's SHA-256 fingerprint, lowercase hex without colons. */
+export function certificateFingerprint(c: X509Certificate): string {
+  return c.fingerprint256.replaceAll(":", "").toLowerCase();
+}
 
 /** Every anchor in a cluster's bundle (linkerd-config and trust roots, once each) and its issuer. */
 export function certificateExpiries(topology: Topology, facts: Iterable<ClusterFacts>): CertificateExpiry[] {
@@ -42,10 +46,10 @@ export function certificateExpiries(topology: Topology, facts: Iterable<ClusterF
   for (const f of facts) {
     const seen = new Set<string>();
     for (const block of [...splitPemBundle(f.linkerd?.anchorsPem ?? ""), ...splitPemBundle(f.trustRoots?.pem ?? "")]) {
-      const c = parse(block);
-      if (!c || seen.has(fpOf(c))) continue;
-      seen.add(fpOf(c));
-      const fp = fpOf(c);
+      const c = parseCertificate(block);
+      if (!c || seen.has(certificateFingerprint(c))) continue;
+      seen.add(certificateFingerprint(c));
+      const fp = certificateFingerprint(c);
       const name = names.get(fp) ?? `sha256:${fp.slice(0, 16)}`;
       out.push({
         cluster: f.cluster,
@@ -56,15 +60,15 @@ export function certificateExpiries(topology: Topology, facts: Iterable<ClusterF
         notAfter: new Date(c.validTo),
       });
     }
-    const issuer = f.issuerCertPem ? parse(splitPemBundle(f.issuerCertPem)[0] ?? "") : undefined;
+    const issuer = f.issuerCertPem ? parseCertificate(splitPemBundle(f.issuerCertPem)[0] ?? "") : undefined;
     if (issuer) {
       const anchor = topology.trustAnchors.find((a) =>
         splitPemBundle(a.pem).some((b) => {
-          const ca = parse(b);
+          const ca = parseCertificate(b);
           return ca !== undefined && issuer.checkIssued(ca) && issuer.verify(ca.publicKey);
         }),
       );
-      const fp = fpOf(issuer);
+      const fp = certificateFingerprint(issuer);
       out.push({
         cluster: f.cluster,
         kind: "issuer",
