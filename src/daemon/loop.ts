@@ -22,7 +22,7 @@ import {
   type ProgressEvent,
   type ReconcileOptions,
 } from "../engine/reconcile.js";
-import type { ClusterObservation } from "../engine/facts.js";
+import type { ClusterFacts, ClusterObservation } from "../engine/facts.js";
 import type { ClusterClient } from "../kube/port.js";
 import { certificateExpiries, expiresSoon } from "../pki/expiry.js";
 import { allowsMassPrune } from "../review/git-load.js";
@@ -123,6 +123,8 @@ export class ReconcileLoop {
   private readonly active = new Map<string, ReconcileInProgress["clusters"][number]>();
   /** That work, awaited by stop(). */
   private readonly detached = new Set<Promise<void>>();
+  /** Each cluster's latest observation, for certificate expiry: a run that gave way reports its clusters later. */
+  private readonly certificateFacts = new Map<string, ClusterFacts>();
   /** Tells the running reconcile that a trigger is waiting. */
   private yieldNow?: () => void;
 
@@ -404,7 +406,7 @@ export class ReconcileLoop {
     );
     const { run, remaining } = await each.settled;
     this.yieldNow = undefined;
-    if (remaining.length) this.detach(each.done, remaining, backedOff);
+    if (remaining.length) this.detach(good.topology, each.done, remaining, backedOff);
     const { plan } = run;
     result.plan = plan;
     this.certificates(good.topology, run.observations);
@@ -466,7 +468,7 @@ export class ReconcileLoop {
   }
 
   /** Lets the clusters a run left behind finish alone; their states are recorded when they end. */
-  private detach(done: Promise<ReconcileRun>, remaining: string[], backedOff: Set<string>): void {
+  private detach(topology: Topology, done: Promise<ReconcileRun>, remaining: string[], backedOff: Set<string>): void {
     const since = this.deps.clock.now().toISOString();
     for (const n of remaining) this.inflight.set(n, since);
     const work = done
@@ -479,6 +481,10 @@ export class ReconcileLoop {
           new Set(),
         );
         this.status.clusters = this.status.clusters.map((c) => states.find((x) => x.name === c.name) ?? c);
+        this.certificates(
+          topology,
+          run.observations.filter((o) => remaining.includes(o.cluster)),
+        );
       })
       .catch((err: unknown) => this.deps.log.error({ err: errorMessage(err), clusters: remaining }, "reconcile failed"))
       .finally(() => {
@@ -554,13 +560,16 @@ export class ReconcileLoop {
     });
   }
 
-  /** Exports every observed anchor's and issuer's expiry; those within 60 days become status warnings. */
+  /**
+   * Exports every observed anchor's and issuer's expiry (each cluster as last observed, also by a run that gave
+   * way); those within 60 days become status warnings.
+   */
   private certificates(topology: Topology, observations: readonly ClusterObservation[]): void {
     const now = this.deps.clock.now();
-    const rows = certificateExpiries(
-      topology,
-      observations.flatMap((o) => (o.ok ? [o.facts] : [])),
-    );
+    for (const o of observations) if (o.ok) this.certificateFacts.set(o.cluster, o.facts);
+    const names = new Set(topology.clusters.map((c) => c.name));
+    for (const name of this.certificateFacts.keys()) if (!names.has(name)) this.certificateFacts.delete(name);
+    const rows = certificateExpiries(topology, [...this.certificateFacts.values()]);
     this.deps.metrics.setCertificateExpiries(rows);
     const soon = rows.filter((r) => expiresSoon(r, now));
     if (soon.length)

@@ -50,6 +50,9 @@ test("expiry metrics for every anchor and issuer; status warns 60 days ahead", a
       TOPOLOGY_PATH,
       "--listen",
       "127.0.0.1:0",
+      "--metrics-listen",
+      "127.0.0.1:0",
+      "--status-detail",
       "--kubeconfig",
       env.clusters.kubeconfigPath,
       "--cache-dir",
@@ -68,10 +71,12 @@ test("expiry metrics for every anchor and issuer; status warns 60 days ahead", a
   await d.start();
   const url = d.url();
   const s = await waitFor(
-    "a reconcile",
+    "both clusters observed (a run may give way to the next tick and report its clusters when they finish)",
     async () => {
       const st = (await (await fetch(`${url}/status`)).json()) as DaemonStatus;
-      return st.lastReconcile ? st : undefined;
+      return st.lastReconcile && st.clusters.every((c) => c.state !== "pending") && st.certificateWarnings
+        ? st
+        : undefined;
     },
     20_000,
     100,
