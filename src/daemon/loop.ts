@@ -90,6 +90,12 @@ export interface LoopOptions {
   rewind?: RewindPolicy;
 }
 
+/**
+ * A run gives way to a waiting trigger (leaving its unfinished clusters to finish alone) only once it has
+ * lasted this long and only clusters still being observed remain.
+ */
+export const YIELD_AFTER_MS = 3_000;
+
 /** What one reconcile did, for tests and the benchmark. */
 export interface TickResult {
   trigger: string;
@@ -399,14 +405,21 @@ export class ReconcileLoop {
         this.phase("apply");
         return true;
       },
-      new Promise<void>((resolve) => {
-        this.yieldNow = resolve;
-        if (this.pending) resolve(); // a trigger came during sync or validation
-      }),
+      Promise.all([
+        new Promise<void>((resolve) => {
+          this.yieldNow = resolve;
+          if (this.pending) resolve(); // a trigger came during sync or validation
+        }),
+        // Before that age its clusters are slow, not hung: a trigger waits for the run (startup's "leader" trigger
+        // made the first run give way at once, and the revision was never recorded as applied).
+        new Promise<void>((resolve) =>
+          setTimeout(resolve, Math.max(0, YIELD_AFTER_MS - (performance.now() - t0))).unref(),
+        ),
+      ]).then(() => {}),
     );
     const { run, remaining } = await each.settled;
     this.yieldNow = undefined;
-    if (remaining.length) this.detach(good.topology, each.done, remaining, backedOff);
+    if (remaining.length) this.detach(good, each.done, remaining, backedOff);
     const { plan } = run;
     result.plan = plan;
     this.certificates(good.topology, run.observations);
@@ -434,21 +447,8 @@ export class ReconcileLoop {
     ];
     this.status.clusters = clusters;
     const clean = clusters.every((c) => c.state === "ok");
-    // Applied clusters converged, and the others had nothing to do.
-    const converged =
-      clean &&
-      plan.clusters.every((cp) => {
-        const cs = changes?.clusters.find((c) => c.cluster === cp.cluster);
-        return cs ? cs.converged : !cp.actions.length;
-      });
-    if (converged) {
-      if (this.appliedRevision !== good.revision) log.info({ revision: good.revision }, "revision applied");
-      this.appliedRevision = good.revision;
-      this.appliedDeclarations = declarationsOf(good.topology);
-      this.status.revision.applied = good.revision;
-      this.status.revision.appliedAt = clock.now().toISOString();
-      metrics.setRevision("applied", good.revision);
-    } else if (hasChanges(plan) && !mayWrite) {
+    if (clean && converged(plan, changes)) this.markApplied(good);
+    else if (hasChanges(plan) && !mayWrite) {
       log.info(
         { revision: good.revision, suspended, drift: this.opts.drift, planned: countPlan(plan.clusters) },
         "changes planned, not applied",
@@ -467,8 +467,25 @@ export class ReconcileLoop {
     return this.finish(result, t0, status);
   }
 
+  /** Records a revision as applied: every cluster converged on it. */
+  private markApplied(good: { revision: string; topology: Topology }): void {
+    const { clock, log, metrics } = this.deps;
+    if (this.appliedRevision !== good.revision) log.info({ revision: good.revision }, "revision applied");
+    this.appliedRevision = good.revision;
+    this.appliedDeclarations = declarationsOf(good.topology);
+    this.status.revision.applied = good.revision;
+    this.status.revision.appliedAt = clock.now().toISOString();
+    metrics.setRevision("applied", good.revision);
+  }
+
   /** Lets the clusters a run left behind finish alone; their states are recorded when they end. */
-  private detach(topology: Topology, done: Promise<ReconcileRun>, remaining: string[], backedOff: Set<string>): void {
+  private detach(
+    good: { revision: string; topology: Topology },
+    done: Promise<ReconcileRun>,
+    remaining: string[],
+    backedOff: Set<string>,
+  ): void {
+    const { topology } = good;
     const since = this.deps.clock.now().toISOString();
     for (const n of remaining) this.inflight.set(n, since);
     const work = done
@@ -481,6 +498,11 @@ export class ReconcileLoop {
           new Set(),
         );
         this.status.clusters = this.status.clusters.map((c) => states.find((x) => x.name === c.name) ?? c);
+        // The whole run (the part that settled earlier included) converged: its revision is applied, unless a
+        // newer one has been since.
+        const clean = this.status.clusters.every((c) => c.state === "ok");
+        if (clean && converged(run.plan, run.changes) && this.lastGood?.revision === good.revision)
+          this.markApplied(good);
         this.certificates(
           topology,
           run.observations.filter((o) => remaining.includes(o.cluster)),
@@ -622,4 +644,12 @@ export class ReconcileLoop {
     }
     return result;
   }
+}
+
+/** Whether a run converged: every applied cluster converged, and the others had nothing to do. */
+function converged(plan: Plan, changes: ChangeSet | undefined): boolean {
+  return plan.clusters.every((cp) => {
+    const cs = changes?.clusters.find((c) => c.cluster === cp.cluster);
+    return cs ? cs.converged : !cp.actions.length;
+  });
 }

@@ -298,7 +298,9 @@ test(
     const daemon = spawnCrosslink(args, env);
     try {
       const status = async () => {
-        const r = await fetch(`http://127.0.0.1:${metricsPort}/status`);
+        const r = await fetch(`http://127.0.0.1:${metricsPort}/status`).catch((e: Error) => {
+          throw new Error(`${e.message}: ${String((e.cause as Error | undefined)?.message ?? e.cause)}`);
+        });
         return (await r.json()) as {
           role: string;
           identity: string;
@@ -317,7 +319,8 @@ test(
         90_000,
         250,
       ).catch((e: Error) => {
-        throw new Error(`${e.message}\n${daemon.output().slice(-4000)}`);
+        const { exitCode, signalCode } = daemon.child;
+        throw new Error(`${e.message} (daemon exit ${exitCode}, signal ${signalCode})\n${daemon.output().slice(-4000)}`);
       });
       console.log(`# daemon: first revision applied ${Date.now() - t0} ms after start`);
       const s = await status();
