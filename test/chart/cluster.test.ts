@@ -320,7 +320,9 @@ test(
         250,
       ).catch((e: Error) => {
         const { exitCode, signalCode } = daemon.child;
-        throw new Error(`${e.message} (daemon exit ${exitCode}, signal ${signalCode})\n${daemon.output().slice(-4000)}`);
+        throw new Error(
+          `${e.message} (daemon exit ${exitCode}, signal ${signalCode})\n${daemon.output().slice(-4000)}`,
+        );
       });
       console.log(`# daemon: first revision applied ${Date.now() - t0} ms after start`);
       const s = await status();
