@@ -6,9 +6,11 @@
  * minimum TokenRequest lifetime) warns, a token of a deleted ServiceAccount
  * does not authenticate, a deleted credential Secret, a missing mirror because
  * the controller is stopped, an extra anchor in one cluster, an issuer from
- * another anchor — each repaired before the next. (A token past its `exp`
- * cannot be had from the harness without waiting 10 minutes: that path is
- * covered by test/unit/check/checks.test.ts.)
+ * another anchor — each repaired before the next. A token past its `exp`
+ * (a TokenRequest cannot give one without a 10-minute wait) is a real
+ * TokenRequest token's claims re-signed with east's sa.key, exp an hour ago;
+ * the same claims with a later exp must authenticate first, so the signing is
+ * the API server's own.
  */
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
@@ -19,7 +21,9 @@ import { credentialsKubeconfig, summariseKubeconfig } from "../../src/engine/ren
 import type { ClusterClient } from "../../src/kube/port.js";
 import { loadTopology } from "../../src/topology/index.js";
 import type { Topology } from "../../src/topology/types.js";
+import { serviceAccountKeyPath } from "../harness/driver.js";
 import { createIssuer, createTrustAnchor } from "../harness/pki.js";
+import { apiServerKeyId, decodeJwt, selfSubjectReview, signServiceAccountToken } from "../support/sa-token.js";
 import { MirrorController } from "./mirror-controller.js";
 import { startConformanceEnv, timed, writeEndpoints, type ConformanceEnv } from "./support.js";
 import { requireLinkerdTools } from "./tools.js";
@@ -212,6 +216,45 @@ test("crosslink check: green on a healthy mesh with Linkerd's controller, and na
       assert.match(r.problems[0]!.error, /left of a 1h TTL/);
       assert.ok(!r.out.includes(short.token));
       const renewed = await applyOnce(topology, env.acc); // half the TTL is gone: crosslink renews
+      assert.ok(
+        renewed.changes.clusters.every((c) => c.converged),
+        JSON.stringify(renewed.changes.clusters),
+      );
+      assert.equal((await green("green again")).code, 0);
+    });
+
+    await t.test("a token past its exp, signed with east's own sa.key: XL916, exit 1", async () => {
+      const sa = "linkerd-service-mirror-remote-access-west";
+      const key = await readFile(serviceAccountKeyPath(env.clusters.clusters.find((c) => c.name === "east")!), "utf8");
+      const live = summariseKubeconfig(await credentialKubeconfig(env.west));
+      // The claims of a real TokenRequest token for the link's ServiceAccount, copied whole.
+      const real = decodeJwt((await env.east.createToken(MC, sa, 600)).token);
+      assert.equal(real.header.kid, apiServerKeyId(key), "the API server's kid is the SHA-256 of sa.key's public key");
+      const now = Math.floor(Date.now() / 1000);
+      figures.resignedFrom = { header: real.header, claims: real.claims };
+      // The method is genuine: the copy re-signed with a later exp authenticates as the ServiceAccount...
+      const future = signServiceAccountToken(key, { ...real.claims, exp: now + 900 });
+      const accepted = await selfSubjectReview(live.server!, live.caPem!, future);
+      assert.deepEqual(accepted, { status: 201, username: `system:serviceaccount:${MC}:${sa}` });
+      // ...and the same claims with exp an hour ago are refused.
+      const expired = signServiceAccountToken(key, {
+        ...real.claims,
+        iat: now - 7200,
+        nbf: now - 7200,
+        exp: now - 3600,
+      });
+      const refused = await selfSubjectReview(live.server!, live.caPem!, expired);
+      assert.equal(refused.status, 401);
+      figures.resignedReview = { futureExp: accepted.status, pastExp: refused.status };
+      await writeCredentialToken(env.west, expired);
+      const r = await check(env);
+      record("expired token", r);
+      assert.equal(r.code, 1, r.out);
+      assert.deepEqual(codes(r), ["XL913", "XL916"], r.out); // expired, and so refused with 401
+      assert.match(r.problems.find((p) => p.code === "XL913")!.error, /401/);
+      assert.match(r.problems.find((p) => p.code === "XL916")!.error, /expired 1h/);
+      assert.ok(!r.out.includes(expired));
+      const renewed = await applyOnce(topology, env.acc); // past its exp: crosslink issues a new one
       assert.ok(
         renewed.changes.clusters.every((c) => c.converged),
         JSON.stringify(renewed.changes.clusters),

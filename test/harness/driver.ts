@@ -31,6 +31,11 @@ export interface ClusterInfo {
   log: string;
 }
 
+/** The RSA key a cluster's kube-apiserver signs ServiceAccount tokens with (pki/sa.key, PKCS#1 PEM; main.go writes it). */
+export function serviceAccountKeyPath(cluster: ClusterInfo): string {
+  return path.join(cluster.dir, "pki", "sa.key");
+}
+
 export type SeedSetting = boolean | SeedOptions | ((name: string, index: number) => SeedOptions | false);
 
 export interface StartOptions {
