@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { formatDiagnostics, hasErrors } from "../diagnostics.js";
 import { reconcileOptions, type ReconcileOptions } from "../engine/reconcile.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../kube/access.js";
+import { defaultDiscoveryDir, diskDiscoveryStore } from "../kube/discovery-cache.js";
 import { loadTopologyFile } from "../topology/index.js";
 import type { Topology } from "../topology/types.js";
 import type { CommandIo } from "./command.js";
@@ -31,9 +32,11 @@ export async function loadOrReport(file: string, io: CommandIo): Promise<Topolog
   return hasErrors(diagnostics) ? undefined : topology;
 }
 
-/** Builds cluster clients; prints the located errors of missing contexts. */
+/** Builds cluster clients, which keep discovery answers on disk between commands; prints the located errors of missing contexts. */
 export function accessOrReport(topology: Topology, kubeconfig: string | undefined, io: CommandIo): ClusterAccess {
   const access = clusterAccess(topology, loadKubeConfig(kubeconfig));
+  const store = diskDiscoveryStore(defaultDiscoveryDir());
+  for (const client of access.clients.values()) client.discoveryStore = store;
   if (access.diagnostics.length) io.err(formatDiagnostics(access.diagnostics) + "\n");
   return access;
 }

@@ -1,9 +1,10 @@
 /**
  * observe (I/O): for each cluster in parallel (bounded), read the facts render
  * needs and the live objects crosslink owns. One LIST per managed kind by
- * owner label; Services only in the namespaces the topology names plus the
- * export-labelled and mirrored ones. An unreachable cluster becomes a
- * per-cluster error, never a crash.
+ * owner label, except Services: one LIST of them all, from which the owned,
+ * export-labelled, mirrored and gateway ones and those in the namespaces the
+ * topology names are kept. An unreachable cluster becomes a per-cluster
+ * error, never a crash.
  */
 import yaml from "js-yaml";
 import type { ClusterClient } from "../kube/port.js";
@@ -75,23 +76,32 @@ async function observeOne(
   }
 }
 
-/** Reads one cluster. Throws when the cluster cannot be read; observeAll turns that into a per-cluster error. */
+/**
+ * Reads one cluster in at most one request per kind, plus one discovery
+ * request (reused by the client) and the issuer Secret and the shared
+ * controller ClusterRole by name. Services are one LIST of the whole cluster, from which
+ * the owned, exported, mirrored, gateway and per-namespace ones are picked;
+ * ConfigMaps one LIST of the Linkerd namespace. A cluster with outgoing links
+ * also LISTs link-credential Secrets (by type) in its two namespaces, for
+ * adoption. Throws when the cluster cannot
+ * be read; observeAll turns that into a per-cluster error.
+ */
 export async function observeCluster(
   topology: Topology,
   cluster: Cluster,
   client: ClusterClient,
 ): Promise<ClusterFacts> {
-  const versions = await Promise.all(DISCOVERED_GROUPS.map((g) => client.servedVersions(g)));
-  const served: ServedApis = Object.fromEntries(DISCOVERED_GROUPS.map((g, i) => [g, versions[i]!]));
+  const groups = await client.discovery();
+  const served: ServedApis = Object.fromEntries(DISCOVERED_GROUPS.map((g) => [g, groups[g] ?? []]));
   const linkVersions = served[LINK_GROUP] ?? [];
   const selector = ownerSelector(topology.name);
   // Links are listed whole (the orphan-mirror rule needs every Link's name); the owned ones are picked from that list.
-  const listable = MANAGED_KINDS.filter((k) => k.kind !== "Link" && (k.version || servedVersionOf(k.group, served)));
+  // Services are listed whole below.
+  const listable = MANAGED_KINDS.filter(
+    (k) => k.kind !== "Link" && k.kind !== "Service" && (k.version || servedVersionOf(k.group, served)),
+  );
 
-  const namespaces = new Set<string>();
-  for (const e of topology.exports) if (e.cluster === cluster.name) namespaces.add(e.namespace);
-  for (const s of topology.splits) if (s.cluster === cluster.name) namespaces.add(s.namespace);
-
+  const needsSharedRole = topology.links.some((l) => l.from === cluster.name && l.controller === "managed");
   const outgoing = topology.links.filter((l) => l.from === cluster.name);
   const credentialLists = () =>
     Promise.all(
@@ -99,59 +109,45 @@ export async function observeCluster(
         client.list("v1", "Secret", { namespace, fieldSelector: `type=${CREDENTIALS_SECRET_TYPE}` }),
       ),
     );
-  const [config, roots, issuer, gateway, sharedRole, ownedLists, exported, mirrors, links, nsServices, credentials] =
-    await Promise.all([
-      client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name: "linkerd-config" }),
-      client.get({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        namespace: cluster.linkerdNamespace,
-        name: "linkerd-identity-trust-roots",
+  const [configMaps, issuer, sharedRole, ownedLists, allServices, links, credentials] = await Promise.all([
+    client.list("v1", "ConfigMap", { namespace: cluster.linkerdNamespace }),
+    client.get({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: cluster.linkerdNamespace,
+      name: "linkerd-identity-issuer",
+    }),
+    // The chart's shared controller ClusterRole carries no owner labels: it is read by name.
+    needsSharedRole
+      ? client.get({
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "ClusterRole",
+          name: CONTROLLER_SHARED_CLUSTER_ROLE,
+        })
+      : Promise.resolve(undefined),
+    Promise.all(
+      listable.map((k) => {
+        const version = k.version ?? servedVersionOf(k.group, served);
+        const apiVersion = k.group ? `${k.group}/${version}` : version!;
+        return client.list(apiVersion, k.kind, { labelSelector: selector });
       }),
-      client.get({
-        apiVersion: "v1",
-        kind: "Secret",
-        namespace: cluster.linkerdNamespace,
-        name: "linkerd-identity-issuer",
-      }),
-      client.get({
-        apiVersion: "v1",
-        kind: "Service",
-        namespace: cluster.multiclusterNamespace,
-        name: "linkerd-gateway",
-      }),
-      topology.links.some((l) => l.from === cluster.name && l.controller === "managed")
-        ? client.get({
-            apiVersion: "rbac.authorization.k8s.io/v1",
-            kind: "ClusterRole",
-            name: CONTROLLER_SHARED_CLUSTER_ROLE,
-          })
-        : Promise.resolve(undefined),
-      Promise.all(
-        listable.map((k) => {
-          const version = k.version ?? servedVersionOf(k.group, served);
-          const apiVersion = k.group ? `${k.group}/${version}` : version!;
-          return client.list(apiVersion, k.kind, { labelSelector: selector });
-        }),
-      ),
-      Promise.all(EXPORT_LABELS.map((label) => client.list("v1", "Service", { labelSelector: label }))),
-      client.list("v1", "Service", { labelSelector: `${MIRRORED_SERVICE_LABEL}=true` }),
-      linkVersions.length ? client.list(`${LINK_GROUP}/${linkVersions[0]}`, "Link") : Promise.resolve([]),
-      Promise.all([...namespaces].sort().map((ns) => client.list("v1", "Service", { namespace: ns }))),
-      outgoing.length ? credentialLists() : Promise.resolve([]),
-    ]);
+    ),
+    client.list("v1", "Service"),
+    linkVersions.length ? client.list(`${LINK_GROUP}/${linkVersions[0]}`, "Link") : Promise.resolve([]),
+    outgoing.length ? credentialLists() : Promise.resolve([]),
+  ]);
 
-  const services = new Map<string, KubeObject>();
-  for (const svc of [...nsServices.flat(), ...exported.flat()]) {
-    services.set(nsName(svc.metadata.namespace ?? "", svc.metadata.name), svc);
-  }
+  const picked = pickServices(topology, cluster, allServices);
+  const byName = (name: string) => configMaps.find((cm) => cm.metadata.name === name);
+  const config = byName("linkerd-config");
+  const roots = byName("linkerd-identity-trust-roots");
   const facts: ClusterFacts = {
     cluster: cluster.name,
     server: client.server,
     served,
-    owned: [...ownedLists.flat(), ...links.filter((l) => isOwned(l.metadata.labels, topology.name))],
-    services,
-    mirrors,
+    owned: [...ownedLists.flat(), ...picked.owned, ...links.filter((l) => isOwned(l.metadata.labels, topology.name))],
+    services: picked.services,
+    mirrors: picked.mirrors,
     linkNames: links.map((l) => l.metadata.name),
     adoptable: adoptableObjects(topology.name, cluster, outgoing, links, credentials.flat()),
   };
@@ -162,9 +158,39 @@ export async function observeCluster(
   if (roots && rootsPem) facts.trustRoots = { pem: rootsPem, configMap: roots };
   const issuerPem = issuer && issuerCertificate(issuer);
   if (issuerPem) facts.issuerCertPem = issuerPem;
-  if (gateway) facts.gateway = gatewayFacts(gateway);
+  if (picked.gateway) facts.gateway = gatewayFacts(picked.gateway);
   if (sharedRole) facts.controllerSharedRole = sharedRole;
   return facts;
+}
+
+/** The Services observe keeps, picked from a LIST of every Service in a cluster. */
+export interface PickedServices {
+  /** Those the topology owns. */
+  owned: KubeObject[];
+  /** By `namespace/name`: those in namespaces the topology exports or splits in, plus every export-labelled one. */
+  services: Map<string, KubeObject>;
+  /** Those the service mirror created. */
+  mirrors: KubeObject[];
+  /** The multicluster gateway Service. */
+  gateway?: KubeObject;
+}
+
+/** Picks from every Service of a cluster the ones render and plan need (pure). */
+export function pickServices(topology: Topology, cluster: Cluster, all: readonly KubeObject[]): PickedServices {
+  const namespaces = new Set<string>();
+  for (const e of topology.exports) if (e.cluster === cluster.name) namespaces.add(e.namespace);
+  for (const s of topology.splits) if (s.cluster === cluster.name) namespaces.add(s.namespace);
+  const out: PickedServices = { owned: [], services: new Map(), mirrors: [] };
+  for (const svc of all) {
+    const ns = svc.metadata.namespace ?? "";
+    const labels = svc.metadata.labels ?? {};
+    if (isOwned(labels, topology.name)) out.owned.push(svc);
+    if (labels[MIRRORED_SERVICE_LABEL] === "true") out.mirrors.push(svc);
+    if (namespaces.has(ns) || EXPORT_LABELS.some((l) => l in labels))
+      out.services.set(nsName(ns, svc.metadata.name), svc);
+    if (ns === cluster.multiclusterNamespace && svc.metadata.name === "linkerd-gateway") out.gateway = svc;
+  }
+  return out;
 }
 
 /**

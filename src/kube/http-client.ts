@@ -10,6 +10,7 @@
  */
 import https from "node:https";
 import { KubeError, isRetryable } from "./errors.js";
+import type { DiscoveryStore } from "./discovery-cache.js";
 import { resourcePath } from "./kinds.js";
 import { describeRef, type KubeObject, type ObjectRef } from "./object.js";
 import { DeadlineError, abortText, seconds, sleep } from "../util/abort.js";
@@ -52,6 +53,13 @@ export interface RetryPolicy {
  */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 200, timeoutMs: 10_000 };
 
+/**
+ * How long one discovery answer (`GET /apis`) is reused by a client: kubectl
+ * caches discovery too; a LIST that finds a discovered version gone (404)
+ * drops the cache at once.
+ */
+export const DISCOVERY_TTL_MS = 5 * 60_000;
+
 interface RequestOpts extends CallOptions {
   allow404?: boolean;
   contentType?: string;
@@ -72,6 +80,11 @@ export class HttpClusterClient implements ClusterClient {
   private baseOptions?: https.RequestOptions;
   private optionsAt = 0;
   private optionsStamp?: string;
+  private discovered?: { at: number; groups: Promise<Record<string, string[]>> };
+  /** How long a discovery answer is reused (0: never). */
+  discoveryTtlMs = DISCOVERY_TTL_MS;
+  /** Where discovery answers are kept between processes (the CLI's disk cache); none by default. */
+  discoveryStore?: DiscoveryStore;
 
   constructor(
     readonly cluster: string,
@@ -101,7 +114,12 @@ export class HttpClusterClient implements ClusterClient {
       if (opts.fieldSelector) q.set("fieldSelector", opts.fieldSelector);
       if (cont) q.set("continue", cont);
       const path = `${resourcePath(apiVersion, kind, opts.namespace)}?${q}`;
-      const res = await this.request("GET", path, undefined, { ...call(opts), what: `list ${kind}` });
+      const res = await this.request("GET", path, undefined, { ...call(opts), what: `list ${kind}` }).catch(
+        (err: unknown) => {
+          if (err instanceof KubeError && err.code === "KUBE_NOT_FOUND") this.forgetDiscovery();
+          throw err;
+        },
+      );
       const body = res.body as { items?: KubeObject[]; metadata?: { continue?: string } };
       for (const item of body.items ?? []) items.push({ ...item, apiVersion, kind });
       cont = body.metadata?.continue || undefined;
@@ -206,6 +224,36 @@ export class HttpClusterClient implements ClusterClient {
     });
     const status = (res.body as { status?: { allowed?: boolean; reason?: string } }).status ?? {};
     return { allowed: status.allowed === true, ...(status.reason ? { reason: status.reason } : {}) };
+  }
+
+  async discovery(opts: CallOptions = {}): Promise<Record<string, string[]>> {
+    const cached = this.discovered;
+    if (cached && Date.now() - cached.at < this.discoveryTtlMs) return cached.groups;
+    const fetch = async (): Promise<Record<string, string[]>> => {
+      const stored = await this.discoveryStore?.read(this.server, this.caPem);
+      if (stored && Date.now() - stored.at < this.discoveryTtlMs && stored.at <= Date.now()) return stored.groups;
+      const res = await this.request("GET", "/apis", undefined, { ...call(opts), what: "API discovery" });
+      const body = res.body as { groups?: { name: string; versions?: { version: string }[] }[] };
+      const answer = Object.fromEntries(
+        (body.groups ?? []).map((g) => [g.name, (g.versions ?? []).map((v) => v.version)]),
+      );
+      await this.discoveryStore?.write(this.server, this.caPem, { at: Date.now(), groups: answer });
+      return answer;
+    };
+    const groups = fetch();
+    const entry = { at: Date.now(), groups };
+    this.discovered = entry;
+    // A failed discovery is not reused.
+    groups.catch(() => {
+      if (this.discovered === entry) this.discovered = undefined;
+    });
+    return groups;
+  }
+
+  /** Drops the discovery answer in memory and on disk: a discovered version was not found. */
+  forgetDiscovery(): void {
+    this.discovered = undefined;
+    void this.discoveryStore?.write(this.server, this.caPem, { at: 0, groups: {} });
   }
 
   /** The API server's `/readyz` answer (`ok` when ready). */
@@ -323,15 +371,20 @@ export class HttpClusterClient implements ClusterClient {
           });
         },
       );
-      req.on("timeout", () =>
+      const noAnswer = () =>
         req.destroy(
           new KubeError(
             "KUBE_TIMEOUT",
             `${o.what}: no answer from ${this.server} in ${seconds(this.retry.timeoutMs)}`,
             this.cluster,
           ),
-        ),
-      );
+        );
+      // The socket's idle timeout starts only once a connection is made; this one bounds waiting for a socket,
+      // connecting and the TLS handshake too, until the answer's headers arrive.
+      const firstByte = setTimeout(noAnswer, this.retry.timeoutMs);
+      req.once("response", () => clearTimeout(firstByte));
+      req.once("close", () => clearTimeout(firstByte));
+      req.on("timeout", noAnswer);
       // The fence again once a socket is assigned: a request that waited for one must not go out late.
       if (o.write && o.mayWrite) {
         const fence = o.mayWrite;

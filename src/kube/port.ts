@@ -98,6 +98,12 @@ export interface ClusterClient {
   servedVersions(group: string, opts?: CallOptions): Promise<string[]>;
   /** Asks the server whether this client's own identity may do something (SelfSubjectAccessReview); optional so other implementations stay valid. */
   reviewAccess?(question: AccessQuestion, opts?: CallOptions): Promise<AccessAnswer>;
+  /**
+   * The served versions (preferred first) of every API group outside the core
+   * group, by group, from one discovery request; implementations may reuse an
+   * answer for a while.
+   */
+  discovery(opts?: CallOptions): Promise<Record<string, string[]>>;
 }
 
 /** A view of a client whose every call carries `scope` (merged with the call's own options). */
@@ -126,5 +132,6 @@ export function scopedClient(client: ClusterClient, scope: CallOptions): Cluster
     createToken: (ns, sa, ttl, opts) => client.createToken(ns, sa, ttl, o(opts)),
     servedVersions: (group, opts) => client.servedVersions(group, o(opts)),
     ...(reviewAccess ? { reviewAccess: (q: AccessQuestion, opts?: CallOptions) => reviewAccess(q, o(opts)) } : {}),
+    discovery: (opts) => client.discovery(o(opts)),
   };
 }
