@@ -79,8 +79,19 @@ async function topology(anchor: string, weight: number, empty = false): Promise<
   return topology;
 }
 
+/** Requests by verb and retries, added up over every client. */
+function verbs(acc: ClusterAccess): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of acc.clients.values()) {
+    for (const [verb, n] of Object.entries(c.counters.byVerb)) out[verb] = (out[verb] ?? 0) + n;
+    out.retries = (out.retries ?? 0) + c.counters.retries;
+  }
+  return out;
+}
+
 async function measure(label: string, acc: ClusterAccess, t: Topology, allowMassPrune = false) {
   const before = acc.totals();
+  const verbsBefore = verbs(acc);
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const start = performance.now();
@@ -92,13 +103,19 @@ async function measure(label: string, acc: ClusterAccess, t: Topology, allowMass
   const after = acc.totals();
   const converged = changes.clusters.every((c) => c.converged);
   const actions = plan.clusters.reduce((n, c) => n + c.actions.length, 0);
+  const verbsAfter = verbs(acc);
+  const byVerb = Object.entries(verbsAfter)
+    .map(([verb, n]) => [verb, n - (verbsBefore[verb] ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([verb, n]) => `${verb} ${n}`)
+    .join(", ");
   row(
     label,
     after.requests - before.requests,
     after.writes - before.writes,
     ms,
     peak,
-    `${actions} actions${converged ? "" : ", NOT converged"}`,
+    `${actions} actions${converged ? "" : ", NOT converged"}; ${byVerb}; ${((after.requests - before.requests) / N).toFixed(1)} requests per cluster`,
   );
 }
 

@@ -8,8 +8,33 @@ export function splitPemBundle(pem: string): string[] {
   return pem.match(BLOCK) ?? [];
 }
 
+/**
+ * Results by input PEM, for the fleet's repeated bundles and issuers: every
+ * cluster usually holds the same anchors, and parsing and verifying them once
+ * per cluster dominated render at a thousand clusters. Bounded: cleared when full.
+ */
+class PemMemo<T> {
+  private readonly entries = new Map<string, T>();
+  constructor(private readonly limit: number) {}
+  get(key: string, compute: () => T): T {
+    const hit = this.entries.get(key);
+    if (hit !== undefined) return hit;
+    const value = compute();
+    if (this.entries.size >= this.limit) this.entries.clear();
+    this.entries.set(key, value);
+    return value;
+  }
+}
+
+const fingerprintMemo = new PemMemo<readonly string[]>(512);
+const chainMemo = new PemMemo<boolean>(4096);
+
 /** SHA-256 fingerprints (hex, lower case, no colons) of a bundle's certificates; unparsable blocks are skipped. */
 export function bundleFingerprints(pem: string): string[] {
+  return [...fingerprintMemo.get(pem, () => fingerprintsOf(pem))];
+}
+
+function fingerprintsOf(pem: string): string[] {
   const out: string[] = [];
   for (const block of splitPemBundle(pem)) {
     try {
@@ -30,6 +55,10 @@ export function sameCertificates(a: readonly string[], b: readonly string[]): bo
 
 /** Whether `certPem` (its first certificate) is signed by one of the certificates in `anchorsPem`. */
 export function chainsTo(certPem: string, anchorsPem: string): boolean {
+  return chainMemo.get(`${certPem}\u0000${anchorsPem}`, () => verifyChain(certPem, anchorsPem));
+}
+
+function verifyChain(certPem: string, anchorsPem: string): boolean {
   const first = splitPemBundle(certPem)[0];
   if (!first) return false;
   let cert: X509Certificate;

@@ -198,11 +198,9 @@ function planCluster(
   for (const { svc, reason, federatedMembers } of orphanMirrors(facts, wanted, want.keep, deletes, clusterNames))
     gone(svc, reason, federatedMembers);
 
-  applies.sort((a, b) => actionRank(a) - actionRank(b) || sortKey(a).localeCompare(sortKey(b)));
-  deletes.sort((a, b) => actionRank(b) - actionRank(a) || sortKey(a).localeCompare(sortKey(b)));
   const plan: ClusterPlan = {
     cluster: facts.cluster,
-    actions: [...applies, ...deletes],
+    actions: [...sortActions(applies, 1), ...sortActions(deletes, -1)],
     findings: sortFindings([...want.findings]),
     unchanged,
     ownedCount: facts.owned.length,
@@ -320,6 +318,17 @@ function liveForPatch(facts: ClusterFacts, obj: KubeObject): KubeObject | undefi
   return undefined;
 }
 
+/** One collator for every comparison: the order of `localeCompare`, without building one per call. */
+const collator = new Intl.Collator();
+
+/** Actions by the kind table's rank (ascending for 1, descending for -1), then by object; keys computed once each. */
+function sortActions(actions: readonly Action[], direction: 1 | -1): Action[] {
+  return actions
+    .map((action) => ({ action, rank: actionRank(action) * direction, key: sortKey(action) }))
+    .sort((a, b) => a.rank - b.rank || collator.compare(a.key, b.key))
+    .map((x) => x.action);
+}
+
 function sortKey(a: Action): string {
   if (a.type === "credentials") return `Secret/${a.issue.from}/${a.issue.to}`;
   return objectKey(a.type === "create" ? refOf(a.object) : a.ref);
@@ -332,7 +341,7 @@ export function sortFindings<F extends Pick<Finding, "severity" | "message"> & {
   return findings.sort(
     (a, b) =>
       SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
-      a.code.localeCompare(b.code) ||
-      a.message.localeCompare(b.message),
+      collator.compare(a.code, b.code) ||
+      collator.compare(a.message, b.message),
   );
 }
