@@ -198,8 +198,15 @@ test("apply creates the objects link-gen, allow and the controller chart describ
 
 test("a second apply writes nothing and diff exits 0", async () => {
   const topology = await exampleTopology("east-west", clusters.trustAnchorPem);
+  const before = new Map([...acc.clients].map(([name, c]) => [name, c.counters.requests]));
   const second = await applyOnce(topology, acc);
   assert.equal(second.writes, 0, JSON.stringify(second.plan.clusters.map((c) => c.actions)));
+  // One discovery request (these clients' first observation: apply above ran through the CLI), one LIST per kind
+  // (Services and ConfigMaps included), the issuer, and west's shared controller role: 25 before issue 14.
+  for (const [name, c] of acc.clients) {
+    const requests = c.counters.requests - before.get(name)!;
+    assert.ok(requests <= 16, `${name}: ${requests} requests for a no-op (${JSON.stringify(c.counters.byVerb)})`);
+  }
   assert.ok(second.plan.clusters.every((c) => c.actions.length === 0));
   const r = await cli("diff");
   assert.equal(r.code, 0, r.out);
