@@ -81,7 +81,7 @@ async function observeOne(
  * request (reused by the client) and the issuer Secret and the shared
  * controller ClusterRole by name. Services are one LIST of the whole cluster, from which
  * the owned, exported, mirrored, gateway and per-namespace ones are picked;
- * ConfigMaps one LIST of the Linkerd namespace. A cluster with outgoing links
+ * linkerd-config and the trust roots by name. A cluster with outgoing links
  * also LISTs link-credential Secrets (by type) in its two namespaces, for
  * adoption. Throws when the cluster cannot
  * be read; observeAll turns that into a per-cluster error.
@@ -109,8 +109,13 @@ export async function observeCluster(
         client.list("v1", "Secret", { namespace, fieldSelector: `type=${CREDENTIALS_SECRET_TYPE}` }),
       ),
     );
-  const [configMaps, issuer, sharedRole, ownedLists, allServices, links, credentials] = await Promise.all([
-    client.list("v1", "ConfigMap", { namespace: cluster.linkerdNamespace }),
+  // The two ConfigMaps are read by name, not listed: a LIST would need `list configmaps` in the Linkerd
+  // namespace, which the chart's least-privilege role does not grant (it names these two).
+  const linkerdConfigMap = (name: string) =>
+    client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name });
+  const [config, roots, issuer, sharedRole, ownedLists, allServices, links, credentials] = await Promise.all([
+    linkerdConfigMap("linkerd-config"),
+    linkerdConfigMap("linkerd-identity-trust-roots"),
     client.get({
       apiVersion: "v1",
       kind: "Secret",
@@ -138,9 +143,6 @@ export async function observeCluster(
   ]);
 
   const picked = pickServices(topology, cluster, allServices);
-  const byName = (name: string) => configMaps.find((cm) => cm.metadata.name === name);
-  const config = byName("linkerd-config");
-  const roots = byName("linkerd-identity-trust-roots");
   const facts: ClusterFacts = {
     cluster: cluster.name,
     server: client.server,

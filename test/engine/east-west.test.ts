@@ -202,12 +202,12 @@ test("a second apply writes nothing and diff exits 0", async () => {
   const second = await applyOnce(topology, acc);
   assert.equal(second.writes, 0, JSON.stringify(second.plan.clusters.map((c) => c.actions)));
   // One discovery request (these clients' first observation: apply above ran through the CLI), one LIST per kind
-  // (Services and ConfigMaps included), the issuer, and in west (the link's source) the shared controller role and
-  // the two credential LISTs adoption reads: east 15, west 18 (25 and 27 before issue 14).
+  // (Services included), linkerd-config, the trust roots and the issuer by name, and in west (the link's source) the
+  // shared controller role and the two credential LISTs adoption reads: east 16, west 19 (25 and 27 before issue 14).
   for (const [name, c] of acc.clients) {
     const requests = c.counters.requests - before.get(name)!;
     assert.ok(
-      requests <= (name === "west" ? 18 : 15),
+      requests <= (name === "west" ? 19 : 16),
       `${name}: ${requests} requests for a no-op (${JSON.stringify(c.counters.byVerb)})`,
     );
   }
