@@ -141,7 +141,20 @@ test("import → apply on a link-gen mesh adopts it: no Link, Secret or mirror d
       }
       return out;
     };
-    const before = await snapshot();
+    // The controller settles first: under load it was seen to replace a mirror it had just made (before crosslink
+    // ran at all), so "before" is two snapshots 2 s apart with the same uids (bounded: 30 s).
+    const settled = async (): Promise<Snapshot> => {
+      const uids = (x: Snapshot) => JSON.stringify(Object.entries(x).map(([k, v]) => [k, v.uid]));
+      const until = Date.now() + 30_000;
+      for (;;) {
+        const a = await snapshot().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 2_000));
+        const b = await snapshot().catch(() => undefined);
+        if (a && b && uids(a) === uids(b)) return b;
+        if (Date.now() > until) return snapshot(); // fails with the missing object named
+      }
+    };
+    const before = await settled();
 
     // Every event on west's mirror Services from here on.
     const events: { type: string; name: string; uid: string }[] = [];
