@@ -7,18 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import path from "node:path";
 import { after, before, test } from "node:test";
-import { parseRunConfig } from "../../src/daemon/config.js";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
-import { clusterAccess, loadKubeConfig } from "../../src/kube/access.js";
 import { FIELD_MANAGER } from "../../src/kube/http-client.js";
 import { issuerSecret } from "../../src/pki/issuer-secret.js";
 import { createIssuer } from "../../src/pki/x509.js";
 import { runCli } from "../review/support.js";
-import { setupDaemonEnv, TOPOLOGY_PATH, waitFor, type DaemonEnv } from "./support.js";
+import { daemonArgs, type DaemonEnv, runConfig, setupDaemonEnv, testClients, waitFor } from "./support.js";
 
 let env: DaemonEnv;
 let d: Daemon | undefined;
@@ -42,31 +39,10 @@ after(async () => {
 });
 
 test("expiry metrics for every anchor and issuer; status warns 60 days ahead", async () => {
-  const cfg = parseRunConfig(
-    [
-      "--repo",
-      `${env.server.url}/mesh.git`,
-      "--path",
-      TOPOLOGY_PATH,
-      "--listen",
-      "127.0.0.1:0",
-      "--metrics-listen",
-      "127.0.0.1:0",
-      "--status-detail",
-      "--kubeconfig",
-      env.clusters.kubeconfigPath,
-      "--cache-dir",
-      path.join(env.tmp, "cache"),
-      "--schedule",
-      "*/1 * * * * *",
-    ],
-    {},
-  );
-  assert.ok(cfg !== "help");
+  const cfg = runConfig([...daemonArgs(env, "cache"), "--schedule", "*/1 * * * * *"]);
   d = await createDaemon(cfg, {
     log: createLogger("silent"),
-    clients: (t) =>
-      clusterAccess(t, loadKubeConfig(env.clusters.kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs: 3_000 }),
+    clients: testClients(env.clusters.kubeconfigPath, undefined, 3_000),
   });
   await d.start();
   const url = d.url();

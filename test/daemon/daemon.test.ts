@@ -10,18 +10,29 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
 import { formatStatus } from "../../src/cli/status.js";
-import { parseRunConfig, type DaemonConfig } from "../../src/daemon/config.js";
+import { type DaemonConfig } from "../../src/daemon/config.js";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { signWebhook } from "../../src/daemon/webhook.js";
 import { reconcile, reconcileOptions } from "../../src/engine/reconcile.js";
 import type { StartedClusters } from "../harness/driver.js";
-import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
+import { type ClusterAccess } from "../../src/kube/access.js";
 import { FIELD_MANAGER } from "../../src/kube/http-client.js";
 import { loadTopology } from "../../src/topology/index.js";
 import type { GitServer } from "../support/git-server.js";
-import { ROOT, setupDaemonEnv, TOPOLOGY_PATH, waitFor, type DaemonEnv, type TestRepo } from "./support.js";
+import {
+  daemonArgs,
+  type DaemonEnv,
+  freshCache,
+  ROOT,
+  runConfig,
+  setupDaemonEnv,
+  testClients,
+  type TestRepo,
+  TOPOLOGY_PATH,
+  waitFor,
+} from "./support.js";
 
 const SECRET = "webhook-secret-for-tests";
 let tmp: string;
@@ -47,30 +58,14 @@ after(async () => {
 });
 
 function config(extra: string[]): DaemonConfig {
-  const cfg = parseRunConfig(
-    [
-      "--repo",
-      `${server.url}/mesh.git`,
-      "--path",
-      TOPOLOGY_PATH,
-      "--webhook-listen",
-      "127.0.0.1:0",
-      "--metrics-listen",
-      "127.0.0.1:0",
-      "--status-detail",
-      "--kubeconfig",
-      clusters.kubeconfigPath,
-      "--cache-dir",
-      path.join(tmp, `cache-${Math.random().toString(36).slice(2)}`),
-      "--webhook-secret-file",
-      path.join(tmp, "webhook-secret"),
-      "--shutdown-timeout",
-      "10s",
-      ...extra,
-    ],
-    {},
-  );
-  assert.ok(cfg !== "help");
+  const cfg = runConfig([
+    ...daemonArgs({ server, clusters, tmp }, freshCache()),
+    "--webhook-secret-file",
+    path.join(tmp, "webhook-secret"),
+    "--shutdown-timeout",
+    "10s",
+    ...extra,
+  ]);
   return cfg;
 }
 
@@ -79,15 +74,7 @@ async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   const accesses: ClusterAccess[] = [];
   const d = await createDaemon(config(extra), {
     log: createLogger("silent"),
-    clients: (t) => {
-      const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath), {
-        attempts: 2,
-        baseDelayMs: 50,
-        timeoutMs: 5_000,
-      });
-      accesses.push(a);
-      return a;
-    },
+    clients: testClients(clusters.kubeconfigPath, accesses),
   });
   running.push(d);
   await d.start();

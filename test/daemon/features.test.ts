@@ -16,10 +16,20 @@ import { SUSPEND_ANNOTATION } from "../../src/daemon/lease.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { ClusterStatus, DaemonStatus } from "../../src/daemon/status.js";
 import { pidAlive, type StartedClusters } from "../harness/driver.js";
-import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
+import { type ClusterAccess } from "../../src/kube/access.js";
 import { FIELD_MANAGER } from "../../src/kube/http-client.js";
 import type { GitServer } from "../support/git-server.js";
-import { setupDaemonEnv, signedCommit, TOPOLOGY_PATH, waitFor, type DaemonEnv, type TestRepo } from "./support.js";
+import {
+  daemonArgs,
+  type DaemonEnv,
+  freshCache,
+  runConfig,
+  setupDaemonEnv,
+  signedCommit,
+  testClients,
+  type TestRepo,
+  waitFor,
+} from "./support.js";
 
 const EVERY_SECOND = "*/1 * * * * *";
 let tmp: string;
@@ -42,30 +52,14 @@ after(async () => {
 });
 
 function config(extra: string[]): DaemonConfig {
-  const cfg = parseRunConfig(
-    [
-      "--repo",
-      `${server.url}/mesh.git`,
-      "--path",
-      TOPOLOGY_PATH,
-      "--webhook-listen",
-      "127.0.0.1:0",
-      "--metrics-listen",
-      "127.0.0.1:0",
-      "--status-detail",
-      "--kubeconfig",
-      clusters.kubeconfigPath,
-      "--cache-dir",
-      path.join(tmp, `cache-${Math.random().toString(36).slice(2)}`),
-      "--shutdown-timeout",
-      "10s",
-      "--schedule",
-      EVERY_SECOND,
-      ...extra,
-    ],
-    {},
-  );
-  assert.ok(cfg !== "help");
+  const cfg = runConfig([
+    ...daemonArgs({ server, clusters, tmp }, freshCache()),
+    "--shutdown-timeout",
+    "10s",
+    "--schedule",
+    EVERY_SECOND,
+    ...extra,
+  ]);
   return cfg;
 }
 
@@ -78,15 +72,7 @@ async function daemon(extra: string[], tweak: (c: DaemonConfig) => void = () => 
   tweak(cfg);
   const d = await createDaemon(cfg, {
     log: createLogger("silent"),
-    clients: (t) => {
-      const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath), {
-        attempts: 2,
-        baseDelayMs: 50,
-        timeoutMs: 3_000,
-      });
-      accesses.push(a);
-      return a;
-    },
+    clients: testClients(clusters.kubeconfigPath, accesses, 3_000),
   });
   running.push(d);
   await d.start();

@@ -9,6 +9,7 @@ import { parseDocument } from "yaml";
 import { startClusters, type StartedClusters } from "../harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { loadTopology } from "../../src/topology/index.js";
+import { parseRunConfig, type DaemonConfig } from "../../src/daemon/config.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
 
 /** The repository root (tests run from dist/test/daemon). */
@@ -181,5 +182,50 @@ export async function setupDaemonEnv(prefix: string): Promise<DaemonEnv> {
       await clusters.stop();
       await rm(tmp, { recursive: true, force: true });
     },
+  };
+}
+
+/** Where a test daemon's flags point: a served repository `mesh`, a kubeconfig and a scratch directory. */
+export interface DaemonArgsEnv {
+  server: { url: string };
+  clusters: { kubeconfigPath: string };
+  tmp: string;
+}
+
+/** The flags every test daemon gets: the served repository, the harness kubeconfig, free ports, a cache `cacheName` under tmp. */
+export function daemonArgs(env: DaemonArgsEnv, cacheName: string): string[] {
+  return [
+    "--repo",
+    `${env.server.url}/mesh.git`,
+    "--path",
+    TOPOLOGY_PATH,
+    "--webhook-listen",
+    "127.0.0.1:0",
+    "--metrics-listen",
+    "127.0.0.1:0",
+    "--status-detail",
+    "--kubeconfig",
+    env.clusters.kubeconfigPath,
+    "--cache-dir",
+    path.join(env.tmp, cacheName),
+  ];
+}
+
+/** A cache directory name no other daemon of the run uses. */
+export const freshCache = (): string => `cache-${Math.random().toString(36).slice(2)}`;
+
+/** `crosslink run ARGS` parsed as the daemon would; throws on `--help` (a test never asks for it). */
+export function runConfig(args: string[]): DaemonConfig {
+  const cfg = parseRunConfig(args, {});
+  if (cfg === "help") throw new Error("runConfig: --help");
+  return cfg;
+}
+
+/** Cluster clients with the tests' short retry policy, each one recorded in `into` when given. */
+export function testClients(kubeconfigPath: string, into?: ClusterAccess[], timeoutMs = 5_000) {
+  return (t: Parameters<typeof clusterAccess>[0]): ClusterAccess => {
+    const a = clusterAccess(t, loadKubeConfig(kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs });
+    into?.push(a);
+    return a;
   };
 }

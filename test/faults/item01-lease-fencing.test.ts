@@ -18,16 +18,8 @@ import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
-import { setupDaemonEnv, waitFor, type DaemonEnv } from "../daemon/support.js";
-import {
-  baseArgs,
-  changedCount,
-  createServices,
-  pause,
-  serviceVersions,
-  spawnDaemon,
-  type DaemonChild,
-} from "./support.js";
+import { daemonArgs, type DaemonEnv, setupDaemonEnv, waitFor } from "../daemon/support.js";
+import { changedCount, createServices, pause, serviceVersions, spawnDaemon, type DaemonChild } from "./support.js";
 
 const EVERY_SECOND = "*/1 * * * * *";
 const NS = "bulk";
@@ -78,7 +70,7 @@ const status = async (d: Daemon): Promise<DaemonStatus> =>
 
 /** The new replica, in this process, its writes counted. */
 async function inProcessDaemon(args: string[]): Promise<Daemon & { writes(): number }> {
-  const cfg = parseRunConfig([...baseArgs(env, `cache-${Math.random().toString(36).slice(2)}`), ...args], {});
+  const cfg = parseRunConfig([...daemonArgs(env, `cache-${Math.random().toString(36).slice(2)}`), ...args], {});
   assert.ok(cfg !== "help");
   const accesses: ClusterAccess[] = [];
   const d = await createDaemon(cfg as DaemonConfig, {
@@ -129,7 +121,7 @@ async function splitBrain(drift: "heal" | "report"): Promise<void> {
     "--shutdown-timeout",
     "5s",
   ];
-  const old = spawnDaemon([...baseArgs(env, `cache-old-${drift}`), ...common, "--identity", `old-${drift}`]);
+  const old = spawnDaemon([...daemonArgs(env, `cache-old-${drift}`), ...common, "--identity", `old-${drift}`]);
   children.push(old);
   let next: (Daemon & { writes(): number }) | undefined;
   try {

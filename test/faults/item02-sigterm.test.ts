@@ -9,8 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { setupDaemonEnv, waitFor, type DaemonEnv } from "../daemon/support.js";
-import { baseArgs, pause, spawnDaemon, type DaemonChild } from "./support.js";
+import { daemonArgs, type DaemonEnv, setupDaemonEnv, waitFor } from "../daemon/support.js";
+import { pause, spawnDaemon, type DaemonChild } from "./support.js";
 
 const SHUTDOWN_TIMEOUT_S = 5;
 /** Exit must follow SIGTERM within the shutdown timeout plus this. */
@@ -32,7 +32,7 @@ after(async () => {
 
 test("SIGTERM during a reconcile hung on one cluster: the writes stop, the Lease is released after, the process exits within the shutdown timeout", async () => {
   const d = spawnDaemon([
-    ...baseArgs(env, "cache-sigterm"),
+    ...daemonArgs(env, "cache-sigterm"),
     "--schedule",
     "*/1 * * * * *",
     "--shutdown-timeout",

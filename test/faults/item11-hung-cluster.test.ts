@@ -12,13 +12,11 @@
  * Then workload1 hangs: workload2, which links to it, is shown waiting on it.
  */
 import assert from "node:assert/strict";
-import path from "node:path";
 import { after, before, test } from "node:test";
-import { parseRunConfig } from "../../src/daemon/config.js";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
-import { setupDaemonEnv, TOPOLOGY_PATH, waitFor, type DaemonEnv } from "../daemon/support.js";
+import { daemonArgs, type DaemonEnv, runConfig, setupDaemonEnv, waitFor } from "../daemon/support.js";
 
 let env: DaemonEnv;
 let hungPid: number | undefined;
@@ -64,29 +62,7 @@ const setWeights = (a: number, b: number) => (doc: Parameters<Parameters<DaemonE
 
 test("a hung cluster costs a cluster that does not depend on it nothing; its dependants are shown waiting on it; errors give the total time", async () => {
   const independent = env.repo.edit("workload1 depends on no other cluster", oneWay);
-  const cfg = parseRunConfig(
-    [
-      "--repo",
-      `${env.server.url}/mesh.git`,
-      "--path",
-      TOPOLOGY_PATH,
-      "--webhook-listen",
-      "127.0.0.1:0",
-      "--metrics-listen",
-      "127.0.0.1:0",
-      "--status-detail",
-      "--kubeconfig",
-      env.clusters.kubeconfigPath,
-      "--cache-dir",
-      path.join(env.tmp, "cache-hung"),
-      "--schedule",
-      "*/1 * * * * *",
-      "--shutdown-timeout",
-      "5s",
-    ],
-    {},
-  );
-  assert.ok(cfg !== "help");
+  const cfg = runConfig([...daemonArgs(env, "cache-hung"), "--schedule", "*/1 * * * * *", "--shutdown-timeout", "5s"]);
   // The real edges and defaults: no test retry policy.
   daemon = await createDaemon(cfg, { log: createLogger(process.env.XL_TEST_LOG ?? "silent", process.stderr) });
   await daemon.start();

@@ -12,12 +12,21 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import * as openpgp from "openpgp";
 import { parseDocument } from "yaml";
-import { parseRunConfig } from "../../src/daemon/config.js";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
-import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
-import { git, setupDaemonEnv, signedCommit, TOPOLOGY_PATH, waitFor, type DaemonEnv } from "../daemon/support.js";
+import { type ClusterAccess } from "../../src/kube/access.js";
+import {
+  daemonArgs,
+  type DaemonEnv,
+  freshCache,
+  git,
+  runConfig,
+  setupDaemonEnv,
+  signedCommit,
+  testClients,
+  waitFor,
+} from "../daemon/support.js";
 
 let env: DaemonEnv;
 const running: Daemon[] = [];
@@ -45,42 +54,18 @@ async function weights(): Promise<string> {
 }
 
 async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
-  const cfg = parseRunConfig(
-    [
-      "--repo",
-      `${env.server.url}/mesh.git`,
-      "--path",
-      TOPOLOGY_PATH,
-      "--webhook-listen",
-      "127.0.0.1:0",
-      "--metrics-listen",
-      "127.0.0.1:0",
-      "--status-detail",
-      "--kubeconfig",
-      env.clusters.kubeconfigPath,
-      "--cache-dir",
-      path.join(env.tmp, `cache-${Math.random().toString(36).slice(2)}`),
-      "--shutdown-timeout",
-      "10s",
-      "--schedule",
-      "*/1 * * * * *",
-      ...extra,
-    ],
-    {},
-  );
-  assert.ok(cfg !== "help");
+  const cfg = runConfig([
+    ...daemonArgs(env, freshCache()),
+    "--shutdown-timeout",
+    "10s",
+    "--schedule",
+    "*/1 * * * * *",
+    ...extra,
+  ]);
   const accesses: ClusterAccess[] = [];
   const d = await createDaemon(cfg, {
     log: createLogger("silent"),
-    clients: (t) => {
-      const a = clusterAccess(t, loadKubeConfig(env.clusters.kubeconfigPath), {
-        attempts: 2,
-        baseDelayMs: 50,
-        timeoutMs: 3_000,
-      });
-      accesses.push(a);
-      return a;
-    },
+    clients: testClients(env.clusters.kubeconfigPath, accesses, 3_000),
   });
   running.push(d);
   await d.start();

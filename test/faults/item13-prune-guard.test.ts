@@ -14,14 +14,13 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { parseDocument } from "yaml";
-import { parseRunConfig } from "../../src/daemon/config.js";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { startClusters, type StartedClusters } from "../harness/driver.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
-import { createRepo, ROOT, TOPOLOGY_PATH, waitFor } from "../daemon/support.js";
+import { createRepo, daemonArgs, ROOT, runConfig, testClients, waitFor } from "../daemon/support.js";
 import { exampleTopology } from "../engine/support.js";
 
 const NAMES = ["us-east", "eu-west", "ap-south"];
@@ -189,41 +188,17 @@ test("daemon: a one-link commit is applied; 4 of 6 links dropped is held back un
   let d: Daemon | undefined;
   try {
     server = await startGitServer({ root: repos });
-    const cfg = parseRunConfig(
-      [
-        "--repo",
-        `${server.url}/mesh.git`,
-        "--path",
-        TOPOLOGY_PATH,
-        "--webhook-listen",
-        "127.0.0.1:0",
-        "--metrics-listen",
-        "127.0.0.1:0",
-        "--status-detail",
-        "--kubeconfig",
-        clusters.kubeconfigPath,
-        "--cache-dir",
-        path.join(tmp, "cache"),
-        "--schedule",
-        "0 0 1 1 *",
-        "--shutdown-timeout",
-        "10s",
-      ],
-      {},
-    );
-    assert.ok(cfg !== "help");
+    const cfg = runConfig([
+      ...daemonArgs({ server, clusters, tmp }, "cache"),
+      "--schedule",
+      "0 0 1 1 *",
+      "--shutdown-timeout",
+      "10s",
+    ]);
     const accesses: ClusterAccess[] = [];
     d = await createDaemon(cfg, {
       log: createLogger("silent"),
-      clients: (t) => {
-        const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath), {
-          attempts: 2,
-          baseDelayMs: 50,
-          timeoutMs: 5_000,
-        });
-        accesses.push(a);
-        return a;
-      },
+      clients: testClients(clusters.kubeconfigPath, accesses),
     });
     const daemon = d;
     const writes = () => accesses.reduce((n, a) => n + a.totals().writes, 0);

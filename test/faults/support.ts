@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { ClusterClient } from "../../src/kube/port.js";
-import { ROOT, TOPOLOGY_PATH, type DaemonEnv } from "../daemon/support.js";
+import { ROOT } from "../daemon/support.js";
 
 /** A log line of the child with the time the test read it. */
 export interface LogLine {
@@ -22,25 +22,6 @@ export interface DaemonChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
   /** SIGKILLs the process if it still runs. */
   kill(): void;
-}
-
-/** The flags every test daemon gets: the served repository, the harness kubeconfig, a free port, a fresh cache. */
-export function baseArgs(env: DaemonEnv, cacheName: string): string[] {
-  return [
-    "--repo",
-    `${env.server.url}/mesh.git`,
-    "--path",
-    TOPOLOGY_PATH,
-    "--webhook-listen",
-    "127.0.0.1:0",
-    "--metrics-listen",
-    "127.0.0.1:0",
-    "--status-detail",
-    "--kubeconfig",
-    env.clusters.kubeconfigPath,
-    "--cache-dir",
-    path.join(env.tmp, cacheName),
-  ];
 }
 
 /** Starts `crosslink run ARGS` with info logs on stdout. */
