@@ -78,13 +78,15 @@ async function observeOne(
 
 /**
  * Reads one cluster in at most one request per kind, plus one discovery
- * request (reused by the client) and the issuer Secret and the shared
- * controller ClusterRole by name. Services are one LIST of the whole cluster, from which
- * the owned, exported, mirrored, gateway and per-namespace ones are picked;
- * linkerd-config and the trust roots by name. A cluster with outgoing links
- * also LISTs link-credential Secrets (by type) in its two namespaces, for
- * adoption. Throws when the cluster cannot
- * be read; observeAll turns that into a per-cluster error.
+ * request (reused by the client, and from disk by the CLI) and the issuer
+ * Secret, linkerd-config and the trust roots by name. Services are one LIST of
+ * the whole cluster, from which the owned, exported, mirrored, gateway and
+ * per-namespace ones are picked. Only when the owned LISTs do not answer it, a
+ * second round reads the chart's shared controller ClusterRole by name (source
+ * clusters of managed links) and LISTs link-credential Secrets by type in the
+ * namespaces where an outgoing link's credentials are not crosslink's yet (for
+ * adoption). Throws when the cluster cannot be read; observeAll turns that
+ * into a per-cluster error.
  */
 export async function observeCluster(
   topology: Topology,
@@ -103,17 +105,11 @@ export async function observeCluster(
 
   const needsSharedRole = topology.links.some((l) => l.from === cluster.name && l.controller === "managed");
   const outgoing = topology.links.filter((l) => l.from === cluster.name);
-  const credentialLists = () =>
-    Promise.all(
-      [...new Set([cluster.multiclusterNamespace, cluster.linkerdNamespace])].map((namespace) =>
-        client.list("v1", "Secret", { namespace, fieldSelector: `type=${CREDENTIALS_SECRET_TYPE}` }),
-      ),
-    );
   // The two ConfigMaps are read by name, not listed: a LIST would need `list configmaps` in the Linkerd
   // namespace, which the chart's least-privilege role does not grant (it names these two).
   const linkerdConfigMap = (name: string) =>
     client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name });
-  const [config, roots, issuer, sharedRole, ownedLists, allServices, links, credentials] = await Promise.all([
+  const [config, roots, issuer, ownedLists, allServices, links] = await Promise.all([
     linkerdConfigMap("linkerd-config"),
     linkerdConfigMap("linkerd-identity-trust-roots"),
     client.get({
@@ -122,14 +118,6 @@ export async function observeCluster(
       namespace: cluster.linkerdNamespace,
       name: "linkerd-identity-issuer",
     }),
-    // The chart's shared controller ClusterRole carries no owner labels: it is read by name.
-    needsSharedRole
-      ? client.get({
-          apiVersion: "rbac.authorization.k8s.io/v1",
-          kind: "ClusterRole",
-          name: CONTROLLER_SHARED_CLUSTER_ROLE,
-        })
-      : Promise.resolve(undefined),
     Promise.all(
       listable.map((k) => {
         const version = k.version ?? servedVersionOf(k.group, served);
@@ -139,7 +127,27 @@ export async function observeCluster(
     ),
     client.list("v1", "Service"),
     linkVersions.length ? client.list(`${LINK_GROUP}/${linkVersions[0]}`, "Link") : Promise.resolve([]),
-    outgoing.length ? credentialLists() : Promise.resolve([]),
+  ]);
+  const ownedObjects = ownedLists.flat();
+  // Second round, only for what the owned LISTs did not answer: the chart's shared controller ClusterRole (no owner
+  // labels, so read by name unless crosslink's own is listed) and, for adoption, credential Secrets (by type) in the
+  // namespaces where an outgoing link's credentials are not crosslink's yet.
+  const ownSharedRole = ownedObjects.find(
+    (o) => o.kind === "ClusterRole" && o.metadata.name === CONTROLLER_SHARED_CLUSTER_ROLE,
+  );
+  const [sharedRole, credentials] = await Promise.all([
+    needsSharedRole && !ownSharedRole
+      ? client.get({
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "ClusterRole",
+          name: CONTROLLER_SHARED_CLUSTER_ROLE,
+        })
+      : Promise.resolve(needsSharedRole ? ownSharedRole : undefined),
+    Promise.all(
+      credentialNamespacesToRead(cluster, outgoing, ownedObjects).map((namespace) =>
+        client.list("v1", "Secret", { namespace, fieldSelector: `type=${CREDENTIALS_SECRET_TYPE}` }),
+      ),
+    ),
   ]);
 
   const picked = pickServices(topology, cluster, allServices);
@@ -147,7 +155,7 @@ export async function observeCluster(
     cluster: cluster.name,
     server: client.server,
     served,
-    owned: [...ownedLists.flat(), ...picked.owned, ...links.filter((l) => isOwned(l.metadata.labels, topology.name))],
+    owned: [...ownedObjects, ...picked.owned, ...links.filter((l) => isOwned(l.metadata.labels, topology.name))],
     services: picked.services,
     mirrors: picked.mirrors,
     linkNames: links.map((l) => l.metadata.name),
@@ -219,6 +227,27 @@ export function adoptableObjects(
     }
   }
   return out;
+}
+
+/**
+ * The namespaces (multicluster, Linkerd) where some outgoing link's credential Secret is not among the
+ * owned objects: only there can an unowned one wait for adoption, so only there are credentials listed (pure).
+ */
+export function credentialNamespacesToRead(
+  cluster: Cluster,
+  outgoing: readonly { from: string; to: string }[],
+  owned: readonly KubeObject[],
+): string[] {
+  const ownedSecrets = new Set(
+    owned.filter((o) => o.kind === "Secret").map((o) => nsName(o.metadata.namespace ?? "", o.metadata.name)),
+  );
+  const out = new Set<string>();
+  for (const l of outgoing) {
+    const name = linkNamesOf(l.from, l.to).credentials;
+    for (const ns of [cluster.multiclusterNamespace, cluster.linkerdNamespace])
+      if (!ownedSecrets.has(nsName(ns, name))) out.add(ns);
+  }
+  return [...out];
 }
 
 /** The newest served version of a group crosslink writes, by the served-API facts. */
