@@ -4,7 +4,9 @@
  * API requests, writes, wall time and peak memory of crosslink's first apply,
  * a no-op apply and a one-weight change, beside `kubectl apply --server-side`
  * of the rendered manifests on the same clusters (no-op, then first apply
- * after a prune).
+ * after a prune), then each figure of issue 14 beside its budget, and one
+ * machine-readable line `BENCH_JSON {"bench":"engine",...}` (read by
+ * `npm run bench:scale`).
  *
  * Usage: node dist/bench/engine.js [--clusters N] [--services N]
  */
@@ -21,6 +23,7 @@ import { desiredManifests } from "../src/cli/render.js";
 import { mapLimit } from "../src/util/concurrency.js";
 import { loadTopology } from "../src/topology/index.js";
 import type { Topology } from "../src/topology/types.js";
+import { BUDGETS } from "./budgets.js";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -89,7 +92,15 @@ function verbs(acc: ClusterAccess): Record<string, number> {
   return out;
 }
 
-async function measure(label: string, acc: ClusterAccess, t: Topology, allowMassPrune = false) {
+/** What one run cost, over every cluster. */
+interface RunCost {
+  requests: number;
+  writes: number;
+  ms: number;
+  peakRssBytes: number;
+}
+
+async function measure(label: string, acc: ClusterAccess, t: Topology, allowMassPrune = false): Promise<RunCost> {
   const before = acc.totals();
   const verbsBefore = verbs(acc);
   let peak = process.memoryUsage().rss;
@@ -117,9 +128,11 @@ async function measure(label: string, acc: ClusterAccess, t: Topology, allowMass
     peak,
     `${actions} actions${converged ? "" : ", NOT converged"}; ${byVerb}; ${((after.requests - before.requests) / N).toFixed(1)} requests per cluster`,
   );
+  if (!converged) throw new Error(`${label}: not converged`);
+  return { requests: after.requests - before.requests, writes: after.writes - before.writes, ms, peakRssBytes: peak };
 }
 
-async function kubectlApply(label: string, kubeconfig: string, dir: string) {
+async function kubectlApply(label: string, kubeconfig: string, dir: string): Promise<RunCost> {
   const start = performance.now();
   const results = await mapLimit(names, 4, async (name) => {
     const { stderr } = await run(
@@ -159,6 +172,55 @@ async function kubectlApply(label: string, kubeconfig: string, dir: string) {
     Math.max(...results.map((r) => r.rss)),
     `${N} kubectl processes, 4 at a time; memory: largest one`,
   );
+  return {
+    requests: sum("requests"),
+    writes: sum("writes"),
+    ms,
+    peakRssBytes: Math.max(...results.map((r) => r.rss)),
+  };
+}
+
+/** Prints each figure beside its budget and kubectl's, and the BENCH_JSON line. */
+function report(r: { first: RunCost; noop: RunCost; kubectlFirst: RunCost; kubectlNoop: RunCost }) {
+  const noopPerCluster = r.noop.requests / N;
+  const firstAllowance = r.first.writes + r.noop.requests;
+  const speed = (a: RunCost, k: RunCost) => k.ms / a.ms;
+  const mark = (ok: boolean) => (ok ? "pass" : "FAIL");
+  const lines: [string, string, string, string, boolean][] = [
+    [
+      "no-op requests per cluster",
+      noopPerCluster.toFixed(1),
+      `≤ ${BUDGETS.noopRequestsPerCluster}`,
+      `kubectl ${(r.kubectlNoop.requests / N).toFixed(1)}`,
+      noopPerCluster <= BUDGETS.noopRequestsPerCluster,
+    ],
+    [
+      "first apply requests",
+      `${r.first.requests} (${r.first.writes} writes)`,
+      `≤ writes + no-op = ${firstAllowance}`,
+      `kubectl ${r.kubectlFirst.requests} (${r.kubectlFirst.writes} writes)`,
+      r.first.requests <= firstAllowance,
+    ],
+    [
+      "no-op speed vs kubectl",
+      `${speed(r.noop, r.kubectlNoop).toFixed(1)}× (${(r.noop.ms / 1000).toFixed(2)} s)`,
+      `≥ ${BUDGETS.speedupOverKubectl}×`,
+      `kubectl ${(r.kubectlNoop.ms / 1000).toFixed(2)} s`,
+      speed(r.noop, r.kubectlNoop) >= BUDGETS.speedupOverKubectl,
+    ],
+    [
+      "first apply speed vs kubectl",
+      `${speed(r.first, r.kubectlFirst).toFixed(1)}× (${(r.first.ms / 1000).toFixed(2)} s)`,
+      `≥ ${BUDGETS.speedupOverKubectl}×`,
+      `kubectl ${(r.kubectlFirst.ms / 1000).toFixed(2)} s`,
+      speed(r.first, r.kubectlFirst) >= BUDGETS.speedupOverKubectl,
+    ],
+  ];
+  console.log(`\n${"figure".padEnd(30)} ${"crosslink".padEnd(24)} ${"budget".padEnd(24)} ${"kubectl".padEnd(26)} mark`);
+  for (const [figure, value, budget, kubectl, ok] of lines)
+    console.log(`${figure.padEnd(30)} ${value.padEnd(24)} ${budget.padEnd(24)} ${kubectl.padEnd(26)} ${mark(ok)}`);
+  const json = { bench: "engine", clusters: N, services: perCluster * N, noopRequestsPerCluster: noopPerCluster, ...r };
+  console.log(`BENCH_JSON ${JSON.stringify(json)}`);
 }
 
 function row(label: string, requests: number, writes: number, ms: number, rss: number, note: string) {
@@ -205,8 +267,8 @@ async function main() {
     console.log(
       `${"run".padEnd(38)} ${"requests".padStart(8)} ${"writes".padStart(7)} ${"wall".padStart(9)} ${"peak RSS".padStart(10)}`,
     );
-    await measure("crosslink apply (first)", acc, await topology(clusters.trustAnchorPem, 50));
-    await measure("crosslink apply (no-op)", acc, await topology(clusters.trustAnchorPem, 50));
+    const first = await measure("crosslink apply (first)", acc, await topology(clusters.trustAnchorPem, 50));
+    const noop = await measure("crosslink apply (no-op)", acc, await topology(clusters.trustAnchorPem, 50));
     await measure("crosslink apply (one weight change)", acc, await topology(clusters.trustAnchorPem, 60));
     const current = await topology(clusters.trustAnchorPem, 60);
 
@@ -220,10 +282,11 @@ async function main() {
           .join("---\n"),
       );
     }
-    await kubectlApply("kubectl apply --server-side (no-op)", clusters.kubeconfigPath, dir);
+    const kubectlNoop = await kubectlApply("kubectl apply --server-side (no-op)", clusters.kubeconfigPath, dir);
     await measure("crosslink prune (remove everything)", acc, await topology(clusters.trustAnchorPem, 60, true), true);
-    await kubectlApply("kubectl apply --server-side (first)", clusters.kubeconfigPath, dir);
+    const kubectlFirst = await kubectlApply("kubectl apply --server-side (first)", clusters.kubeconfigPath, dir);
     await measure("crosslink apply (after kubectl)", acc, current);
+    report({ first, noop, kubectlFirst, kubectlNoop });
   } finally {
     acc.close();
     await clusters.stop();

@@ -8,7 +8,8 @@
  * Each size runs in its own process, so its peak RSS is its own; garbage the
  * benchmark itself made is collected before each timed phase. Prints each
  * figure beside its budget (1,000 clusters, 100,000 exports: plan under 5 s
- * and 1 GiB).
+ * and 1 GiB), and one machine-readable line `BENCH_JSON {"bench":"planner",...}`
+ * (read by `npm run bench:scale`).
  *
  * Usage: node dist/bench/planner.js [--sizes 100,300,1000] [--exports-per-cluster 100]
  */
@@ -24,6 +25,7 @@ import { loadTopology } from "../src/topology/index.js";
 import type { Topology } from "../src/topology/types.js";
 import { createIssuer, createTrustAnchor } from "../test/harness/pki.js";
 import { applyToFacts, clusterFacts, MANAGER } from "../test/support/facts.js";
+import { BUDGETS } from "./budgets.js";
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +37,7 @@ const { values } = parseArgs({
 const PER_CLUSTER = Number(values["exports-per-cluster"]);
 const NOW = new Date("2026-06-01T12:00:00Z");
 /** The budget of the largest size (issue 14): plan in under 5 s and 1 GiB. */
-const BUDGET = { clusters: 1000, ms: 5000, rssBytes: 2 ** 30 };
+const BUDGET = BUDGETS.planner;
 
 /** Wall and CPU time of one phase. */
 interface Phase {
@@ -201,14 +203,17 @@ async function main() {
         `(budget ${BUDGET.rssBytes / 2 ** 20} MiB, ${ok(big.peakRssBytes < BUDGET.rssBytes)})`,
     );
   }
+  const growth: string[] = [];
   for (let i = 1; i < results.length; i++) {
     const a = results[i - 1]!;
     const b = results[i]!;
     const x = (k: "load" | "firstPlan" | "noopPlan") => (b[k].cpuMs / a[k].cpuMs).toFixed(1);
-    console.log(
+    growth.push(
       `${a.clusters} → ${b.clusters} clusters (×${(b.clusters / a.clusters).toFixed(1)}): CPU of load ×${x("load")}, first plan ×${x("firstPlan")}, no-op plan ×${x("noopPlan")}`,
     );
   }
+  for (const line of growth) console.log(line);
+  console.log(`BENCH_JSON ${JSON.stringify({ bench: "planner", budget: BUDGET, sizes: results })}`);
 }
 
 await main();
