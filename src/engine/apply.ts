@@ -15,6 +15,7 @@ import type { ClusterClient } from "../kube/port.js";
 import { abortText, sleep } from "../util/abort.js";
 import { errorMessage, mapLimit } from "../util/concurrency.js";
 import { issuedSecrets } from "./render/credentials.js";
+import { isKindsRecordRef } from "./kinds-record.js";
 import { actionRank, type Action, type ClusterPlan, type CredentialsAction, type Plan } from "./plan/actions.js";
 
 /** Options of apply. */
@@ -171,6 +172,14 @@ async function applyCluster(
         return { action, status: "done" };
       } catch (err) {
         if (!r.error) r.error = stopReason(err, cluster, opts.signal);
+        // Without its kinds record written, no object of a new kind may follow (src/engine/kinds-record.ts).
+        if (
+          !r.error &&
+          action.type !== "credentials" &&
+          action.type !== "delete" &&
+          isKindsRecordRef(refOf(action.object))
+        )
+          r.error = `kinds record not written: ${errorMessage(err)}`;
         return { action, status: "failed", error: errorMessage(err) };
       }
     });

@@ -3,6 +3,7 @@
  * objects plan compares with. Plain data, so render and plan stay pure.
  */
 import type { KubeObject } from "../kube/object.js";
+import type { KindsRecordFacts } from "./kinds-record.js";
 
 /** The Linkerd control plane's configuration, from `linkerd-config`. */
 export interface LinkerdConfigFacts {
@@ -70,6 +71,11 @@ export interface ClusterFacts {
    * them (ownership changes only) instead of creating them; see docs/decisions.md §12.
    */
   adoptable: KubeObject[];
+  /**
+   * The kinds record as observe read it (src/engine/kinds-record.ts); absent when the facts were not
+   * read by observe (recorded facts), and plan then neither needs nor writes a record.
+   */
+  kindsRecord?: KindsRecordFacts;
 }
 
 /** The outcome of observing one cluster. */

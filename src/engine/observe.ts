@@ -9,12 +9,13 @@
 import yaml from "js-yaml";
 import type { ClusterClient } from "../kube/port.js";
 import type { KubeObject } from "../kube/object.js";
-import { DISCOVERED_GROUPS, LINK_GROUP, MANAGED_KINDS } from "../kube/kinds.js";
+import { DISCOVERED_GROUPS, LINK_GROUP, MANAGED_KINDS, type KindInfo } from "../kube/kinds.js";
 import { EXPORT_LABELS } from "../extensions/export-modes.js";
 import type { Cluster, Topology } from "../topology/types.js";
 import { errorMessage, mapLimit } from "../util/concurrency.js";
 import type { ClusterFacts, ClusterObservation, GatewayFacts, LinkerdConfigFacts, ServedApis } from "./facts.js";
 import { nsName } from "./facts.js";
+import { kindKey, mustList, readKindsRecord, renderableKinds } from "./kinds-record.js";
 import {
   CONTROLLER_SHARED_CLUSTER_ROLE,
   MIRRORED_SERVICE_LABEL,
@@ -97,11 +98,17 @@ export async function observeCluster(
   const served: ServedApis = Object.fromEntries(DISCOVERED_GROUPS.map((g) => [g, groups[g] ?? []]));
   const linkVersions = served[LINK_GROUP] ?? [];
   const selector = ownerSelector(topology.name);
+  const apiVersionOf = (k: KindInfo) => {
+    const version = k.version ?? servedVersionOf(k.group, served);
+    return k.group ? `${k.group}/${version}` : version!;
+  };
+  const listOwned = (k: KindInfo) => client.list(apiVersionOf(k), k.kind, { labelSelector: selector });
   // Links are listed whole (the orphan-mirror rule needs every Link's name); the owned ones are picked from that list.
   // Services are listed whole below.
   const listable = MANAGED_KINDS.filter(
     (k) => k.kind !== "Link" && k.kind !== "Service" && (k.version || servedVersionOf(k.group, served)),
   );
+  const secretKind = listable.find((k) => k.group === "" && k.kind === "Secret")!;
 
   const needsSharedRole = topology.links.some((l) => l.from === cluster.name && l.controller === "managed");
   const outgoing = topology.links.filter((l) => l.from === cluster.name);
@@ -109,7 +116,10 @@ export async function observeCluster(
   // namespace, which the chart's least-privilege role does not grant (it names these two).
   const linkerdConfigMap = (name: string) =>
     client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name });
-  const [config, roots, issuer, ownedLists, allServices, links] = await Promise.all([
+  // First round: what is always read, and the owned kinds the topology can render here whatever the shared role is.
+  const early = renderableKinds(topology, cluster, served, false);
+  const firstKinds = listable.filter((k) => k !== secretKind && early.has(kindKey(k.group, k.kind)));
+  const [config, roots, issuer, sharedRole, ownedSecrets, firstLists, allServices, links] = await Promise.all([
     linkerdConfigMap("linkerd-config"),
     linkerdConfigMap("linkerd-identity-trust-roots"),
     client.get({
@@ -118,37 +128,38 @@ export async function observeCluster(
       namespace: cluster.linkerdNamespace,
       name: "linkerd-identity-issuer",
     }),
-    Promise.all(
-      listable.map((k) => {
-        const version = k.version ?? servedVersionOf(k.group, served);
-        const apiVersion = k.group ? `${k.group}/${version}` : version!;
-        return client.list(apiVersion, k.kind, { labelSelector: selector });
-      }),
-    ),
-    client.list("v1", "Service"),
-    linkVersions.length ? client.list(`${LINK_GROUP}/${linkVersions[0]}`, "Link") : Promise.resolve([]),
-  ]);
-  const ownedObjects = ownedLists.flat();
-  // Second round, only for what the owned LISTs did not answer: the chart's shared controller ClusterRole (no owner
-  // labels, so read by name unless crosslink's own is listed) and, for adoption, credential Secrets (by type) in the
-  // namespaces where an outgoing link's credentials are not crosslink's yet.
-  const ownSharedRole = ownedObjects.find(
-    (o) => o.kind === "ClusterRole" && o.metadata.name === CONTROLLER_SHARED_CLUSTER_ROLE,
-  );
-  const [sharedRole, credentials] = await Promise.all([
-    needsSharedRole && !ownSharedRole
+    // The chart's shared controller ClusterRole carries no owner labels: it is read by name.
+    needsSharedRole
       ? client.get({
           apiVersion: "rbac.authorization.k8s.io/v1",
           kind: "ClusterRole",
           name: CONTROLLER_SHARED_CLUSTER_ROLE,
         })
-      : Promise.resolve(needsSharedRole ? ownSharedRole : undefined),
+      : Promise.resolve(undefined),
+    listOwned(secretKind),
+    Promise.all(firstKinds.map(listOwned)),
+    client.list("v1", "Service"),
+    linkVersions.length ? client.list(`${LINK_GROUP}/${linkVersions[0]}`, "Link") : Promise.resolve([]),
+  ]);
+  // Second round: the other kinds the record lists (every kind when there is no record), the shared ClusterRole's
+  // kind when crosslink may render it, and, for adoption, credential Secrets (by type) in the namespaces where an
+  // outgoing link's credentials are not crosslink's yet.
+  const record = readKindsRecord(topology.name, cluster, ownedSecrets);
+  const sharedRoleMine = needsSharedRole && (!sharedRole || isOwned(sharedRole.metadata.labels, topology.name));
+  const renderable = renderableKinds(topology, cluster, served, sharedRoleMine);
+  const laterKinds = listable.filter(
+    (k) => k !== secretKind && !firstKinds.includes(k) && mustList(k, record.recorded, renderable),
+  );
+  const [laterLists, credentials] = await Promise.all([
+    Promise.all(laterKinds.map(listOwned)),
     Promise.all(
-      credentialNamespacesToRead(cluster, outgoing, ownedObjects).map((namespace) =>
+      credentialNamespacesToRead(cluster, outgoing, ownedSecrets).map((namespace) =>
         client.list("v1", "Secret", { namespace, fieldSelector: `type=${CREDENTIALS_SECRET_TYPE}` }),
       ),
     ),
   ]);
+  // The record is plan's bookkeeping, not an object of the topology: never compared, never pruned.
+  const ownedObjects = [...ownedSecrets.filter((o) => o !== record.object), ...firstLists.flat(), ...laterLists.flat()];
 
   const picked = pickServices(topology, cluster, allServices);
   const facts: ClusterFacts = {
@@ -160,6 +171,7 @@ export async function observeCluster(
     mirrors: picked.mirrors,
     linkNames: links.map((l) => l.metadata.name),
     adoptable: adoptableObjects(topology.name, cluster, outgoing, links, credentials.flat()),
+    kindsRecord: record,
   };
   if (client.caPem) facts.caPem = client.caPem;
   const linkerd = config && parseLinkerdConfig(config);

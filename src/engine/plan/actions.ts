@@ -6,6 +6,7 @@ import { KINDS } from "../../kube/kinds.js";
 import { groupOf, type KubeObject, type ObjectRef } from "../../kube/object.js";
 import type { CredentialsIssue, Finding } from "../render/desired.js";
 import type { FieldPath } from "../../kube/field-path.js";
+import { isKindsRecordRef } from "../kinds-record.js";
 
 /** One changed field; `sensitive` values are never shown. */
 export interface FieldChange {
@@ -110,9 +111,11 @@ export function actionRef(a: Action): ObjectRef {
   }
 }
 
-/** An action's rank in the kind table (credentials rank as Secrets). */
+/** An action's rank in the kind table (credentials rank as Secrets; the kinds record before everything). */
 export function actionRank(a: Action): number {
   const ref = actionRef(a);
+  // The kinds record goes first: no object of a kind it does not list may be written before it.
+  if (isKindsRecordRef(ref)) return -1;
   const group = groupOf(ref.apiVersion);
   return KINDS.find((k) => k.group === group && k.kind === ref.kind)?.rank ?? 100;
 }

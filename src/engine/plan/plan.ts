@@ -14,6 +14,7 @@ import { EXPORT_LABELS } from "../../extensions/export-modes.js";
 import { ownsExportLabel } from "../render/exports.js";
 import type { DesiredCluster, Finding } from "../render/desired.js";
 import { declarationsFromLive, declarationsOf, type Declarations } from "./declarations.js";
+import { plannedKindsRecord } from "../kinds-record.js";
 import { fieldChanges, touchesImmutable } from "./field-changes.js";
 import { massRemovals, unexplainedDeletions, type GuardFinding, type PlannedDeletion } from "./prune-guard.js";
 import { actionRank, type Action, type ClusterPlan, type FieldChange, type Plan } from "./actions.js";
@@ -77,7 +78,7 @@ export function planOne(
 ): ClusterPlan {
   if (!obs.ok) return unobservedPlan(obs.cluster, obs.error);
   const clusterNames = new Set(topology.clusters.map((c) => c.name));
-  const { plan: cp, deletions } = planCluster(obs.facts, desired!, clusterNames, opts);
+  const { plan: cp, deletions } = planCluster(topology.name, obs.facts, desired!, clusterNames, opts);
   const unexplained = unexplainedDeletions(mass.next, deletions, allowance(opts));
   const mine = [...(cp.actions.length ? mass.findings : []), ...unexplained.filter((f) => f.cluster === cp.cluster)];
   if (!mine.length) return cp;
@@ -103,6 +104,7 @@ function guardFinding(f: GuardFinding, cluster: string): Finding {
 }
 
 function planCluster(
+  topology: string,
   facts: ClusterFacts,
   want: DesiredCluster,
   clusterNames: ReadonlySet<string>,
@@ -179,6 +181,17 @@ function planCluster(
       });
   }
   for (const issue of want.credentials) applies.push({ type: "credentials", issue, reason: issue.reason });
+  const record = facts.kindsRecord && plannedKindsRecord(topology, facts.kindsRecord, want.objects, facts.owned);
+  if (record) {
+    const current = facts.kindsRecord!.object;
+    const changes = fieldChanges(record, current, opts.fieldManager);
+    const reason = "records the kinds crosslink writes in this cluster (observe lists only those)";
+    applies.push(
+      current
+        ? { type: "update", object: record, ref: refOf(current), changes, force: true, reason }
+        : { type: "create", object: record, changes, reason },
+    );
+  }
 
   const deletes: Action[] = [];
   const deletions: PlannedDeletion[] = [];
