@@ -8,7 +8,7 @@
  * machine-readable line `BENCH_JSON {"bench":"engine",...}` (read by
  * `npm run bench:scale`).
  *
- * Usage: node dist/bench/engine.js [--clusters N] [--services N]
+ * Usage: node dist/bench/engine.js [--clusters N] [--services N] [--concurrency N]
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -16,20 +16,27 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import yaml from "js-yaml";
-import { reconcile, reconcileOptions } from "../src/engine/reconcile.js";
+import { RECONCILE_DEFAULTS, reconcile, reconcileOptions } from "../src/engine/reconcile.js";
 import { startClusters } from "../test/harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../src/kube/access.js";
 import { desiredManifests } from "../src/cli/render.js";
 import { mapLimit } from "../src/util/concurrency.js";
+import { KINDS } from "../src/kube/kinds.js";
 import { loadTopology } from "../src/topology/index.js";
 import type { Topology } from "../src/topology/types.js";
 import { BUDGETS } from "./budgets.js";
 
 const run = promisify(execFile);
 const { values } = parseArgs({
-  options: { clusters: { type: "string", default: "10" }, services: { type: "string", default: "2000" } },
+  options: {
+    clusters: { type: "string", default: "10" },
+    services: { type: "string", default: "2000" },
+    concurrency: { type: "string", default: String(RECONCILE_DEFAULTS.concurrency) },
+  },
 });
 const N = Number(values.clusters);
+/** Writes in flight per cluster (the CLI's default unless --concurrency). */
+const CONCURRENCY = Number(values.concurrency);
 const S = Number(values.services);
 const perCluster = Math.ceil(S / N);
 const names = Array.from({ length: N }, (_, i) => `c${i}`);
@@ -106,7 +113,12 @@ async function measure(label: string, acc: ClusterAccess, t: Topology, allowMass
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const start = performance.now();
-  const run = await reconcile(t, acc.clients, reconcileOptions({ allowMassPrune }), () => true);
+  const run = await reconcile(
+    t,
+    acc.clients,
+    reconcileOptions({ allowMassPrune, concurrency: CONCURRENCY }),
+    () => true,
+  );
   const { plan } = run;
   const changes = run.changes!;
   const ms = performance.now() - start;
@@ -229,6 +241,21 @@ function row(label: string, requests: number, writes: number, ms: number, rss: n
   );
 }
 
+/**
+ * Waits until every cluster serves its custom resources: an API server just started answers their
+ * LISTs with 429 "storage is (re)initializing" for a while, which a long-running cluster never does.
+ */
+async function warmUp(acc: ClusterAccess) {
+  await mapLimit([...acc.clients.values()], 4, async (client) => {
+    const groups = await client.discovery();
+    const crds = KINDS.filter((k) => !k.version && groups[k.group]?.length);
+    await Promise.all(
+      crds.map((k) => client.list(`${k.group}/${groups[k.group]![0]}`, k.kind, { labelSelector: "x=y" })),
+    );
+    client.forgetDiscovery(); // the first apply discovers, as a CLI run without a cache does
+  });
+}
+
 async function seedServices(acc: ClusterAccess) {
   await mapLimit([...acc.clients.values()], 4, async (client) => {
     await client.apply(
@@ -259,6 +286,7 @@ async function main() {
   const acc = clusterAccess(await topology(clusters.trustAnchorPem, 50), loadKubeConfig(clusters.kubeconfigPath));
   try {
     await seedServices(acc);
+    await warmUp(acc);
     console.log(`${perCluster * N} Services created in ${((performance.now() - t0) / 1000).toFixed(1)}s since start\n`);
     for (const c of acc.clients.values()) {
       c.counters.requests = 0;
