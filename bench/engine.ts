@@ -113,6 +113,7 @@ async function measure(label: string, acc: ClusterAccess, t: Topology, allowMass
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   const run = await reconcile(
     t,
     acc.clients,
@@ -122,6 +123,7 @@ async function measure(label: string, acc: ClusterAccess, t: Topology, allowMass
   const { plan } = run;
   const changes = run.changes!;
   const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
   const after = acc.totals();
   const converged = changes.clusters.every((c) => c.converged);
@@ -138,7 +140,7 @@ async function measure(label: string, acc: ClusterAccess, t: Topology, allowMass
     after.writes - before.writes,
     ms,
     peak,
-    `${actions} actions${converged ? "" : ", NOT converged"}; ${byVerb}; ${((after.requests - before.requests) / N).toFixed(1)} requests per cluster`,
+    `${actions} actions${converged ? "" : ", NOT converged"}; ${byVerb}; ${((after.requests - before.requests) / N).toFixed(1)} requests per cluster; crosslink CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s`,
   );
   if (!converged) throw new Error(`${label}: not converged`);
   return { requests: after.requests - before.requests, writes: after.writes - before.writes, ms, peakRssBytes: peak };
