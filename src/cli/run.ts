@@ -9,14 +9,16 @@ const HELP = `Usage: crosslink run --repo URL|DIR [--branch NAME | --tag NAME | 
                      [--status-detail] [--kubeconfig FILE] [--kubeconfig-dir DIR ...]
                      [--local-cluster NAME] [--drift heal|report]
                      [--drift-interval DURATION] [--suspend] [--suspend-file FILE] [--cache-dir DIR]
-                     [--webhook-secret-file FILE] [--trusted-keys FILE,...] [--leader-elect
-                     --lease-context CTX --lease-namespace NS --lease-name NAME --lease-duration 15s]
+                     [--webhook-secret-file FILE] [--trusted-keys FILE,...] [--leader-elect | --shards]
+                     [--lease-context CTX --lease-namespace NS --lease-name NAME --lease-duration 15s]
                      [--identity NAME] [--log-level LEVEL] [--allow-mass-prune] [--shutdown-timeout 20s]
                      [--max-fetch-bytes 67108864] [--allow-rewind]
 
 Runs the reconcile loop: fetch → validate → diff → apply, on a cron schedule (default every
 minute), at once on POST /hooks/git (GitHub, GitLab or X-Crosslink-Signature HMAC), and when it
-becomes the Lease holder. The webhook (and /healthz) is served on --webhook-listen (alias --listen,
+becomes the Lease holder. With --shards (instead of --leader-elect) every replica holds a member
+Lease and reconciles only the clusters assigned to it over the live members, each while it holds
+that cluster's own Lease (see README, "Sharding"). The webhook (and /healthz) is served on --webhook-listen (alias --listen,
 default 0.0.0.0:8080); /metrics, /status, /healthz and /readyz on --metrics-listen (default
 127.0.0.1:9090, 0.0.0.0:9090 in a pod). /status names servers and quotes errors only with
 --status-detail. In a pod (KUBERNETES_SERVICE_HOST/PORT and a ServiceAccount token), the Lease is

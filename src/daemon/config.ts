@@ -51,6 +51,8 @@ export interface DaemonConfig {
   webhookSecretFile?: string;
   trustedKeyFiles: string[];
   leaderElect: boolean;
+  /** `--shards`: the clusters are shared out over the replicas through member and per-cluster Leases (shards.ts). */
+  shards: boolean;
   leaseContext?: string;
   leaseNamespace: string;
   leaseName: string;
@@ -90,6 +92,7 @@ export const RUN_OPTIONS = {
   "webhook-secret-file": { type: "string" },
   "trusted-keys": { type: "string" },
   "leader-elect": { type: "boolean" },
+  shards: { type: "boolean" },
   "lease-context": { type: "string" },
   "lease-namespace": { type: "string" },
   "lease-name": { type: "string" },
@@ -175,8 +178,11 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
     throw new ConfigError(`--log-level: '${logLevel}' must be one of ${LOG_LEVELS.join(", ")}`);
   const leaderElect = bool("leader-elect");
+  const shards = bool("shards");
+  if (leaderElect && shards)
+    throw new ConfigError("--shards and --leader-elect are exclusive: with --shards every replica writes its own clusters");
   const leaseDurationMs = ms("lease-duration", "15s");
-  if (leaderElect && leaseDurationMs < 2000) throw new ConfigError("--lease-duration: at least 2s");
+  if ((leaderElect || shards) && leaseDurationMs < 2000) throw new ConfigError("--lease-duration: at least 2s");
 
   const cfg: DaemonConfig = {
     repo,
@@ -196,6 +202,7 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
       .map((s) => s.trim())
       .filter(Boolean),
     leaderElect,
+    shards,
     leaseNamespace: str("lease-namespace") ?? env.POD_NAMESPACE ?? inCluster?.namespace ?? "crosslink",
     leaseName: str("lease-name") ?? "crosslink",
     leaseDurationMs,

@@ -21,6 +21,7 @@ import type { Source } from "../source/types.js";
 import { systemClock, type Clock } from "./clock.js";
 import { isRemote, type DaemonConfig } from "./config.js";
 import { LeaseElector, SUSPEND_ANNOTATION, leaseTimings, type LeaseClient } from "./lease.js";
+import { ShardCoordinator, type ShardLeaseClient } from "./shards.js";
 import { createLogger, type Logger } from "./log.js";
 import { ReconcileLoop, type ClientsFactory } from "./loop.js";
 import { DaemonMetrics } from "./metrics.js";
@@ -32,7 +33,8 @@ export interface DaemonPorts {
   clients?: ClientsFactory;
   clock?: Clock;
   log?: Logger;
-  leaseClient?: LeaseClient;
+  /** The Lease client (with LIST, for --shards). */
+  leaseClient?: LeaseClient | ShardLeaseClient;
   metrics?: DaemonMetrics;
 }
 
@@ -41,6 +43,8 @@ export interface Daemon {
   readonly loop: ReconcileLoop;
   readonly metrics: DaemonMetrics;
   readonly elector?: LeaseElector;
+  /** With --shards: this replica's membership and cluster Leases. */
+  readonly shards?: ShardCoordinator;
   /** Base URL of the metrics and status listener, once started. */
   url(): string;
   /** Base URL of the webhook listener, once started. */
@@ -125,10 +129,11 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
     });
 
   let elector: LeaseElector | undefined;
-  if (cfg.leaderElect) {
-    let leaseClient = ports.leaseClient;
+  let shards: ShardCoordinator | undefined;
+  if (cfg.leaderElect || cfg.shards) {
+    let leaseClient = ports.leaseClient as ShardLeaseClient | undefined;
     if (!leaseClient) {
-      if (ic && !cfg.leaseContext) leaseClient = inClusterClient(ic, "lease") as LeaseClient;
+      if (ic && !cfg.leaseContext) leaseClient = inClusterClient(ic, "lease") as ShardLeaseClient;
       else {
         const make = (): HttpClusterClient => {
           const kc = kubeconfigs!.current;
@@ -140,17 +145,30 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
         leaseClient = followingClient(make, refreshed, () => kubeconfigs!.generation);
       }
     }
-    elector = new LeaseElector(
-      leaseClient,
-      {
-        namespace: cfg.leaseNamespace,
-        name: cfg.leaseName,
-        identity: cfg.identity,
-        ...leaseTimings(cfg.leaseDurationMs),
-      },
-      clock,
-      log,
-    );
+    if (cfg.shards)
+      shards = new ShardCoordinator(
+        leaseClient,
+        {
+          namespace: cfg.leaseNamespace,
+          group: cfg.leaseName,
+          identity: cfg.identity,
+          leaseDurationMs: cfg.leaseDurationMs,
+        },
+        clock,
+        log,
+      );
+    else
+      elector = new LeaseElector(
+        leaseClient,
+        {
+          namespace: cfg.leaseNamespace,
+          name: cfg.leaseName,
+          identity: cfg.identity,
+          ...leaseTimings(cfg.leaseDurationMs),
+        },
+        clock,
+        log,
+      );
   }
 
   const loop = new ReconcileLoop(
@@ -166,6 +184,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
         cfg.suspend ||
         (cfg.suspendFile !== undefined && existsSync(cfg.suspendFile)) ||
         elector?.annotations()[SUSPEND_ANNOTATION] === "true",
+      ...(shards ? { clusters: shards } : {}),
     },
     {
       drift: cfg.drift,
@@ -173,7 +192,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
       engine: { allowMassPrune: cfg.allowMassPrune },
       backoff: { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs },
       identity: cfg.identity,
-      role: elector ? "follower" : "single",
+      role: elector ? "follower" : shards ? "shard" : "single",
       rewind: { refuseAncestor: cfg.trustedKeyFiles.length > 0 && !cfg.allowRewind },
     },
   );
@@ -190,6 +209,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
     loop,
     metrics,
     ...(elector ? { elector } : {}),
+    ...(shards ? { shards } : {}),
     url: () => server?.url ?? "",
     webhookUrl: () => webhookServer?.url ?? "",
     async start() {
@@ -228,6 +248,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
           schedule: cfg.schedule,
           drift: cfg.drift,
           leaderElect: cfg.leaderElect,
+          shards: cfg.shards,
           identity: cfg.identity,
         },
         "crosslink daemon started",
@@ -240,6 +261,25 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
         });
         elector.onRequest(() => fire("webhook-forwarded"));
         await elector.start();
+      }
+      if (shards) {
+        const group = shards;
+        const show = () => {
+          const st = group.status();
+          loop.status.shards = st;
+          metrics.shardMembers.reset();
+          for (const m of st.members) metrics.shardMembers.set({ member: m }, 1);
+          metrics.shardClusters.reset();
+          for (const c of st.assigned) metrics.shardClusters.set({ cluster: c }, st.owned.includes(c) ? 1 : 0);
+        };
+        group.onAssignment(show);
+        group.onChange((cluster, owned) => {
+          show();
+          log.info({ cluster, identity: cfg.identity, owned }, owned ? "shards: cluster acquired" : "shards: cluster released");
+          if (owned) fire("shard");
+        });
+        await group.start();
+        show();
       }
       task = schedule(cfg.schedule, () => fire("schedule"), { name: "crosslink-reconcile", noOverlap: false });
       fire("startup");
@@ -264,6 +304,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
         );
       // Released only now: no write of this replica can follow the next holder's first.
       await elector?.stop();
+      await shards?.stop();
       loop.close();
       await webhookServer?.close();
       await server?.close();
@@ -290,7 +331,7 @@ function followingClient(
   make: () => HttpClusterClient,
   refreshed: (generation: number) => boolean,
   generation: () => number,
-): LeaseClient {
+): ShardLeaseClient {
   let client = make();
   let built = generation();
   const current = (): HttpClusterClient => {
@@ -306,5 +347,6 @@ function followingClient(
     apply: (obj, opts) => current().apply(obj, opts),
     patch: (ref, patch, opts) => current().patch(ref, patch, opts),
     update: (obj, opts) => current().update(obj, opts),
+    list: (apiVersion, kind, opts) => current().list(apiVersion, kind, opts),
   };
 }

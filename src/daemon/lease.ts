@@ -40,6 +40,8 @@ export interface LeaseOptions {
   renewDeadlineMs: number;
   /** How often the holder renews and a follower tries to acquire. */
   renewMs: number;
+  /** Labels the Lease is created with (shards list theirs by label). */
+  labels?: Record<string, string>;
 }
 
 /** client-go's proportions: renew deadline 2/3 and retry period 1/5 of the lease duration (10 s and 3 s of 15 s). */
@@ -73,6 +75,8 @@ export class LeaseElector {
   private observed?: { key: string; at: number };
   private lease?: KubeObject;
   private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private inflight?: Promise<boolean>;
   private fenceTimer?: NodeJS.Timeout;
   private term = abortedController("not the Lease holder");
   private lastRequest?: string;
@@ -104,6 +108,15 @@ export class LeaseElector {
     return this.lease?.metadata.annotations ?? {};
   }
 
+  /**
+   * Seeds expiry judgement with an earlier sighting of the Lease record (`key`: holder|renewTime|resourceVersion,
+   * unchanged since `atMs` on this replica's clock), so a record already seen unchanged for the lease duration
+   * counts as expired at the first attempt. Ignored once the elector has read the Lease itself.
+   */
+  seenSince(key: string, atMs: number): void {
+    if (!this.observed) this.observed = { key, at: atMs };
+  }
+
   /** Calls `fn` when leadership changes. */
   onChange(fn: (leader: boolean) => void): void {
     this.changeListeners.push(fn);
@@ -117,21 +130,26 @@ export class LeaseElector {
   /** Starts trying to acquire and renewing, every renewMs. */
   start(): Promise<boolean> {
     const loop = async () => {
-      await this.tryOnce();
+      await this.attemptTracked();
+      if (this.stopped) return;
       this.timer = setTimeout(loop, this.opts.renewMs);
       this.timer.unref?.();
     };
-    return this.tryOnce().then((l) => {
-      this.timer = setTimeout(loop, this.opts.renewMs);
-      this.timer.unref?.();
+    return this.attemptTracked().then((l) => {
+      if (!this.stopped) {
+        this.timer = setTimeout(loop, this.opts.renewMs);
+        this.timer.unref?.();
+      }
       return l;
     });
   }
 
-  /** Stops renewing; releases the Lease when held, so a follower takes over at once. */
+  /** Stops renewing (after the attempt in flight, if any); releases the Lease when held, so a follower takes over at once. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.inflight?.catch(() => {});
     if (!this.leader) return;
     this.setLeader(false, "released");
     // Bounded: a hung lease cluster must not hold the shutdown; the Lease then simply expires.
@@ -160,6 +178,13 @@ export class LeaseElector {
       { metadata: { annotations: { [REQUEST_ANNOTATION]: this.clock.now().toISOString() } } },
       { fieldManager: `crosslink-lease-${this.opts.identity}` },
     );
+  }
+
+  private attemptTracked(): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    const p = this.tryOnce();
+    this.inflight = p;
+    return p;
   }
 
   /** One acquire-or-renew attempt; returns whether this replica leads afterwards. */
@@ -204,7 +229,11 @@ export class LeaseElector {
           {
             apiVersion: "coordination.k8s.io/v1",
             kind: "Lease",
-            metadata: { name: this.opts.name, namespace: this.opts.namespace },
+            metadata: {
+              name: this.opts.name,
+              namespace: this.opts.namespace,
+              ...(this.opts.labels ? { labels: this.opts.labels } : {}),
+            },
             spec: {
               holderIdentity: this.opts.identity,
               leaseDurationSeconds: durationSeconds,

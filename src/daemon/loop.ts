@@ -37,6 +37,7 @@ import { ClusterBackoff, type BackoffPolicy } from "./backoff.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
 import type { DaemonMetrics } from "./metrics.js";
+import type { ClusterGate } from "./shards.js";
 import { checkMove, type RewindPolicy } from "./rewind.js";
 import {
   initialStatus,
@@ -73,6 +74,8 @@ export interface LoopDeps {
   writeSignal?(): AbortSignal;
   /** Whether writes are suspended (flag, file or Lease annotation). */
   suspended(): Promise<boolean>;
+  /** With `--shards`: which clusters this replica reconciles and may write (the others are left alone). */
+  clusters?: ClusterGate;
 }
 
 /** Settings of the loop. */
@@ -133,6 +136,10 @@ export class ReconcileLoop {
   private readonly certificateFacts = new Map<string, ClusterFacts>();
   /** Tells the running reconcile that a trigger is waiting. */
   private yieldNow?: () => void;
+  /** With shards: the clusters this replica reconciled last (a change is due at once, as a new revision is). */
+  private ownedKey?: string;
+  /** Writes already counted per client, for the per-cluster write counter. */
+  private readonly writesCounted = new WeakMap<ClusterClient, number>();
 
   constructor(
     private readonly deps: LoopDeps,
@@ -216,7 +223,10 @@ export class ReconcileLoop {
       metrics.valid.set(good && good.revision === this.status.revision.head ? 1 : 0);
       if (!good) return this.finish(result, t0, "skipped");
       result.revision = good.revision;
-      const newRevision = good.revision !== this.appliedRevision;
+      const gate = this.deps.clusters;
+      gate?.track(good.topology.clusters.map((c) => c.name));
+      const owned = gate && ownedKey(good.topology, gate);
+      const newRevision = good.revision !== this.appliedRevision || owned !== this.ownedKey;
       const driftDue =
         this.lastReconcileAt === undefined || clock.now().getTime() - this.lastReconcileAt >= this.opts.driftIntervalMs;
       if (!newRevision && !driftDue) return this.finish(result, t0, "skipped");
@@ -352,14 +362,22 @@ export class ReconcileLoop {
     t0: number,
   ): Promise<TickResult> {
     const { clock, log, metrics } = this.deps;
+    const gate = this.deps.clusters;
     const access = this.clientsFor(good.topology);
     const nowMs = clock.now().getTime();
     const clients = new Map<string, ClusterClient>();
     const backedOff = new Set<string>();
     const busy = new Set<string>();
+    // With shards: only the clusters whose Lease this replica holds now are planned and applied.
+    const only = gate ? new Set(good.topology.clusters.map((c) => c.name).filter((n) => gate.owns(n))) : undefined;
+    this.ownedKey = gate && ownedKey(good.topology, gate);
     for (const c of good.topology.clusters) {
       const client = access.clients.get(c.name);
       if (!client) continue;
+      if (only && !only.has(c.name)) {
+        clients.set(c.name, client); // read only when an owned cluster is rendered from it
+        continue;
+      }
       if (this.inflight.has(c.name)) busy.add(c.name);
       else if (this.backoff.active(c.name, nowMs)) backedOff.add(c.name);
       else clients.set(c.name, client);
@@ -380,7 +398,8 @@ export class ReconcileLoop {
       ...(allowedBy ? { allowedBy } : {}),
       ...(this.appliedDeclarations ? { previous: this.appliedDeclarations } : {}),
       signal,
-      mayWrite: () => !this.stopping && this.deps.canWrite(),
+      ...(only ? { only } : {}),
+      mayWrite: (cluster) => !this.stopping && this.deps.canWrite() && (gate?.owns(cluster) ?? true),
       onProgress: (e) => this.progress(e),
     });
     this.phase("observe");
@@ -397,7 +416,7 @@ export class ReconcileLoop {
         if (this.status.reconciling?.phase === "observe") this.phase("plan");
         suspended = await (suspendedCheck ??= this.deps.suspended());
         mayWrite = !suspended && this.deps.canWrite() && !signal.aborted && (this.opts.drift === "heal" || newRevision);
-        if (!mayWrite || !cp.actions.length) return false;
+        if (!mayWrite || !cp.actions.length || (gate && !gate.owns(cp.cluster))) return false;
         log.info(
           { revision: good.revision, trigger: result.trigger, cluster: cp.cluster, actions: cp.actions.length },
           "applying",
@@ -441,12 +460,14 @@ export class ReconcileLoop {
           "apply aborted",
         );
     }
+    this.countWrites();
     const clusters = [
       ...this.clusterStates(plan, changes, backedOff, busy),
       ...remaining.map((n) => this.stillRunning(n)),
     ];
+    if (only) clusters.push(...elsewhere(good.topology, only, gate!));
     this.status.clusters = clusters;
-    const clean = clusters.every((c) => c.state === "ok");
+    const clean = clusters.every((c) => c.state === "ok" || c.state === "elsewhere");
     if (clean && converged(plan, changes)) this.markApplied(good);
     else if (hasChanges(plan) && !mayWrite) {
       log.info(
@@ -465,6 +486,16 @@ export class ReconcileLoop {
       result: status,
     };
     return this.finish(result, t0, status);
+  }
+
+  /** Adds the writes each cluster's client sent since the last count to the per-cluster write counter. */
+  private countWrites(): void {
+    for (const [name, client] of this.access?.access.clients ?? []) {
+      const total = client.counters.writes;
+      const delta = total - (this.writesCounted.get(client) ?? 0);
+      this.writesCounted.set(client, total);
+      if (delta > 0) this.deps.metrics.clusterWrites.inc({ cluster: name }, delta);
+    }
   }
 
   /** Records a revision as applied: every cluster converged on it. */
@@ -500,7 +531,8 @@ export class ReconcileLoop {
         this.status.clusters = this.status.clusters.map((c) => states.find((x) => x.name === c.name) ?? c);
         // The whole run (the part that settled earlier included) converged: its revision is applied, unless a
         // newer one has been since.
-        const clean = this.status.clusters.every((c) => c.state === "ok");
+        this.countWrites();
+        const clean = this.status.clusters.every((c) => c.state === "ok" || c.state === "elsewhere");
         if (clean && converged(run.plan, run.changes) && this.lastGood?.revision === good.revision)
           this.markApplied(good);
         this.certificates(
@@ -644,6 +676,28 @@ export class ReconcileLoop {
     }
     return result;
   }
+}
+
+/** The clusters this replica holds now, as one string (a change makes the next tick reconcile). */
+function ownedKey(topology: Topology, gate: ClusterGate): string {
+  return topology.clusters
+    .map((c) => c.name)
+    .filter((n) => gate.owns(n))
+    .join(",");
+}
+
+/** The states of the clusters another replica reconciles (or none holds yet). */
+function elsewhere(
+  topology: Topology,
+  only: ReadonlySet<string>,
+  gate: ClusterGate,
+): ClusterStatus[] {
+  return topology.clusters
+    .filter((c) => !only.has(c.name))
+    .map((c) => {
+      const owner = gate.ownerOf(c.name);
+      return { name: c.name, state: "elsewhere" as const, planned: 0, applied: 0, failed: 0, ...(owner ? { owner } : {}) };
+    });
 }
 
 /** Whether a run converged: every applied cluster converged, and the others had nothing to do. */

@@ -76,6 +76,24 @@ export class DaemonMetrics {
     labelNames: ["relation", "refused"],
     registers: [this.registry],
   });
+  readonly clusterWrites = new Counter({
+    name: "crosslink_cluster_writes_total",
+    help: "Write requests this replica sent to each cluster (API server answers or not).",
+    labelNames: ["cluster"],
+    registers: [this.registry],
+  });
+  readonly shardMembers = new Gauge({
+    name: "crosslink_shard_member",
+    help: "With --shards: 1 for each live member of the shard group, as this replica sees it.",
+    labelNames: ["member"],
+    registers: [this.registry],
+  });
+  readonly shardClusters = new Gauge({
+    name: "crosslink_shard_cluster",
+    help: "With --shards: the clusters assigned to this replica; 1 when it holds the cluster's Lease, 0 while it waits for it.",
+    labelNames: ["cluster"],
+    registers: [this.registry],
+  });
   readonly suspended = new Gauge({
     name: "crosslink_suspended",
     help: "1 when writes are suspended.",

@@ -2,11 +2,15 @@
 import type { Diagnostic } from "../diagnostics.js";
 import type { PlanCounts } from "../report/summary.js";
 import type { BranchMove } from "./rewind.js";
+import type { ShardStatus } from "./shards.js";
 
 /** One cluster's state as of the last reconcile. */
 export interface ClusterStatus {
   name: string;
-  state: "ok" | "unreachable" | "backoff" | "blocked" | "pending";
+  /** `elsewhere`: with shards, another replica reconciles it (or none holds its Lease yet). */
+  state: "ok" | "unreachable" | "backoff" | "blocked" | "pending" | "elsewhere";
+  /** With shards: the replica the cluster is assigned to, for a cluster this replica does not reconcile. */
+  owner?: string;
   /** Actions planned in the last reconcile. */
   planned: number;
   /** Actions applied (done) in the last reconcile. */
@@ -63,7 +67,9 @@ export interface RejectedRevision {
 export interface DaemonStatus {
   version: number;
   source: string;
-  role: "leader" | "follower" | "single";
+  role: "leader" | "follower" | "single" | "shard";
+  /** With `--shards`: the live members, and the clusters assigned to and held by this replica. */
+  shards?: ShardStatus;
   identity: string;
   suspended: boolean;
   drift: "heal" | "report";

@@ -52,8 +52,13 @@ export interface ReconcileOptions extends PlanOptions {
   applyDeadlineMs: number;
   /** Aborts everything: requests in flight, retries, remaining actions. */
   signal?: AbortSignal;
-  /** The write fence: checked right before each write is sent; false refuses it. */
-  mayWrite?: () => boolean;
+  /** The write fence, per cluster written: checked right before each write is sent; false refuses it. */
+  mayWrite?: (cluster: string) => boolean;
+  /**
+   * `reconcileEach` only: the clusters to plan and apply (a shard); the others are observed only when one of
+   * these is rendered from them, and accept no write but the TokenRequest of a link source's credentials.
+   */
+  only?: ReadonlySet<string>;
   /** Issue new credentials for every link whatever their age (`apply --rotate-credentials`). */
   rotateCredentials?: boolean;
   /** Progress, for status: a phase starting or ending in a cluster. */
@@ -165,10 +170,11 @@ export function reconcileEach(
   decide: DecideCluster,
   yieldWhen?: Promise<void>,
 ): EachRun {
-  const names = topology.clusters.map((c) => c.name);
+  const all = topology.clusters.map((c) => c.name);
+  const names = opts.only ? all.filter((n) => opts.only!.has(n)) : all;
   const observed = new Map<string, ClusterObservation>();
   const arrivals = new Map<string, { promise: Promise<void>; resolve: () => void }>();
-  for (const name of names) {
+  for (const name of all) {
     let resolve!: () => void;
     arrivals.set(name, { promise: new Promise<void>((r) => (resolve = r)), resolve });
   }
@@ -176,7 +182,7 @@ export function reconcileEach(
   let yielded = false;
   let settle!: (v: { run: ReconcileRun; remaining: string[] }) => void;
   const settled = new Promise<{ run: ReconcileRun; remaining: string[] }>((r) => (settle = r));
-  const observing = observeAll(topology, clients, {
+  const observing = observeAll(topology, opts.only ? shardClients(topology, clients, names) : clients, {
     ...observeHooks(opts),
     onObserved: (o) => {
       observed.set(o.cluster, o);
@@ -276,6 +282,16 @@ export function reconcileEach(
   return { done, settled: Promise.race([settled, done.then((run) => ({ run, remaining: [] }))]) };
 }
 
+/** The clients to observe for a shard: its clusters and those they are rendered from. */
+function shardClients(
+  topology: Topology,
+  clients: ReadonlyMap<string, ClusterClient>,
+  names: readonly string[],
+): ReadonlyMap<string, ClusterClient> {
+  const needed = new Set(names.flatMap((n) => renderDependencies(topology, n)));
+  return new Map([...clients].filter(([n]) => needed.has(n)));
+}
+
 /** Each observation under the observe deadline and the run's signal; progress reported. */
 function observeHooks(opts: ReconcileOptions): ObserveOptions {
   return {
@@ -331,10 +347,13 @@ function applyScopes(
       if (!client || scoped.has(name)) return scoped.get(name);
       const s = scopedSignal([opts.signal], opts.applyDeadlineMs, `applying to ${name}`);
       scopes.push(s);
-      scoped.set(
-        name,
-        scopedClient(client, { signal: s.signal, ...(opts.mayWrite ? { mayWrite: opts.mayWrite } : {}) }),
-      );
+      const fence = opts.mayWrite;
+      if (opts.only && !opts.only.has(name)) {
+        // Another shard's cluster: read, and asked for a token for a link from one of ours, never written.
+        const reader = scopedClient(client, { signal: s.signal, mayWrite: () => false });
+        const tokens = scopedClient(client, { signal: s.signal });
+        scoped.set(name, { ...reader, createToken: tokens.createToken });
+      } else scoped.set(name, scopedClient(client, { signal: s.signal, ...(fence ? { mayWrite: () => fence(name) } : {}) }));
       return scoped.get(name);
     },
     dispose: () => scopes.forEach((s) => s.dispose()),
