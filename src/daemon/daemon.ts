@@ -275,7 +275,10 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
         group.onAssignment(show);
         group.onChange((cluster, owned) => {
           show();
-          log.info({ cluster, identity: cfg.identity, owned }, owned ? "shards: cluster acquired" : "shards: cluster released");
+          log.info(
+            { cluster, identity: cfg.identity, owned },
+            owned ? "shards: cluster acquired" : "shards: cluster released",
+          );
           if (owned) fire("shard");
         });
         await group.start();

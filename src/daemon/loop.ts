@@ -687,16 +687,19 @@ function ownedKey(topology: Topology, gate: ClusterGate): string {
 }
 
 /** The states of the clusters another replica reconciles (or none holds yet). */
-function elsewhere(
-  topology: Topology,
-  only: ReadonlySet<string>,
-  gate: ClusterGate,
-): ClusterStatus[] {
+function elsewhere(topology: Topology, only: ReadonlySet<string>, gate: ClusterGate): ClusterStatus[] {
   return topology.clusters
     .filter((c) => !only.has(c.name))
     .map((c) => {
       const owner = gate.ownerOf(c.name);
-      return { name: c.name, state: "elsewhere" as const, planned: 0, applied: 0, failed: 0, ...(owner ? { owner } : {}) };
+      return {
+        name: c.name,
+        state: "elsewhere" as const,
+        planned: 0,
+        applied: 0,
+        failed: 0,
+        ...(owner ? { owner } : {}),
+      };
     });
 }
 

@@ -211,7 +211,12 @@ export class ShardCoordinator implements ClusterGate {
   }
 
   private memberRef() {
-    return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: this.opts.namespace, name: this.memberLease };
+    return {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: this.opts.namespace,
+      name: this.memberLease,
+    };
   }
 
   /** Creates or renews the membership Lease (server-side apply: only this replica writes it). */
@@ -257,7 +262,10 @@ export class ShardCoordinator implements ClusterGate {
     this.assignment = next;
     for (const [cluster, [from, to]] of moved)
       if (from === this.opts.identity || to === this.opts.identity)
-        this.log.info({ cluster, from: from ?? null, to: to ?? null, identity: this.opts.identity }, "shards: handover");
+        this.log.info(
+          { cluster, from: from ?? null, to: to ?? null, identity: this.opts.identity },
+          "shards: handover",
+        );
     for (const [cluster, elector] of [...this.electors]) {
       if (next.get(cluster) === this.opts.identity) continue;
       this.electors.delete(cluster);

@@ -353,7 +353,8 @@ function applyScopes(
         const reader = scopedClient(client, { signal: s.signal, mayWrite: () => false });
         const tokens = scopedClient(client, { signal: s.signal });
         scoped.set(name, { ...reader, createToken: tokens.createToken });
-      } else scoped.set(name, scopedClient(client, { signal: s.signal, ...(fence ? { mayWrite: () => fence(name) } : {}) }));
+      } else
+        scoped.set(name, scopedClient(client, { signal: s.signal, ...(fence ? { mayWrite: () => fence(name) } : {}) }));
       return scoped.get(name);
     },
     dispose: () => scopes.forEach((s) => s.dispose()),

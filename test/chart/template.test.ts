@@ -331,3 +331,29 @@ test(
     );
   },
 );
+
+test(
+  "sharding: --shards instead of --leader-elect, and a namespaced Role on Leases with only the verbs shards.ts uses",
+  { skip },
+  async () => {
+    const objects = await renderChart(helm!, {
+      values: [valuesFile("default")],
+      set: ["sharding.enabled=true", "replicaCount=3"],
+    });
+    const c = container(objects);
+    assert.equal(flag(c.args, "shards"), true);
+    assert.equal(flag(c.args, "leader-elect"), undefined, "the single Lease election is off");
+    assert.equal(flag(c.args, "lease-name"), "crosslink");
+    assert.equal(podSpec(objects).automountServiceAccountToken, true, "the Leases need the ServiceAccount token");
+    const roles = objects.filter((o) => o.kind === "Role" || o.kind === "ClusterRole").map((o) => o.metadata.name);
+    assert.deepEqual(roles, ["crosslink-shards"], "no election Role, nothing cluster-wide");
+    const role = one(objects, "Role", "crosslink-shards");
+    assert.equal(role.metadata.namespace, "crosslink");
+    assert.deepEqual(
+      [...expand(role.rules as PolicyRule[])].sort(),
+      ["create", "get", "list", "patch", "update"].map((v) => `coordination.k8s.io|leases|${v}|*`),
+    );
+    const binding = one(objects, "RoleBinding", "crosslink-shards") as KubeObject & { roleRef: { name: string } };
+    assert.equal(binding.roleRef.name, "crosslink-shards");
+  },
+);

@@ -47,7 +47,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* Whether the pod talks to its own cluster's API (Lease or local cluster): only then is a token mounted. */}}
 {{- define "crosslink.usesOwnCluster" -}}
-{{- if or .Values.leaderElection.enabled .Values.localCluster.name }}true{{ end }}
+{{- if or .Values.leaderElection.enabled .Values.sharding.enabled .Values.localCluster.name }}true{{ end }}
 {{- end }}
 
 {{/* The image reference; the tag defaults to the appVersion. */}}
