@@ -180,7 +180,9 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
   const leaderElect = bool("leader-elect");
   const shards = bool("shards");
   if (leaderElect && shards)
-    throw new ConfigError("--shards and --leader-elect are exclusive: with --shards every replica writes its own clusters");
+    throw new ConfigError(
+      "--shards and --leader-elect are exclusive: with --shards every replica writes its own clusters",
+    );
   const leaseDurationMs = ms("lease-duration", "15s");
   if ((leaderElect || shards) && leaseDurationMs < 2000) throw new ConfigError("--lease-duration: at least 2s");
 

@@ -21,7 +21,7 @@ import type { Source } from "../source/types.js";
 import { systemClock, type Clock } from "./clock.js";
 import { isRemote, type DaemonConfig } from "./config.js";
 import { LeaseElector, SUSPEND_ANNOTATION, leaseTimings, type LeaseClient } from "./lease.js";
-import { ShardCoordinator, type ShardLeaseClient } from "./shards.js";
+import { ShardCoordinator, ShardTerms, type ShardLeaseClient } from "./shards.js";
 import { createLogger, type Logger } from "./log.js";
 import { ReconcileLoop, type ClientsFactory } from "./loop.js";
 import { DaemonMetrics } from "./metrics.js";
@@ -264,16 +264,18 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
       }
       if (shards) {
         const group = shards;
+        const terms = new ShardTerms((c) => loop.writesSent(c));
         const show = () => {
           const st = group.status();
-          loop.status.shards = st;
+          loop.status.shards = { ...st, terms: terms.list() };
           metrics.shardMembers.reset();
           for (const m of st.members) metrics.shardMembers.set({ member: m }, 1);
           metrics.shardClusters.reset();
           for (const c of st.assigned) metrics.shardClusters.set({ cluster: c }, st.owned.includes(c) ? 1 : 0);
         };
         group.onAssignment(show);
-        group.onChange((cluster, owned) => {
+        group.onChange((cluster, owned, at) => {
+          terms.change(cluster, owned, at);
           show();
           log.info(
             { cluster, identity: cfg.identity, owned },
@@ -281,6 +283,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
           );
           if (owned) fire("shard");
         });
+        loop.onTick(show);
         await group.start();
         show();
       }

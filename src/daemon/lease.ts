@@ -98,6 +98,11 @@ export class LeaseElector {
     return this.leader && this.clock.now().getTime() < this.leaderUntil;
   }
 
+  /** Until when (epoch ms, local clock) the last renewal lets this replica write: the end of its term unless renewed. */
+  heldUntil(): number {
+    return this.leaderUntil;
+  }
+
   /** The signal of the current leadership term: aborted once the term ends (already aborted when not leading). */
   writeSignal(): AbortSignal {
     return this.term.signal;

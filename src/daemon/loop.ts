@@ -140,6 +140,10 @@ export class ReconcileLoop {
   private ownedKey?: string;
   /** Writes already counted per client, for the per-cluster write counter. */
   private readonly writesCounted = new WeakMap<ClusterClient, number>();
+  /** With shards: the clusters the latest run held (writes to others can only be TokenRequests for our links). */
+  private held?: ReadonlySet<string>;
+  /** Writes sent to each cluster since start (every client the loop has used). */
+  private readonly writesTotal = new Map<string, number>();
 
   constructor(
     private readonly deps: LoopDeps,
@@ -371,6 +375,8 @@ export class ReconcileLoop {
     // With shards: only the clusters whose Lease this replica holds now are planned and applied.
     const only = gate ? new Set(good.topology.clusters.map((c) => c.name).filter((n) => gate.owns(n))) : undefined;
     this.ownedKey = gate && ownedKey(good.topology, gate);
+    this.countWrites();
+    this.held = only;
     for (const c of good.topology.clusters) {
       const client = access.clients.get(c.name);
       if (!client) continue;
@@ -494,8 +500,18 @@ export class ReconcileLoop {
       const total = client.counters.writes;
       const delta = total - (this.writesCounted.get(client) ?? 0);
       this.writesCounted.set(client, total);
-      if (delta > 0) this.deps.metrics.clusterWrites.inc({ cluster: name }, delta);
+      if (delta > 0) {
+        const held = this.held ? String(this.held.has(name)) : "true";
+        this.deps.metrics.clusterWrites.inc({ cluster: name, held }, delta);
+        this.writesTotal.set(name, (this.writesTotal.get(name) ?? 0) + delta);
+      }
     }
+  }
+
+  /** Writes sent to a cluster since start, counted now (each client counts a write as it is sent). */
+  writesSent(cluster: string): number {
+    this.countWrites();
+    return this.writesTotal.get(cluster) ?? 0;
   }
 
   /** Records a revision as applied: every cluster converged on it. */

@@ -78,8 +78,8 @@ export class DaemonMetrics {
   });
   readonly clusterWrites = new Counter({
     name: "crosslink_cluster_writes_total",
-    help: "Write requests this replica sent to each cluster (API server answers or not).",
-    labelNames: ["cluster"],
+    help: "Write requests this replica sent to each cluster (answered or not); with --shards, held=false counts those to clusters it does not hold: only TokenRequests for the credentials of its own clusters' links, which store nothing.",
+    labelNames: ["cluster", "held"],
     registers: [this.registry],
   });
   readonly shardMembers = new Gauge({

@@ -44,6 +44,15 @@ export interface ClusterGate {
   ownerOf(cluster: string): string | undefined;
 }
 
+/** One term of this replica on a cluster's Lease: when it started and ended, and the writes it sent meanwhile. */
+export interface ShardTerm {
+  cluster: string;
+  from: string;
+  /** Absent while the term lasts. */
+  to?: string;
+  writes: number;
+}
+
 /** What /status shows of the shard group. */
 export interface ShardStatus {
   identity: string;
@@ -52,6 +61,32 @@ export interface ShardStatus {
   assigned: string[];
   /** Of those, the ones whose Lease it holds with margin (it reconciles them). */
   owned: string[];
+  /** This replica's latest terms on cluster Leases (at most 100), oldest first. */
+  terms: ShardTerm[];
+}
+
+/** The terms of this replica on cluster Leases, with the writes sent in each (from a per-cluster running count). */
+export class ShardTerms {
+  private readonly terms: (ShardTerm & { start: number })[] = [];
+
+  constructor(private readonly writesSent: (cluster: string) => number) {}
+
+  /** Records a term starting or ending at `at`. */
+  change(cluster: string, owned: boolean, at: Date): void {
+    const open = this.terms.find((t) => t.cluster === cluster && t.to === undefined);
+    if (owned && !open) {
+      this.terms.push({ cluster, from: at.toISOString(), writes: 0, start: this.writesSent(cluster) });
+      if (this.terms.length > 100) this.terms.splice(0, this.terms.length - 100);
+    } else if (!owned && open) {
+      open.writes = this.writesSent(cluster) - open.start;
+      open.to = at.toISOString();
+    }
+  }
+
+  /** The terms, open ones with their writes so far. */
+  list(): ShardTerm[] {
+    return this.terms.map(({ start, ...t }) => (t.to ? t : { ...t, writes: this.writesSent(t.cluster) - start }));
+  }
 }
 
 interface LeaseSpec {
@@ -78,7 +113,7 @@ export class ShardCoordinator implements ClusterGate {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private readonly timings;
-  private readonly changeListeners: ((cluster: string, owned: boolean) => void)[] = [];
+  private readonly changeListeners: ((cluster: string, owned: boolean, at: Date) => void)[] = [];
   private readonly assignmentListeners: (() => void)[] = [];
 
   constructor(
@@ -100,8 +135,11 @@ export class ShardCoordinator implements ClusterGate {
     return `${this.opts.group}-cluster-${leaseNamePart(cluster)}`;
   }
 
-  /** Calls `fn` when this replica gains or loses a cluster's Lease. */
-  onChange(fn: (cluster: string, owned: boolean) => void): void {
+  /**
+   * Calls `fn` when this replica gains or loses a cluster's Lease, with the time the term started or ended
+   * (a loss: its renew deadline when that passed before the loss was noticed).
+   */
+  onChange(fn: (cluster: string, owned: boolean, at: Date) => void): void {
     this.changeListeners.push(fn);
   }
 
@@ -130,8 +168,8 @@ export class ShardCoordinator implements ClusterGate {
     return this.electors.get(cluster);
   }
 
-  /** The group as this replica sees it. */
-  status(): ShardStatus {
+  /** The group as this replica sees it (its terms are kept by the caller). */
+  status(): Omit<ShardStatus, "terms"> {
     const assigned = [...this.assignment].filter(([, m]) => m === this.opts.identity).map(([c]) => c);
     return {
       identity: this.opts.identity,
@@ -289,7 +327,9 @@ export class ShardCoordinator implements ClusterGate {
       const seen = this.clusterLeases.since(this.clusterLease(cluster));
       if (seen) elector.seenSince(seen.key, seen.at);
       elector.onChange((owned) => {
-        for (const fn of this.changeListeners) fn(cluster, owned);
+        const now = this.clock.now().getTime();
+        const at = new Date(owned ? now : Math.min(now, elector.heldUntil()));
+        for (const fn of this.changeListeners) fn(cluster, owned, at);
       });
       this.electors.set(cluster, elector);
       elector.start().catch(() => {});

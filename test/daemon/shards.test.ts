@@ -2,11 +2,13 @@
  * Issue 14, item 4: `crosslink run --shards` with 3 real daemon processes over
  * 12 harness clusters (ring links s01→s02→…→s12→s01). Proven from outside the
  * replicas: every cluster converges (its Link and export label read back from
- * the API server), each replica's `crosslink_cluster_writes_total{cluster}`
+ * the API server), each replica's `crosslink_cluster_writes_total{held="true"}`
  * (the field manager is shared, so writes are told apart by these per-replica
  * counters, counted by each replica's HTTP client when a write is sent) shows
- * each cluster written by one replica only in each phase of stable membership,
- * the cluster Leases' holders match the replicas' /status. Then one replica is
+ * each cluster written by one replica only (its owner) in each phase of stable
+ * membership, the cluster Leases' holders match the replicas' /status, and the
+ * replicas' terms on each cluster Lease (from /status, with the writes sent in
+ * each) never overlap over the whole run, startup included. Then one replica is
  * SIGKILLed: its clusters are taken over by the other two within the lease
  * duration plus a printed bound, and a new commit converges all 12.
  */
@@ -17,6 +19,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { startClusters, type StartedClusters } from "../harness/driver.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
+import type { ShardTerm } from "../../src/daemon/shards.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { loadTopology } from "../../src/topology/index.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
@@ -129,12 +132,15 @@ async function statusOf(identity: string): Promise<DaemonStatus> {
   return (await (await fetch(`${await urlOf(identity)}/status`)).json()) as DaemonStatus;
 }
 
-/** crosslink_cluster_writes_total by cluster, from one replica's /metrics. */
-async function writesOf(identity: string): Promise<Map<string, number>> {
+/**
+ * crosslink_cluster_writes_total by cluster, from one replica's /metrics: held="true" (writes to clusters it
+ * held), or held="false" (TokenRequests to a link target another replica holds).
+ */
+async function writesOf(identity: string, held: "true" | "false" = "true"): Promise<Map<string, number>> {
   const text = await (await fetch(`${await urlOf(identity)}/metrics`)).text();
   const out = new Map<string, number>();
-  for (const m of text.matchAll(/^crosslink_cluster_writes_total\{cluster="([^"]+)"\} (\d+)/gm))
-    out.set(m[1]!, Number(m[2]));
+  for (const m of text.matchAll(/^crosslink_cluster_writes_total\{cluster="([^"]+)",held="(true|false)"\} (\d+)/gm))
+    if (m[2] === held) out.set(m[1]!, Number(m[3]));
   return out;
 }
 
@@ -223,6 +229,32 @@ function appliedAt(ids: string[], revision: string, since: number): string {
     .join(", ");
 }
 
+/**
+ * Every term of every replica on each cluster's Lease (from /status; a killed replica's open terms end at the
+ * kill): no two replicas' terms overlap on one cluster, so no cluster had writes from two replicas in one term.
+ */
+function assertTermsDisjoint(terms: (ShardTerm & { replica: string })[]): string {
+  const byCluster = new Map<string, (ShardTerm & { replica: string })[]>();
+  for (const t of terms) byCluster.set(t.cluster, [...(byCluster.get(t.cluster) ?? []), t]);
+  let writing = 0;
+  for (const [c, ts] of byCluster) {
+    ts.sort((a, b) => a.from.localeCompare(b.from));
+    for (let i = 1; i < ts.length; i++) {
+      const prev = ts[i - 1]!;
+      const cur = ts[i]!;
+      assert.ok(
+        prev.to !== undefined && prev.to <= cur.from,
+        `${c}: ${prev.replica}'s term ${prev.from}..${prev.to ?? "open"} (${prev.writes} writes) overlaps ${cur.replica}'s from ${cur.from} (${cur.writes} writes)`,
+      );
+    }
+    writing += ts.filter((t) => t.writes > 0).length;
+  }
+  const multi = [...byCluster].filter(
+    ([, ts]) => new Set(ts.filter((t) => t.writes > 0).map((t) => t.replica)).size > 1,
+  );
+  return `${terms.length} terms on ${byCluster.size} cluster Leases, ${writing} with writes, none overlapping; clusters written by more than one replica (in turn): ${multi.map(([c, ts]) => `${c}[${ts.map((t) => `${t.replica}:${t.writes}`).join(" ")}]`).join(" ") || "none"}`;
+}
+
 function assertOneWriterEach(phase: string, w: Map<string, Record<string, number>>, owners: Map<string, string>) {
   const table = [...w].map(([c, by]) => `${c}:${JSON.stringify(by)}`).join(" ");
   console.log(`${phase}: writes per cluster per replica: ${table}`);
@@ -247,8 +279,9 @@ test("3 replicas with --shards over 12 clusters: one writer per cluster; a kille
     `every cluster holds its Link: ${JSON.stringify([...state1])}`,
   );
   const startup = await allWrites(ids);
+  const tokens = await Promise.all(ids.map(async (id) => [id, Object.fromEntries(await writesOf(id, "false"))]));
   console.log(
-    `startup: all ${N} converged in ${firstMs} ms; owners ${JSON.stringify(Object.fromEntries(owners))}; writes since start (membership still forming) ${JSON.stringify(Object.fromEntries([...startup].map(([id, m]) => [id, Object.fromEntries(m)])))}`,
+    `startup: all ${N} converged in ${firstMs} ms; owners ${JSON.stringify(Object.fromEntries(owners))}; writes to held clusters since start (membership still forming) ${JSON.stringify(Object.fromEntries([...startup].map(([id, m]) => [id, Object.fromEntries(m)])))}; TokenRequests to link targets held by another replica ${JSON.stringify(Object.fromEntries(tokens))}`,
   );
 
   // A commit touching every cluster (an export label on each), under stable membership.
@@ -277,6 +310,7 @@ test("3 replicas with --shards over 12 clusters: one writer per cluster; a kille
   const victim = counts.sort((a, b) => b[1] - a[1])[0]![0];
   const moved = [...owners].filter(([, o]) => o === victim).map(([c]) => c);
   const rest = ids.filter((id) => id !== victim);
+  const victimTerms = (await statusOf(victim)).shards!.terms;
   const tKill = Date.now();
   replicas.get(victim)!.child.child.kill("SIGKILL");
   await replicas.get(victim)!.child.exited;
@@ -316,6 +350,16 @@ test("3 replicas with --shards over 12 clusters: one writer per cluster; a kille
     [...w3.values()].every((by) => Object.keys(by).length === 1),
     "every cluster was written (its label)",
   );
+
+  // Every term of the run, startup included: none overlaps another replica's on the same cluster.
+  const killedAt = new Date(tKill).toISOString();
+  const terms = [
+    ...victimTerms.map((t) => ({ ...t, to: t.to ?? killedAt, replica: victim })),
+    ...(
+      await Promise.all(rest.map(async (id) => (await statusOf(id)).shards!.terms.map((t) => ({ ...t, replica: id }))))
+    ).flat(),
+  ];
+  console.log(`terms: ${assertTermsDisjoint(terms)}`);
 
   // Handovers were logged.
   const logged = rest.flatMap((id) => replicas.get(id)!.child.lines.filter((l) => l.json?.msg === "shards: handover"));
