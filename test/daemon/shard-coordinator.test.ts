@@ -44,7 +44,10 @@ function leaseStore() {
       patch: async (ref) => (alive(), structuredClone(leases.get(ref.name)!)),
       list: async (_v, _k, opts) => {
         alive();
-        const want = (opts?.labelSelector ?? "").split(",").filter(Boolean).map((p) => p.split("="));
+        const want = (opts?.labelSelector ?? "")
+          .split(",")
+          .filter(Boolean)
+          .map((p) => p.split("="));
         return [...leases.values()]
           .filter((l) => want.every(([k, v]) => l.metadata.labels?.[k!] === v))
           .map((l) => structuredClone(l));
@@ -69,8 +72,18 @@ test("two members split the clusters by rendezvous hashing; a dead member's clus
   let bDead = false;
   const log = createLogger("silent");
   const opts = (identity: string) => ({ namespace: "ns", group: "g", identity, leaseDurationMs: 3_000 });
-  const a = new ShardCoordinator(store.client(() => false), opts("a"), clock, log);
-  const b = new ShardCoordinator(store.client(() => bDead), opts("b"), clock, log);
+  const a = new ShardCoordinator(
+    store.client(() => false),
+    opts("a"),
+    clock,
+    log,
+  );
+  const b = new ShardCoordinator(
+    store.client(() => bDead),
+    opts("b"),
+    clock,
+    log,
+  );
   const clusters = ["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"];
   try {
     await a.round();
