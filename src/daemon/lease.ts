@@ -64,7 +64,7 @@ interface LeaseSpec {
 }
 
 /** Kubernetes MicroTime: RFC 3339 with microseconds. */
-function microTime(d: Date): string {
+export function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 

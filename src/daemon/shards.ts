@@ -13,7 +13,7 @@ import type { KubeObject } from "../kube/object.js";
 import type { ClusterClient } from "../kube/port.js";
 import { scopedSignal } from "../util/abort.js";
 import type { Clock } from "./clock.js";
-import { LeaseElector, leaseTimings, type LeaseClient } from "./lease.js";
+import { LeaseElector, leaseTimings, microTime, type LeaseClient } from "./lease.js";
 import type { Logger } from "./log.js";
 import { LeaseLiveness, assignClusters, handovers, leaseNamePart } from "./shard-assign.js";
 
@@ -93,11 +93,6 @@ interface LeaseSpec {
   holderIdentity?: string;
   leaseDurationSeconds?: number;
   renewTime?: string;
-}
-
-/** Kubernetes MicroTime. */
-function microTime(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
 /** The shard member: its membership Lease, the live members, the assignment and one elector per assigned cluster. */

@@ -23,8 +23,8 @@ import type { ShardTerm } from "../../src/daemon/shards.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { loadTopology } from "../../src/topology/index.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
-import { baseArgs, pause, spawnDaemon, type DaemonChild } from "../faults/support.js";
-import { TOPOLOGY_PATH, createRepo, waitFor, type DaemonEnv, type TestRepo } from "./support.js";
+import { pause, spawnDaemon, type DaemonChild } from "../faults/support.js";
+import { TOPOLOGY_PATH, createRepo, daemonArgs, waitFor, type TestRepo } from "./support.js";
 
 const N = 12;
 const NAMES = Array.from({ length: N }, (_, i) => `s${String(i + 1).padStart(2, "0")}`);
@@ -97,9 +97,8 @@ after(async () => {
 });
 
 function start(identity: string): void {
-  const env = { tmp, server, clusters } as unknown as DaemonEnv;
   const child = spawnDaemon([
-    ...baseArgs(env, `cache-${identity}`),
+    ...daemonArgs({ tmp, server, clusters }, `cache-${identity}`),
     "--shards",
     "--lease-context",
     "s01",
