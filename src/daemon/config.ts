@@ -45,6 +45,8 @@ export interface DaemonConfig {
   localCluster?: string;
   drift: "heal" | "report";
   driftIntervalMs: number;
+  /** `watch`: clusters are observed through LIST+WATCH caches, and a watch event triggers a reconcile; `poll`: every reconcile reads them anew. */
+  observe: "watch" | "poll";
   suspend: boolean;
   suspendFile?: string;
   cacheDir: string;
@@ -86,6 +88,7 @@ export const RUN_OPTIONS = {
   "local-cluster": { type: "string" },
   drift: { type: "string" },
   "drift-interval": { type: "string" },
+  observe: { type: "string" },
   suspend: { type: "boolean" },
   "suspend-file": { type: "string" },
   "cache-dir": { type: "string" },
@@ -174,6 +177,8 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
     );
   const drift = str("drift") ?? "heal";
   if (drift !== "heal" && drift !== "report") throw new ConfigError(`--drift: '${drift}' must be heal or report`);
+  const observe = str("observe") ?? "watch";
+  if (observe !== "watch" && observe !== "poll") throw new ConfigError(`--observe: '${observe}' must be watch or poll`);
   const logLevel = str("log-level") ?? "info";
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
     throw new ConfigError(`--log-level: '${logLevel}' must be one of ${LOG_LEVELS.join(", ")}`);
@@ -197,6 +202,7 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
     kubeconfigDirs,
     drift,
     driftIntervalMs: ms("drift-interval", "0"),
+    observe,
     suspend: bool("suspend"),
     cacheDir: str("cache-dir") ?? path.join(defaultCacheRoot(env), "source"),
     trustedKeyFiles: (str("trusted-keys") ?? "")

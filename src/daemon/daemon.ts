@@ -23,9 +23,10 @@ import { isRemote, type DaemonConfig } from "./config.js";
 import { LeaseElector, SUSPEND_ANNOTATION, leaseTimings, type LeaseClient } from "./lease.js";
 import { ShardCoordinator, ShardTerms, type ShardLeaseClient } from "./shards.js";
 import { createLogger, type Logger } from "./log.js";
-import { ReconcileLoop, type ClientsFactory } from "./loop.js";
+import { ReconcileLoop, WATCH_TRIGGER, type ClientsFactory } from "./loop.js";
 import { DaemonMetrics } from "./metrics.js";
 import { startServer, type DaemonServer } from "./server.js";
+import { WatchBoard } from "./watches.js";
 
 /** Replaceable edges of the daemon. */
 export interface DaemonPorts {
@@ -121,12 +122,16 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
     kubeconfigError = r.error;
     return kubeconfigs!.generation !== generation;
   };
-  const clients: ClientsFactory =
+  const direct: ClientsFactory =
     ports.clients ??
     ((t) => {
       const generation = kubeconfigs!.generation;
       return { ...clusterAccess(t, kubeconfigs!.current, undefined, local), stale: () => refreshed(generation) };
     });
+  // Watches: reads come from LIST+WATCH caches; a change one brings triggers a reconcile (debounced).
+  let fireWatch = () => {};
+  const watches = cfg.observe === "watch" ? new WatchBoard(metrics, () => fireWatch()) : undefined;
+  const clients: ClientsFactory = watches ? watches.wrap(direct) : direct;
 
   let elector: LeaseElector | undefined;
   let shards: ShardCoordinator | undefined;
@@ -203,6 +208,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
   const fire = (reason: string) => {
     loop.trigger(reason).catch((err) => log.error({ err: String(err) }, "trigger failed"));
   };
+  fireWatch = () => fire(WATCH_TRIGGER);
   const follows = "branch" in cfg.ref ? { branch: cfg.ref.branch } : "tag" in cfg.ref ? { tag: cfg.ref.tag } : {};
 
   return {
@@ -215,7 +221,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
     async start() {
       metrics.leader.set(elector ? 0 : 1);
       const common = {
-        status: () => loop.status,
+        status: () => (watches ? { ...loop.status, watches: watches.list() } : loop.status),
         statusDetail: cfg.statusDetail,
         metrics,
         webhookSecret: () => webhookSecret(cfg),
@@ -249,6 +255,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
           drift: cfg.drift,
           leaderElect: cfg.leaderElect,
           shards: cfg.shards,
+          observe: cfg.observe,
           identity: cfg.identity,
         },
         "crosslink daemon started",
@@ -294,6 +301,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
       log.info({}, "stopping: no new reconciles; aborting the running one");
       await task?.stop();
       await task?.destroy();
+      watches?.stop();
       let timer: NodeJS.Timeout | undefined;
       // loop.stop() aborts: requests in flight are cancelled and the fence refuses any further write.
       const finished = await Promise.race([

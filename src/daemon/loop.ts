@@ -99,6 +99,9 @@ export interface LoopOptions {
  */
 export const YIELD_AFTER_MS = 3_000;
 
+/** The trigger of a reconcile a watch event asked for. */
+export const WATCH_TRIGGER = "watch";
+
 /** What one reconcile did, for tests and the benchmark. */
 export interface TickResult {
   trigger: string;
@@ -231,8 +234,11 @@ export class ReconcileLoop {
       gate?.track(good.topology.clusters.map((c) => c.name));
       const owned = gate && ownedKey(good.topology, gate);
       const newRevision = good.revision !== this.appliedRevision || owned !== this.ownedKey;
+      // A watch event is drift seen: it is checked at once, whatever the interval.
       const driftDue =
-        this.lastReconcileAt === undefined || clock.now().getTime() - this.lastReconcileAt >= this.opts.driftIntervalMs;
+        this.lastReconcileAt === undefined ||
+        trigger.split("+").includes(WATCH_TRIGGER) ||
+        clock.now().getTime() - this.lastReconcileAt >= this.opts.driftIntervalMs;
       if (!newRevision && !driftDue) return this.finish(result, t0, "skipped");
       if (!this.deps.canWrite()) {
         this.status.role = "follower";

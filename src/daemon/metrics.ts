@@ -107,6 +107,31 @@ export class DaemonMetrics {
     registers: [this.registry],
   });
 
+  readonly watchUp = new Gauge({
+    name: "crosslink_watch_up",
+    help: "1 while a watch's stream is open, 0 while it is re-established (backoff), by cluster, kind, namespace and selector.",
+    labelNames: ["cluster", "kind", "namespace", "selector"],
+    registers: [this.registry],
+  });
+  readonly watchObjects = new Gauge({
+    name: "crosslink_watch_objects",
+    help: "Objects a watch cache holds, by cluster, kind, namespace and selector.",
+    labelNames: ["cluster", "kind", "namespace", "selector"],
+    registers: [this.registry],
+  });
+  readonly watchRestarts = new Counter({
+    name: "crosslink_watch_restarts_total",
+    help: "Watches that broke and were re-opened with backoff, by cluster and kind.",
+    labelNames: ["cluster", "kind"],
+    registers: [this.registry],
+  });
+  readonly watchRelists = new Counter({
+    name: "crosslink_watch_relists_total",
+    help: "LISTs made again after a watch's version was gone (410), by cluster and kind.",
+    labelNames: ["cluster", "kind"],
+    registers: [this.registry],
+  });
+
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: "crosslink_" });
   }

@@ -24,6 +24,23 @@ export interface ClusterStatus {
   lastObservedAt?: string;
 }
 
+/** One watch of the daemon's cache (see kube/watch-cache.ts WatchState). */
+export interface WatchStatus {
+  cluster: string;
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  up: boolean;
+  restarts: number;
+  relists: number;
+  objects: number;
+  resourceVersion: string;
+  lastError?: string;
+  retryAt?: string;
+}
+
 /** An anchor or issuer close to its expiry. */
 export interface CertificateWarning {
   cluster: string;
@@ -100,6 +117,8 @@ export interface DaemonStatus {
   /** The reconcile in progress, if any. */
   reconciling?: ReconcileInProgress;
   clusters: ClusterStatus[];
+  /** With `--observe watch` (the default): every watch of the cache, its state, restarts and last error. */
+  watches?: WatchStatus[];
   /** Anchors and issuers that expire within 60 days (Linkerd's warning threshold), from the last observation. */
   certificateWarnings?: CertificateWarning[];
   /** The most recent errors, newest first (bounded). */
@@ -160,6 +179,7 @@ export function redactStatus(s: DaemonStatus): DaemonStatus {
     fetch,
     ...(s.rejected ? { rejected: { ...s.rejected, message: "", diagnostics: [] } } : {}),
     clusters: s.clusters.map(({ error: _error, ...c }) => c),
+    ...(s.watches ? { watches: s.watches.map(({ lastError: _lastError, ...w }) => w) } : {}),
     lastErrors: s.lastErrors.map(({ at, cluster }) => ({ at, message: "", ...(cluster ? { cluster } : {}) })),
   };
 }

@@ -12,6 +12,8 @@ export type KubeErrorCode =
   | "KUBE_FORBIDDEN"
   | "KUBE_INVALID"
   | "KUBE_TIMEOUT"
+  /** 410 Gone: a watch's resourceVersion is too old (compacted); list again. */
+  | "KUBE_GONE"
   /** The call was cancelled (lost Lease, shutdown) or refused unsent by the write fence. */
   | "KUBE_ABORTED";
 

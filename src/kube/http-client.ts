@@ -22,6 +22,9 @@ import type {
   IssuedToken,
   ListOptions,
   RequestCounters,
+  VersionedList,
+  WatchEvent,
+  WatchOptions,
   WriteOptions,
 } from "./port.js";
 
@@ -77,6 +80,8 @@ interface Response {
 export class HttpClusterClient implements ClusterClient {
   readonly counters: RequestCounters = { requests: 0, writes: 0, retries: 0, byVerb: {} };
   private readonly agent: https.Agent;
+  /** Watches hold their socket for minutes: they get an agent of their own, so they never queue the other requests. */
+  private readonly watchAgent = new https.Agent({ keepAlive: false });
   private baseOptions?: https.RequestOptions;
   private optionsAt = 0;
   private optionsStamp?: string;
@@ -106,7 +111,13 @@ export class HttpClusterClient implements ClusterClient {
   }
 
   async list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<KubeObject[]> {
+    return (await this.listVersioned(apiVersion, kind, opts)).items;
+  }
+
+  /** A LIST (every page) with the collection's resourceVersion, from which a WATCH starts. */
+  async listVersioned(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<VersionedList> {
     const items: KubeObject[] = [];
+    let resourceVersion = "";
     let cont: string | undefined;
     do {
       const q = new URLSearchParams({ limit: "500" });
@@ -120,11 +131,161 @@ export class HttpClusterClient implements ClusterClient {
           throw err;
         },
       );
-      const body = res.body as { items?: KubeObject[]; metadata?: { continue?: string } };
+      const body = res.body as { items?: KubeObject[]; metadata?: { continue?: string; resourceVersion?: string } };
       for (const item of body.items ?? []) items.push({ ...item, apiVersion, kind });
       cont = body.metadata?.continue || undefined;
+      resourceVersion = body.metadata?.resourceVersion ?? resourceVersion;
     } while (cont);
-    return items;
+    return { items, resourceVersion };
+  }
+
+  /**
+   * A WATCH from `opts.resourceVersion`: calls `onEvent` for every event until
+   * the server ends the stream (resolves) or it breaks (rejects: KUBE_GONE when
+   * the version is too old, KUBE_ABORTED when `opts.signal` fired, else the
+   * failure). Counted as one request (verb `watch`); not retried here: the
+   * caller (watch-cache.ts) re-watches with backoff.
+   */
+  async watch(
+    apiVersion: string,
+    kind: string,
+    opts: WatchOptions,
+    onEvent: (event: WatchEvent) => void,
+  ): Promise<void> {
+    const q = new URLSearchParams({ watch: "1", resourceVersion: opts.resourceVersion });
+    if (opts.allowWatchBookmarks) q.set("allowWatchBookmarks", "true");
+    if (opts.timeoutSeconds) q.set("timeoutSeconds", String(opts.timeoutSeconds));
+    if (opts.labelSelector) q.set("labelSelector", opts.labelSelector);
+    if (opts.fieldSelector) q.set("fieldSelector", opts.fieldSelector);
+    const url = new URL(`${resourcePath(apiVersion, kind, opts.namespace)}?${q}`, this.server);
+    const what = `watch ${kind}`;
+    const o: RequestOpts = { ...call(opts), what };
+    const base = await this.options();
+    if (opts.signal?.aborted) throw this.aborted(o, 0, Date.now());
+    this.counters.requests++;
+    this.counters.byVerb.watch = (this.counters.byVerb.watch ?? 0) + 1;
+    // The socket may stay silent between events: bookmarks come about once a minute, the stream ends at timeoutSeconds.
+    const idleMs = ((opts.timeoutSeconds ?? 600) + 60) * 1000;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        req.destroy();
+        reject(err);
+      };
+      const req = https.request(
+        url,
+        {
+          ...base,
+          method: "GET",
+          headers: { ...(base.headers as Record<string, string>), Accept: "application/json" },
+          agent: this.watchAgent,
+          timeout: idleMs,
+        },
+        (res) => {
+          clearTimeout(firstByte);
+          const status = res.statusCode ?? 0;
+          if (status !== 200) {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+              const text = Buffer.concat(chunks).toString("utf8");
+              let parsed: unknown = text;
+              try {
+                parsed = JSON.parse(text);
+              } catch {
+                // not JSON: kept as text
+              }
+              fail(status === 410 ? this.gone(what, parsed) : this.httpError(status, parsed, what));
+            });
+            return;
+          }
+          opts.onOpen?.();
+          res.setEncoding("utf8");
+          let buffered = "";
+          res.on("data", (chunk: string) => {
+            buffered += chunk;
+            let nl: number;
+            while ((nl = buffered.indexOf("\n")) >= 0) {
+              const line = buffered.slice(0, nl);
+              buffered = buffered.slice(nl + 1);
+              if (!line.trim()) continue;
+              let event: { type?: string; object?: KubeObject };
+              try {
+                event = JSON.parse(line) as { type?: string; object?: KubeObject };
+              } catch {
+                return fail(new KubeError("KUBE_HTTP", `${what}: unreadable event`, this.cluster));
+              }
+              if (event.type === "ERROR") {
+                const st = event.object as unknown as { code?: number };
+                return fail(st.code === 410 ? this.gone(what, st) : this.httpError(st.code ?? 500, st, what));
+              }
+              if (!event.object || !["ADDED", "MODIFIED", "DELETED", "BOOKMARK"].includes(event.type ?? "")) continue;
+              try {
+                onEvent({
+                  type: event.type as WatchEvent["type"],
+                  object: { ...event.object, apiVersion, kind },
+                });
+              } catch (err) {
+                return fail(err);
+              }
+            }
+          });
+          res.on("error", (e) =>
+            fail(
+              new KubeError(
+                "KUBE_UNREACHABLE",
+                `${what}: stream from ${this.server} broke: ${e.message}`,
+                this.cluster,
+              ),
+            ),
+          );
+          res.on("end", () => {
+            if (settled) return;
+            settled = true;
+            resolve();
+          });
+          res.on("close", () => {
+            if (!res.complete)
+              fail(new KubeError("KUBE_UNREACHABLE", `${what}: stream from ${this.server} cut`, this.cluster));
+          });
+        },
+      );
+      const firstByte = setTimeout(
+        () =>
+          fail(
+            new KubeError(
+              "KUBE_TIMEOUT",
+              `${what}: no answer from ${this.server} in ${seconds(this.retry.timeoutMs)}`,
+              this.cluster,
+            ),
+          ),
+        this.retry.timeoutMs,
+      );
+      req.once("close", () => clearTimeout(firstByte));
+      req.on("timeout", () =>
+        fail(new KubeError("KUBE_TIMEOUT", `${what}: silent for ${seconds(idleMs)}`, this.cluster)),
+      );
+      const onAbort = () => fail(this.aborted(o, 1, Date.now()));
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      req.once("close", () => opts.signal?.removeEventListener("abort", onAbort));
+      req.on("error", (e) =>
+        fail(
+          e instanceof KubeError
+            ? e
+            : new KubeError("KUBE_UNREACHABLE", `${what}: ${this.server} unreachable: ${e.message}`, this.cluster),
+        ),
+      );
+      req.end();
+    });
+  }
+
+  /** The error of a watch whose version the server no longer has (410 Gone). */
+  private gone(what: string, body: unknown): KubeError {
+    const msg =
+      typeof body === "object" && body && "message" in body ? String((body as { message: unknown }).message) : "";
+    return new KubeError("KUBE_GONE", `${what}: 410 ${msg}`.trim(), this.cluster, 410);
   }
 
   async apply(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
@@ -265,6 +426,7 @@ export class HttpClusterClient implements ClusterClient {
   /** Closes idle keep-alive sockets. */
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 
   private async request(method: string, path: string, body: unknown, o: RequestOpts): Promise<Response> {

@@ -23,6 +23,30 @@ export interface ListOptions extends CallOptions {
   fieldSelector?: string;
 }
 
+/** Options of a WATCH: a LIST's options plus where to start and how long the server keeps the stream. */
+export interface WatchOptions extends ListOptions {
+  /** Start after this version (a LIST's `metadata.resourceVersion`, or the last event's or bookmark's). */
+  resourceVersion: string;
+  /** The server ends the stream after this long (it is then re-opened from the last version seen). */
+  timeoutSeconds?: number;
+  /** Ask for BOOKMARK events, which move the version without an object change. */
+  allowWatchBookmarks?: boolean;
+  /** Called once the server has accepted the watch (200), before any event. */
+  onOpen?: () => void;
+}
+
+/** One event of a watch stream; BOOKMARK objects carry only `metadata.resourceVersion`. */
+export interface WatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK";
+  object: KubeObject;
+}
+
+/** A LIST's items and the collection's resourceVersion, where a WATCH starts. */
+export interface VersionedList {
+  items: KubeObject[];
+  resourceVersion: string;
+}
+
 /** Options of a write. */
 export interface WriteOptions extends CallOptions {
   /** `dryRun=All`: the server validates and answers but persists nothing. */

@@ -1,0 +1,116 @@
+/**
+ * The daemon's side of the watch cache: wraps a topology's cluster clients in
+ * `CachedClusterClient`s, turns store changes into one debounced reconcile
+ * trigger, and keeps every watch's state for /status and /metrics.
+ */
+import { CachedClusterClient, isWatchable, type CacheOptions, type WatchState } from "../kube/watch-cache.js";
+import type { ClusterClient } from "../kube/port.js";
+import type { ClientsFactory } from "./loop.js";
+import type { DaemonMetrics } from "./metrics.js";
+import type { WatchStatus } from "./status.js";
+
+/** How long after a watch event the reconcile starts, so a burst of events makes one reconcile. */
+export const WATCH_DEBOUNCE_MS = 100;
+
+/** The watches of the daemon, their metrics and the reconcile trigger they fire. */
+export class WatchBoard {
+  private readonly states = new Map<string, WatchState>();
+  private readonly restarts = new Map<string, number>();
+  private readonly relists = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly metrics: DaemonMetrics,
+    /** Called (debounced) when a watch brought a change. */
+    private readonly onChange: () => void,
+    private readonly debounceMs = WATCH_DEBOUNCE_MS,
+  ) {}
+
+  /** Wraps the clients a factory builds in watch caches; clients that cannot watch are left as they are. */
+  wrap(factory: ClientsFactory, opts: CacheOptions = {}): ClientsFactory {
+    return (topology) => {
+      const access = factory(topology);
+      const cached: CachedClusterClient[] = [];
+      const clients = new Map<string, ClusterClient>();
+      for (const [name, client] of access.clients) {
+        if (!isWatchable(client)) {
+          clients.set(name, client);
+          continue;
+        }
+        const c = new CachedClusterClient(
+          client,
+          { onChange: () => this.changed(), onState: (s, stopped) => this.record(s, stopped) },
+          opts,
+        );
+        cached.push(c);
+        clients.set(name, c);
+      }
+      return {
+        ...access,
+        clients,
+        close: () => {
+          for (const c of cached) c.close();
+          access.close();
+        },
+      };
+    };
+  }
+
+  /** Every watch held now, ordered by cluster, kind and scope. */
+  list(): WatchStatus[] {
+    return [...this.states.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => ({ ...s }));
+  }
+
+  /** Stops the pending trigger; later changes fire nothing. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private changed(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (!this.stopped) this.onChange();
+    }, this.debounceMs);
+    this.timer.unref();
+  }
+
+  private record(s: WatchState, stopped: boolean): void {
+    const key = watchKey(s);
+    const labels = watchLabels(s);
+    if (stopped) {
+      this.states.delete(key);
+      this.restarts.delete(key);
+      this.relists.delete(key);
+      this.metrics.watchUp.remove(labels);
+      this.metrics.watchObjects.remove(labels);
+      return;
+    }
+    this.states.set(key, { ...s });
+    this.metrics.watchUp.set(labels, s.up ? 1 : 0);
+    this.metrics.watchObjects.set(labels, s.objects);
+    const restarted = s.restarts - (this.restarts.get(key) ?? 0);
+    if (restarted > 0) this.metrics.watchRestarts.inc({ cluster: s.cluster, kind: s.kind }, restarted);
+    this.restarts.set(key, s.restarts);
+    const relisted = s.relists - (this.relists.get(key) ?? 0);
+    if (relisted > 0) this.metrics.watchRelists.inc({ cluster: s.cluster, kind: s.kind }, relisted);
+    this.relists.set(key, s.relists);
+  }
+}
+
+function watchKey(s: WatchState): string {
+  return [s.cluster, s.kind, s.apiVersion, s.namespace ?? "", s.labelSelector ?? "", s.fieldSelector ?? ""].join("|");
+}
+
+/** The metric labels of a watch: cluster, kind, namespace and its selectors in one. */
+function watchLabels(s: WatchState): Record<"cluster" | "kind" | "namespace" | "selector", string> {
+  return {
+    cluster: s.cluster,
+    kind: s.kind,
+    namespace: s.namespace ?? "",
+    selector: [s.labelSelector, s.fieldSelector].filter(Boolean).join(";"),
+  };
+}

@@ -1,0 +1,388 @@
+/**
+ * The watch cache (I/O edge of watch-store.ts): a `ClusterClient` whose
+ * `list()` and `get()` are answered from reflectors, each a LIST then a WATCH
+ * from the list's resourceVersion, started on first use for exactly the
+ * request's kind, namespace and selectors (a GET by name watches that one
+ * name through `fieldSelector=metadata.name=NAME`, which RBAC authorizes by
+ * resourceNames). Bookmarks move the version; 410 Gone relists; a broken
+ * stream is re-opened from the last version with backoff. Writes pass
+ * through and put the object the server returned into the stores of its kind
+ * (a newer resourceVersion wins; delete removes), so the next plan does not
+ * write it again. Every change an event brings is reported to `onChange`
+ * (the daemon reconciles on it); each watch's state to `onState`.
+ */
+import { ClusterBackoff } from "../daemon/backoff.js";
+import { FIELD_MANAGER } from "./http-client.js";
+import { KubeError } from "./errors.js";
+import type { KubeObject, ObjectRef } from "./object.js";
+import type {
+  AccessQuestion,
+  CallOptions,
+  ClusterClient,
+  ListOptions,
+  VersionedList,
+  WatchEvent,
+  WatchOptions,
+  WriteOptions,
+} from "./port.js";
+import { ObjectStore, scopeKey, slimObject, type SlimPolicy, type StoreScope } from "./watch-store.js";
+import { DeadlineError, abortText, sleep } from "../util/abort.js";
+import { errorMessage } from "../util/concurrency.js";
+import { EXPORT_LABELS } from "../extensions/export-modes.js";
+
+/** A client that can LIST with a version and WATCH from it (HttpClusterClient). */
+export interface WatchableClient extends ClusterClient {
+  listVersioned(apiVersion: string, kind: string, opts?: ListOptions): Promise<VersionedList>;
+  watch(apiVersion: string, kind: string, opts: WatchOptions, onEvent: (event: WatchEvent) => void): Promise<void>;
+  /** How long a discovery answer is reused. */
+  discoveryTtlMs?: number;
+  close?(): void;
+}
+
+/** Whether a client can be cached (it can LIST with a version and WATCH). */
+export function isWatchable(client: ClusterClient): client is WatchableClient {
+  const c = client as Partial<WatchableClient>;
+  return typeof c.watch === "function" && typeof c.listVersioned === "function";
+}
+
+/** One watch's state, for /status and /metrics. */
+export interface WatchState {
+  cluster: string;
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** The stream is open. */
+  up: boolean;
+  /** Times the stream broke and was re-opened (not counting the server's normal end of a stream). */
+  restarts: number;
+  /** LISTs after 410 Gone. */
+  relists: number;
+  /** Objects held. */
+  objects: number;
+  resourceVersion: string;
+  lastError?: string;
+  /** ISO time of the next attempt while backing off. */
+  retryAt?: string;
+}
+
+/** What the cache reports. */
+export interface CacheHooks {
+  /** An event changed what a store holds (not a bookmark, not the echo of our own write). */
+  onChange?(cluster: string, scope: StoreScope): void;
+  /** A watch's state changed; `stopped` when it was released (close, rebuild). */
+  onState?(state: WatchState, stopped: boolean): void;
+}
+
+/** Settings of the cache. */
+export interface CacheOptions {
+  /** Backoff between attempts to re-open a broken watch. */
+  backoff?: { baseMs: number; maxMs: number };
+  /** The server ends each stream after a random time in [min, 2 × min) seconds (client-go's spread). */
+  minWatchSeconds?: number;
+  /** How cached objects are slimmed; default: crosslink's field manager keeps its fields, the export labels others'. */
+  slim?: SlimPolicy | false;
+  /** How long a discovery answer is reused (the watches make no other periodic request). */
+  discoveryTtlMs?: number;
+}
+
+/** Default backoff of a broken watch: 250 ms doubling to 30 s. */
+export const WATCH_BACKOFF = { baseMs: 250, maxMs: 30_000 };
+
+/** A stream that stayed open this long resets the backoff when it breaks. */
+const HEALTHY_STREAM_MS = 10_000;
+
+/** The default slimming: crosslink's own managers keep their fields; others keep only the export labels. */
+export const DEFAULT_SLIM: SlimPolicy = {
+  fullFieldsOf: (m) => m === FIELD_MANAGER || m.startsWith(`${FIELD_MANAGER}-`),
+  keepLabels: EXPORT_LABELS,
+};
+
+/** One LIST+WATCH and the store it keeps current. */
+class Reflector {
+  readonly store: ObjectStore;
+  readonly state: WatchState;
+  readonly ready: Promise<void>;
+  private readonly stopper = new AbortController();
+  private readonly backoff: ClusterBackoff;
+  private stopped = false;
+
+  constructor(
+    private readonly client: WatchableClient,
+    readonly scope: StoreScope,
+    private readonly hooks: CacheHooks,
+    private readonly opts: Required<Pick<CacheOptions, "backoff" | "minWatchSeconds">>,
+    slim: ((o: KubeObject) => KubeObject) | undefined,
+    signal: AbortSignal | undefined,
+  ) {
+    this.store = new ObjectStore(scope, slim);
+    this.backoff = new ClusterBackoff(opts.backoff);
+    this.state = {
+      cluster: client.cluster,
+      apiVersion: scope.apiVersion,
+      kind: scope.kind,
+      ...(scope.namespace !== undefined ? { namespace: scope.namespace } : {}),
+      ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
+      ...(scope.fieldSelector ? { fieldSelector: scope.fieldSelector } : {}),
+      up: false,
+      restarts: 0,
+      relists: 0,
+      objects: 0,
+      resourceVersion: "",
+    };
+    const first = signal ? AbortSignal.any([this.stopper.signal, signal]) : this.stopper.signal;
+    this.ready = this.list(first).then(() => {
+      void this.run();
+    });
+  }
+
+  /** Stops the watch: the stream is aborted, no timer stays. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopper.abort(new Error("watch released"));
+    this.state.up = false;
+    this.hooks.onState?.(this.state, true);
+  }
+
+  private async list(signal: AbortSignal): Promise<boolean> {
+    const { apiVersion, kind, namespace, labelSelector, fieldSelector } = this.scope;
+    const l = await this.client.listVersioned(apiVersion, kind, {
+      signal,
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(labelSelector ? { labelSelector } : {}),
+      ...(fieldSelector ? { fieldSelector } : {}),
+    });
+    const changed = this.store.replace(l.items, l.resourceVersion);
+    this.state.resourceVersion = l.resourceVersion;
+    this.state.objects = this.store.size;
+    return changed;
+  }
+
+  private async run(): Promise<void> {
+    const { apiVersion, kind, namespace, labelSelector, fieldSelector } = this.scope;
+    let relist = false;
+    while (!this.stopped) {
+      let openedAt: number | undefined;
+      try {
+        if (relist) {
+          if (await this.list(this.stopper.signal)) this.hooks.onChange?.(this.client.cluster, this.scope);
+          relist = false;
+        }
+        const spread = this.opts.minWatchSeconds;
+        await this.client.watch(
+          apiVersion,
+          kind,
+          {
+            resourceVersion: this.store.resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds: Math.floor(spread * (1 + Math.random())),
+            signal: this.stopper.signal,
+            ...(namespace !== undefined ? { namespace } : {}),
+            ...(labelSelector ? { labelSelector } : {}),
+            ...(fieldSelector ? { fieldSelector } : {}),
+            onOpen: () => {
+              openedAt = Date.now();
+              this.setState({ up: true });
+            },
+          },
+          (event) => {
+            const changed = this.store.apply(event);
+            this.state.resourceVersion = this.store.resourceVersion;
+            this.state.objects = this.store.size;
+            if (changed) this.hooks.onChange?.(this.client.cluster, this.scope);
+          },
+        );
+        // The server ended the stream at timeoutSeconds: open the next one from where it stopped.
+        this.backoff.succeed("watch");
+      } catch (err) {
+        if (this.stopped) return;
+        if (openedAt !== undefined && Date.now() - openedAt >= HEALTHY_STREAM_MS) this.backoff.succeed("watch");
+        const gone = err instanceof KubeError && err.code === "KUBE_GONE";
+        if (gone) {
+          relist = true;
+          this.state.relists++;
+        }
+        if (gone && !this.backoff.get("watch")) {
+          // 410 right after a healthy stream: the version was compacted; relist at once.
+          this.setState({ up: false, lastError: errorMessage(err) });
+          continue;
+        }
+        const b = this.backoff.fail("watch", errorMessage(err), Date.now());
+        this.state.restarts++;
+        this.setState({ up: false, lastError: b.lastError, retryAt: new Date(b.until).toISOString() });
+        try {
+          await sleep(b.until - Date.now(), this.stopper.signal);
+        } catch {
+          return;
+        }
+        delete this.state.retryAt;
+      }
+    }
+  }
+
+  private setState(change: Partial<WatchState>): void {
+    Object.assign(this.state, change);
+    if (this.stopped) return;
+    this.hooks.onState?.(this.state, false);
+  }
+}
+
+/**
+ * A `ClusterClient` answering reads from watches (see the module comment);
+ * everything else passes through to the wrapped client.
+ */
+export class CachedClusterClient implements ClusterClient {
+  private readonly reflectors = new Map<string, Reflector>();
+  private readonly slim?: (o: KubeObject) => KubeObject;
+  private readonly settings: Required<Pick<CacheOptions, "backoff" | "minWatchSeconds">>;
+  private closed = false;
+
+  constructor(
+    private readonly inner: WatchableClient,
+    private readonly hooks: CacheHooks = {},
+    opts: CacheOptions = {},
+  ) {
+    const policy = opts.slim === undefined ? DEFAULT_SLIM : opts.slim;
+    if (policy) this.slim = (o) => slimObject(o, policy);
+    this.settings = { backoff: opts.backoff ?? WATCH_BACKOFF, minWatchSeconds: opts.minWatchSeconds ?? 300 };
+    if (opts.discoveryTtlMs !== undefined && inner.discoveryTtlMs !== undefined)
+      inner.discoveryTtlMs = opts.discoveryTtlMs;
+  }
+
+  get cluster(): string {
+    return this.inner.cluster;
+  }
+  get server(): string {
+    return this.inner.server;
+  }
+  get caPem(): string | undefined {
+    return this.inner.caPem;
+  }
+  get counters() {
+    return this.inner.counters;
+  }
+
+  /** The state of every watch this client holds. */
+  watches(): WatchState[] {
+    return [...this.reflectors.values()].map((r) => ({ ...r.state }));
+  }
+
+  async get(ref: ObjectRef, opts: CallOptions = {}): Promise<KubeObject | undefined> {
+    const scope: StoreScope = {
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      ...(ref.namespace !== undefined ? { namespace: ref.namespace } : {}),
+      fieldSelector: `metadata.name=${ref.name}`,
+    };
+    const r = await this.ready(scope, opts.signal);
+    return r.store.get(ref.namespace, ref.name);
+  }
+
+  async list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<KubeObject[]> {
+    const scope: StoreScope = {
+      apiVersion,
+      kind,
+      ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+      ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+      ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}),
+    };
+    const r = await this.ready(scope, opts.signal);
+    return r.store.list();
+  }
+
+  async apply(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    return this.wrote(await this.inner.apply(obj, opts), opts);
+  }
+
+  async delete(ref: ObjectRef, opts: WriteOptions = {}): Promise<boolean> {
+    const gone = await this.inner.delete(ref, opts);
+    if (!opts.dryRun) {
+      const obj = {
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name: ref.name, namespace: ref.namespace },
+      };
+      for (const r of this.reflectors.values()) r.store.written(obj, true);
+    }
+    return gone;
+  }
+
+  async update(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    if (!this.inner.update) throw new KubeError("KUBE_HTTP", `${obj.kind}: update not supported`, this.cluster);
+    return this.wrote(await this.inner.update(obj, opts), opts);
+  }
+
+  async patch(ref: ObjectRef, patch: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    return this.wrote(await this.inner.patch(ref, patch, opts), opts);
+  }
+
+  createToken(namespace: string, serviceAccount: string, expirationSeconds: number, opts?: CallOptions) {
+    return this.inner.createToken(namespace, serviceAccount, expirationSeconds, opts);
+  }
+
+  servedVersions(group: string, opts?: CallOptions): Promise<string[]> {
+    return this.inner.servedVersions(group, opts);
+  }
+
+  reviewAccess(question: AccessQuestion, opts?: CallOptions) {
+    if (!this.inner.reviewAccess) throw new KubeError("KUBE_HTTP", "access review not supported", this.cluster);
+    return this.inner.reviewAccess(question, opts);
+  }
+
+  discovery(opts?: CallOptions): Promise<Record<string, string[]>> {
+    return this.inner.discovery(opts);
+  }
+
+  /** Releases every watch (streams aborted, timers cleared) and closes the wrapped client. */
+  close(): void {
+    this.closed = true;
+    for (const r of this.reflectors.values()) r.stop();
+    this.reflectors.clear();
+    this.inner.close?.();
+  }
+
+  /** Puts what a write returned into the stores of its kind. */
+  private wrote(obj: KubeObject, opts: WriteOptions): KubeObject {
+    if (!opts.dryRun && obj?.metadata && !opts.subresource)
+      for (const r of this.reflectors.values()) r.store.written(obj);
+    return obj;
+  }
+
+  /** The reflector of a scope, started on first use; resolves once its first LIST is in. */
+  private async ready(scope: StoreScope, signal: AbortSignal | undefined): Promise<Reflector> {
+    if (this.closed) throw new KubeError("KUBE_ABORTED", `${scope.kind}: client closed`, this.cluster);
+    const key = scopeKey(scope);
+    let r = this.reflectors.get(key);
+    if (!r) {
+      const made = new Reflector(this.inner, scope, this.hooks, this.settings, this.slim, signal);
+      r = made;
+      this.reflectors.set(key, made);
+      // A first LIST that fails drops the reflector: the next call starts again (the loop's backoff paces it).
+      made.ready.catch(() => {
+        if (this.reflectors.get(key) === made) this.reflectors.delete(key);
+        made.stop();
+      });
+    }
+    if (!signal) {
+      await r.ready;
+      return r;
+    }
+    const reflector = r;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () =>
+        reject(
+          new KubeError(
+            signal.reason instanceof DeadlineError ? "KUBE_TIMEOUT" : "KUBE_ABORTED",
+            `list ${scope.kind}: ${abortText(signal)}`,
+            this.cluster,
+          ),
+        );
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      reflector.ready.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
+    return reflector;
+  }
+}
