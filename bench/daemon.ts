@@ -1,127 +1,278 @@
 /**
- * Daemon benchmark against two harness clusters and `git http-backend` on
- * loopback. Prints: commit-to-applied latency after a webhook; the cost of a
- * no-change tick (git requests and bytes, API requests), with and without a
- * drift check; the daemon's memory after 1,000 ticks.
- * Run: npm run build && node dist/bench/daemon.js
+ * Daemon benchmark: N harness clusters (default 10) × S exported Services in
+ * each (default 2,000), links both ways around a ring, one split per cluster
+ * (bench/fleet.ts). The fleet is converged once by the engine; then the
+ * daemon runs in a child process per mode, `--observe poll` (before: every
+ * tick re-reads the clusters; bounded to --poll-ticks and 120 s) and
+ * `--observe watch` (after), each printing: API requests per steady tick,
+ * for watch the repair of a hand edit (latency, writes), the time of the
+ * ticks, heap used at five points and RSS at the end. Ends with a line
+ * `BENCH_JSON {...}` holding every figure.
+ *
+ * Usage: npm run build && node --expose-gc dist/bench/daemon.js [--clusters 10] [--services 2000]
+ *        [--ticks 1000] [--poll-ticks 50]
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { parseRunConfig } from "../src/daemon/config.js";
 import { createDaemon } from "../src/daemon/daemon.js";
 import { createLogger } from "../src/daemon/log.js";
-import { signWebhook } from "../src/daemon/webhook.js";
-import { startClusters } from "../test/harness/driver.js";
+import { reconcile, reconcileOptions } from "../src/engine/reconcile.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../src/kube/access.js";
-import { startGitServer } from "../test/support/git-server.js";
-import { createRepo, TOPOLOGY_PATH, waitFor } from "../test/daemon/support.js";
+import type { KubeObject } from "../src/kube/object.js";
+import { startClusters } from "../test/harness/driver.js";
+import { waitFor } from "../test/daemon/support.js";
+import { fleetNames, fleetTopology, fleetYaml, seedServices } from "./fleet.js";
 
-const SECRET = "bench-secret";
-const tmp = await mkdtemp(path.join(os.tmpdir(), "crosslink-bench-"));
-const clusters = await startClusters(["workload1", "workload2"], { log: () => {} });
-const repo = createRepo(path.join(tmp, "repos"), "mesh", "podinfo-split", clusters.trustAnchorPem);
-const server = await startGitServer({ root: path.join(tmp, "repos") });
-await writeFile(path.join(tmp, "secret"), SECRET);
-const accesses: ClusterAccess[] = [];
-const apiRequests = () =>
-  accesses.reduce((n, a) => n + [...a.clients.values()].reduce((m, c) => m + c.counters.requests, 0), 0);
+const { values } = parseArgs({
+  options: {
+    clusters: { type: "string", default: "10" },
+    services: { type: "string", default: "2000" },
+    ticks: { type: "string", default: "1000" },
+    "poll-ticks": { type: "string", default: "50" },
+    child: { type: "string" },
+    dir: { type: "string" },
+    kubeconfig: { type: "string" },
+  },
+});
+const N = Number(values.clusters);
+const S = Number(values.services);
+const names = fleetNames(N);
+const MiB = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
+/** Budget of the issue: RSS after 1,000 ticks with the fleet watched. */
+const RSS_BUDGET_MIB = 150;
 
-async function run(driftInterval: string) {
+/** What one daemon run measured. */
+interface RunFigures {
+  mode: "poll" | "watch";
+  ticks: number;
+  tickMs: number;
+  requestsPerTick: number;
+  repairMs?: number;
+  repairWrites?: number;
+  heapMiB: { tick: number; heap: number }[];
+  rssMiB: number;
+  watches?: number;
+  cachedObjects?: number;
+}
+
+/** One daemon in this process, over the converged fleet. */
+async function child(mode: "poll" | "watch", dir: string, kubeconfig: string, ticks: number): Promise<RunFigures> {
+  const accesses: ClusterAccess[] = [];
+  const requests = () => accesses.reduce((n, a) => n + a.totals().requests, 0);
+  const writes = () => accesses.reduce((n, a) => n + a.totals().writes, 0);
   const cfg = parseRunConfig(
     [
       "--repo",
-      `${server.url}/mesh.git`,
-      "--path",
-      TOPOLOGY_PATH,
+      path.join(dir, "repo"),
       "--webhook-listen",
       "127.0.0.1:0",
       "--metrics-listen",
       "127.0.0.1:0",
-      "--status-detail",
       "--kubeconfig",
-      clusters.kubeconfigPath,
+      kubeconfig,
       "--cache-dir",
-      path.join(tmp, `cache-${driftInterval}`),
-      "--webhook-secret-file",
-      path.join(tmp, "secret"),
+      path.join(dir, `cache-${mode}`),
       "--schedule",
       "0 0 1 1 *",
       "--drift-interval",
-      driftInterval,
+      "0",
+      "--observe",
+      mode,
     ],
     {},
   );
   if (cfg === "help") throw new Error("unreachable");
-  return createDaemon(cfg, {
+  const kc = loadKubeConfig(kubeconfig);
+  const d = await createDaemon(cfg, {
     log: createLogger("silent"),
     clients: (t) => {
-      const a = clusterAccess(t, loadKubeConfig(clusters.kubeconfigPath));
+      const a = clusterAccess(t, kc);
       accesses.push(a);
       return a;
     },
   });
-}
-
-try {
-  const d = await run("0");
   await d.start();
-  await waitFor("first apply", () => d.loop.status.revision.applied === repo.first, 90_000, 20);
-
-  const latencies: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const w = 10 + i * 10;
-    const sha = repo.edit(`weights ${w}`, (doc) => {
-      doc.setIn(["spec", "splits", 0, "backends", 0, "weight"], w);
-      doc.setIn(["spec", "splits", 0, "backends", 1, "weight"], 100 - w);
-    });
-    const body = JSON.stringify({ ref: "refs/heads/main", after: sha });
-    const t0 = performance.now();
-    await fetch(`${d.webhookUrl()}/hooks/git`, {
-      method: "POST",
-      headers: { "X-GitHub-Event": "push", "X-Hub-Signature-256": signWebhook(SECRET, body) },
-      body,
-    });
-    await waitFor("applied", () => d.loop.status.revision.applied === sha, 30_000, 5);
-    latencies.push(performance.now() - t0);
-  }
-  latencies.sort((a, b) => a - b);
-  console.log(
-    `commit-to-applied after a webhook: median ${latencies[2]!.toFixed(0)} ms, min ${latencies[0]!.toFixed(0)} ms, max ${latencies[4]!.toFixed(0)} ms (5 commits)`,
-  );
-
-  const cost = async (label: string, tick: () => Promise<unknown>) => {
-    server.resetStats();
-    const api0 = apiRequests();
-    const t0 = performance.now();
-    await tick();
-    console.log(
-      `no-change tick (${label}): ${(performance.now() - t0).toFixed(1)} ms, git ${server.stats.requests} request(s) ${server.stats.bytesOut} bytes, API ${apiRequests() - api0} request(s)`,
-    );
+  await waitFor("the daemon converged", () => d.loop.status.revision.applied !== undefined, 600_000, 50);
+  const idle = async () => {
+    await waitFor("idle", () => !d.loop.busy, 60_000, 10);
+    await new Promise((r) => setTimeout(r, 300));
+    await waitFor("idle", () => !d.loop.busy, 60_000, 10);
   };
-  await cost("drift check every tick, the default", () => d.loop.tick("bench"));
-  await d.stop();
+  await idle();
 
-  const quiet = await run("1h");
-  await quiet.start();
-  await waitFor("synced", () => quiet.loop.status.revision.applied !== undefined, 30_000, 20);
-  await cost("drift check not due", () => quiet.loop.tick("bench"));
+  const steady = 10;
+  const r0 = requests();
+  for (let i = 0; i < steady; i++) await d.loop.tick("bench");
+  const requestsPerTick = (requests() - r0) / steady;
 
-  global.gc?.();
-  const before = process.memoryUsage();
+  const figures: RunFigures = { mode, ticks, tickMs: 0, requestsPerTick, heapMiB: [], rssMiB: 0 };
+  if (mode === "watch") {
+    // A hand edit of c0's HTTPRoute weights by another field manager, through a client of its own.
+    const anchor = await readFile(path.join(dir, "repo", "anchor.crt"), "utf8");
+    const editor = clusterAccess(await fleetTopology(names, S, anchor, 50), kc);
+    try {
+      const c0 = editor.clients.get("c0")!;
+      const route = (
+        await c0.list("gateway.networking.k8s.io/v1", "HTTPRoute", { namespace: "bench" })
+      )[0] as KubeObject;
+      type Rules = { backendRefs: { weight: number }[] }[];
+      const weightsOf = (o: KubeObject | undefined) =>
+        JSON.stringify((o?.spec as { rules: Rules } | undefined)?.rules[0]?.backendRefs.map((b) => b.weight));
+      const want = weightsOf(route);
+      const rules = structuredClone((route.spec as { rules: Rules }).rules);
+      rules[0]!.backendRefs[0]!.weight = 99;
+      rules[0]!.backendRefs[1]!.weight = 1;
+      const ref = {
+        apiVersion: route.apiVersion,
+        kind: route.kind,
+        namespace: route.metadata.namespace!,
+        name: route.metadata.name,
+      };
+      const w0 = writes();
+      const t0 = performance.now();
+      await c0.patch(ref, { spec: { rules } }, { fieldManager: "kubectl-edit" });
+      await waitFor("the hand edit repaired", async () => weightsOf(await c0.get(ref)) === want, 30_000, 10);
+      figures.repairMs = Math.round(performance.now() - t0);
+      await idle();
+      figures.repairWrites = writes() - w0;
+    } finally {
+      editor.close();
+    }
+    const status = (await (await fetch(`${d.url()}/status`)).json()) as { watches?: { objects: number }[] };
+    const list = status.watches ?? [];
+    figures.watches = list.length;
+    figures.cachedObjects = list.reduce((n, w) => n + w.objects, 0);
+  }
+
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const heap = (tick: number) => {
+    gc?.();
+    figures.heapMiB.push({ tick, heap: MiB(process.memoryUsage().heapUsed) });
+  };
+  heap(0);
   const t0 = performance.now();
-  for (let i = 0; i < 1000; i++) await quiet.loop.tick("bench");
-  const ms = performance.now() - t0;
-  global.gc?.();
-  const afterMem = process.memoryUsage();
-  const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-  console.log(
-    `1,000 no-change ticks: ${(ms / 1000).toFixed(1)} s (${(ms / 1000).toFixed(2)} ms/tick); memory after: rss ${mb(afterMem.rss)} MiB, heap used ${mb(afterMem.heapUsed)} MiB (before: rss ${mb(before.rss)} MiB, heap ${mb(before.heapUsed)} MiB)`,
-  );
-  await quiet.stop();
-} finally {
-  for (const a of accesses) a.close();
-  await server.stop();
-  await clusters.stop();
-  await rm(tmp, { recursive: true, force: true });
+  const deadline = Date.now() + (mode === "poll" ? 90_000 : 1_800_000);
+  let done = 0;
+  for (let i = 1; i <= ticks && Date.now() < deadline; i++) {
+    await d.loop.tick("bench");
+    done = i;
+    if (i % Math.max(1, Math.floor(ticks / 4)) === 0) heap(i);
+  }
+  figures.ticks = done;
+  figures.tickMs = Math.round(((performance.now() - t0) / Math.max(1, done)) * 100) / 100;
+  if (figures.heapMiB.at(-1)?.tick !== done) heap(done);
+  figures.rssMiB = MiB(process.memoryUsage().rss);
+  await d.stop();
+  return figures;
 }
+
+/** Runs one mode in a child process (its RSS is the daemon's alone), bounded in time. */
+function runChild(mode: "poll" | "watch", dir: string, kubeconfig: string, ticks: number, limitMs: number) {
+  return new Promise<RunFigures>((resolve, reject) => {
+    const p = spawn(
+      process.execPath,
+      [
+        "--expose-gc",
+        fileURLToPath(import.meta.url),
+        "--child",
+        mode,
+        "--dir",
+        dir,
+        "--kubeconfig",
+        kubeconfig,
+        "--clusters",
+        String(N),
+        "--services",
+        String(S),
+        "--ticks",
+        String(ticks),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"], timeout: limitMs, killSignal: "SIGKILL" },
+    );
+    let out = "";
+    p.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    p.on("close", (code, signal) => {
+      const line = out.split("\n").find((l) => l.startsWith("CHILD_JSON "));
+      if (line) resolve(JSON.parse(line.slice("CHILD_JSON ".length)) as RunFigures);
+      else reject(new Error(`${mode} run ended with ${signal ?? code} and no figures:\n${out}`));
+    });
+  });
+}
+
+function print(f: RunFigures): void {
+  console.log(
+    `${f.mode.padEnd(6)} ${String(f.requestsPerTick).padStart(9)} req/tick  ${String(f.ticks).padStart(5)} ticks  ${f.tickMs
+      .toFixed(1)
+      .padStart(
+        7,
+      )} ms/tick  RSS ${f.rssMiB.toFixed(1).padStart(6)} MiB  heap ${f.heapMiB.map((h) => `${h.heap}@${h.tick}`).join(" ")}` +
+      (f.repairMs !== undefined ? `  hand edit repaired in ${f.repairMs} ms with ${f.repairWrites} write(s)` : "") +
+      (f.watches !== undefined ? `  ${f.watches} watches, ${f.cachedObjects} cached objects` : ""),
+  );
+}
+
+async function main(): Promise<void> {
+  const ticks = Number(values.ticks);
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "crosslink-bench-daemon-"));
+  const t0 = performance.now();
+  const clusters = await startClusters(names, { log: () => {} });
+  try {
+    const topology = await fleetTopology(names, S, clusters.trustAnchorPem, 50);
+    const acc = clusterAccess(topology, loadKubeConfig(clusters.kubeconfigPath));
+    try {
+      await seedServices(acc.clients.values(), S);
+      const tSeed = performance.now();
+      const first = await reconcile(topology, acc.clients, reconcileOptions(), () => true);
+      const converged = first.changes?.clusters.every((c) => c.converged) ?? true;
+      console.log(
+        `${N} clusters × ${S} exported Services: started and seeded in ${((tSeed - t0) / 1000).toFixed(1)} s; first apply ${((performance.now() - tSeed) / 1000).toFixed(1)} s${converged ? "" : " (NOT converged)"}`,
+      );
+    } finally {
+      acc.close();
+    }
+    const repo = path.join(tmp, "repo");
+    await mkdir(repo, { recursive: true });
+    await writeFile(path.join(repo, "multicluster.yaml"), fleetYaml(names, S, 50));
+    await writeFile(path.join(repo, "anchor.crt"), clusters.trustAnchorPem);
+
+    const poll = await runChild("poll", tmp, clusters.kubeconfigPath, Number(values["poll-ticks"]), 120_000);
+    print(poll);
+    const watch = await runChild("watch", tmp, clusters.kubeconfigPath, ticks, 1_900_000);
+    print(watch);
+    const heaps = watch.heapMiB.map((h) => h.heap);
+    const heapGrowth = Math.round((heaps.at(-1)! - heaps[1]!) * 10) / 10;
+    console.log(
+      `watch: RSS ${watch.rssMiB} MiB after ${watch.ticks} ticks (budget < ${RSS_BUDGET_MIB} MiB: ${watch.rssMiB < RSS_BUDGET_MIB ? "met" : "NOT met"}); heap from tick ${watch.heapMiB[1]?.tick} to ${watch.ticks}: ${heapGrowth >= 0 ? "+" : ""}${heapGrowth} MiB; requests per steady tick ${poll.requestsPerTick} (poll) → ${watch.requestsPerTick} (watch)`,
+    );
+    console.log(
+      `BENCH_JSON ${JSON.stringify({
+        bench: "daemon",
+        clusters: N,
+        servicesPerCluster: S,
+        exports: N * S,
+        poll,
+        watch,
+        requestsPerSteadyTick: { poll: poll.requestsPerTick, watch: watch.requestsPerTick },
+        repairMs: watch.repairMs,
+        repairWrites: watch.repairWrites,
+        rssMiB: { poll: poll.rssMiB, watch: watch.rssMiB, budget: RSS_BUDGET_MIB },
+        heapGrowthMiB: heapGrowth,
+      })}`,
+    );
+  } finally {
+    await clusters.stop();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+if (values.child) {
+  const mode = values.child === "poll" ? "poll" : "watch";
+  const figures = await child(mode, values.dir!, values.kubeconfig!, Number(values.ticks));
+  console.log(`CHILD_JSON ${JSON.stringify(figures)}`);
+  process.exit(0);
+} else await main();

@@ -44,16 +44,18 @@ export const LINKERD_CONFIGMAPS = ["linkerd-config", "linkerd-identity-trust-roo
  */
 export async function requiredPermissions(): Promise<{ clusterWide: Set<string>; multiclusterNamespace: Set<string> }> {
   const own: PolicyRule[] = [
-    // Every managed kind: listed by owner label (observe), server-side applied (PATCH; create when new), pruned.
+    // Every managed kind: listed by owner label (observe; the daemon lists and then watches, kube/watch-cache.ts),
+    // server-side applied (PATCH; create when new), pruned.
     ...MANAGED_KINDS.map((k) => ({
       apiGroups: [k.group],
       resources: [k.plural],
-      verbs: ["list", "create", "patch", "delete"],
+      verbs: ["list", "watch", "create", "patch", "delete"],
     })),
-    // observe.ts: linkerd-config and the trust roots, the identity issuer, the gateway, the shared controller role.
-    { apiGroups: [""], resources: ["configmaps"], resourceNames: LINKERD_CONFIGMAPS, verbs: ["get"] },
-    { apiGroups: [""], resources: ["secrets", "services"], verbs: ["get"] },
-    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["clusterroles"], verbs: ["get"] },
+    // observe.ts: linkerd-config and the trust roots, the identity issuer, the gateway, the shared controller role,
+    // read by name: a GET from the CLI, a LIST+WATCH of that one name (fieldSelector metadata.name) from the daemon.
+    { apiGroups: [""], resources: ["configmaps"], resourceNames: LINKERD_CONFIGMAPS, verbs: ["get", "list", "watch"] },
+    { apiGroups: [""], resources: ["secrets", "services"], verbs: ["get", "list", "watch"] },
+    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["clusterroles"], verbs: ["get", "list", "watch"] },
     // trust.ts: the trust bundle (spec.manageTrust), written by server-side apply into existing ConfigMaps.
     { apiGroups: [""], resources: ["configmaps"], resourceNames: LINKERD_CONFIGMAPS, verbs: ["patch"] },
     // apply.ts: link credentials from the TokenRequest API; a managed controller's rollout is a patch.
