@@ -419,6 +419,7 @@ export class ReconcileLoop {
     let suspendedCheck: Promise<boolean> | undefined;
     let suspended = false;
     let mayWrite = false;
+    let yieldTimer: NodeJS.Timeout | undefined;
     // A run waiting only on hung clusters yields to the next trigger: they go on alone, and the next run skips them.
     const each = reconcileEach(
       good.topology,
@@ -443,12 +444,16 @@ export class ReconcileLoop {
         }),
         // Before that age its clusters are slow, not hung: a trigger waits for the run (startup's "leader" trigger
         // made the first run give way at once, and the revision was never recorded as applied).
-        new Promise<void>((resolve) =>
-          setTimeout(resolve, Math.max(0, YIELD_AFTER_MS - (performance.now() - t0))).unref(),
-        ),
+        new Promise<void>((resolve) => {
+          yieldTimer = setTimeout(resolve, Math.max(0, YIELD_AFTER_MS - (performance.now() - t0)));
+          yieldTimer.unref();
+        }),
       ]).then(() => {}),
     );
     const { run, remaining } = await each.settled;
+    // Cleared at once: a pending timer would keep this run's observations and plan alive for YIELD_AFTER_MS
+    // (back-to-back ticks held hundreds of runs).
+    clearTimeout(yieldTimer);
     this.yieldNow = undefined;
     if (remaining.length) this.detach(good, each.done, remaining, backedOff);
     const { plan } = run;
