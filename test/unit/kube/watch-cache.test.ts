@@ -1,0 +1,126 @@
+/**
+ * The reflector's recovery logic with a scripted client (recorded events, no server): a 410 Gone relists and
+ * reports the change made during the gap; a broken stream re-watches from the last version with backoff; close()
+ * stops it all. The same paths against real API servers: test/daemon/watch.test.ts.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { KubeError } from "../../../src/kube/errors.js";
+import type { KubeObject } from "../../../src/kube/object.js";
+import type { ListOptions, VersionedList, WatchEvent, WatchOptions } from "../../../src/kube/port.js";
+import { CachedClusterClient, type WatchState, type WatchableClient } from "../../../src/kube/watch-cache.js";
+
+const cm = (name: string, rv: string): KubeObject => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name, namespace: "ns", resourceVersion: rv },
+});
+
+/** A client playing back a script: each LIST answers the next listed state, each WATCH the next step. */
+function scripted(
+  lists: VersionedList[],
+  watches: ((opts: WatchOptions, emit: (e: WatchEvent) => void) => Promise<void>)[],
+): WatchableClient & { watchedFrom: string[]; lists: number } {
+  const unsupported = () => Promise.reject(new Error("not in the script"));
+  const c = {
+    cluster: "c",
+    server: "https://127.0.0.1:1",
+    counters: { requests: 0, writes: 0, retries: 0, byVerb: {} },
+    watchedFrom: [] as string[],
+    lists: 0,
+    listVersioned: async (_a: string, _k: string, _o?: ListOptions) => lists[Math.min(c.lists++, lists.length - 1)]!,
+    watch: async (_a: string, _k: string, opts: WatchOptions, onEvent: (e: WatchEvent) => void) => {
+      c.watchedFrom.push(opts.resourceVersion);
+      const step = watches.shift();
+      if (!step)
+        return new Promise<void>((_, reject) =>
+          opts.signal?.addEventListener("abort", () => reject(new Error("aborted"))),
+        );
+      opts.onOpen?.();
+      return step(opts, onEvent);
+    },
+    get: unsupported,
+    list: unsupported,
+    apply: unsupported,
+    delete: unsupported,
+    patch: unsupported,
+    createToken: unsupported,
+    servedVersions: unsupported,
+    discovery: unsupported,
+  };
+  return c as unknown as WatchableClient & { watchedFrom: string[]; lists: number };
+}
+
+const until = async (what: string, fn: () => boolean) => {
+  for (let i = 0; i < 200 && !fn(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(fn(), what);
+};
+
+test("410 Gone: relist, the change made in the gap is reported; then watch from the new list's version", async () => {
+  const client = scripted(
+    [
+      { items: [cm("a", "5")], resourceVersion: "10" },
+      { items: [cm("a", "7"), cm("b", "8")], resourceVersion: "20" },
+    ],
+    [
+      async (_o, emit) =>
+        emit({ type: "BOOKMARK", object: { ...cm("", "12"), metadata: { name: "", resourceVersion: "12" } } }),
+      async () => {
+        throw new KubeError("KUBE_GONE", "watch ConfigMap: 410 too old resource version", "c", 410);
+      },
+    ],
+  );
+  const changes: string[] = [];
+  const states: WatchState[] = [];
+  const cache = new CachedClusterClient(
+    client,
+    { onChange: (_c, s) => changes.push(s.kind), onState: (s) => states.push({ ...s }) },
+    { backoff: { baseMs: 10, maxMs: 20 } },
+  );
+  assert.deepEqual(
+    (await cache.list("v1", "ConfigMap", { namespace: "ns" })).map((o) => o.metadata.name),
+    ["a"],
+  );
+  await until("relisted", () => client.lists === 2 && client.watchedFrom.length >= 3);
+  assert.deepEqual(client.watchedFrom.slice(0, 3), ["10", "12", "20"], "bookmark moved the version; relist reset it");
+  assert.deepEqual(changes, ["ConfigMap"], "one change: the relist found a and b changed");
+  const items = await cache.list("v1", "ConfigMap", { namespace: "ns" });
+  assert.deepEqual(
+    items.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`),
+    ["a@7", "b@8"],
+  );
+  assert.equal(cache.watches()[0]!.relists, 1);
+  cache.close();
+  assert.equal(states.at(-1)!.up, false);
+});
+
+test("a broken stream: re-watched from the last version seen, after a backoff, restarts counted", async () => {
+  const client = scripted(
+    [{ items: [], resourceVersion: "1" }],
+    [
+      async (_o, emit) => {
+        emit({ type: "ADDED", object: cm("x", "2") });
+        throw new KubeError("KUBE_UNREACHABLE", "watch ConfigMap: stream cut", "c");
+      },
+      async () => {
+        throw new KubeError("KUBE_UNREACHABLE", "watch ConfigMap: refused", "c");
+      },
+      async (_o, emit) => emit({ type: "MODIFIED", object: cm("x", "3") }),
+    ],
+  );
+  const cache = new CachedClusterClient(client, {}, { backoff: { baseMs: 20, maxMs: 40 } });
+  const t0 = Date.now();
+  await cache.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "ns", name: "x" });
+  await until("three watches", () => client.watchedFrom.length >= 4);
+  assert.deepEqual(client.watchedFrom.slice(0, 4), ["1", "2", "2", "3"]);
+  assert.ok(Date.now() - t0 >= 20 + 40, "two backoffs: 20 ms then 40 ms");
+  const w = cache.watches()[0]!;
+  assert.equal(w.restarts, 2);
+  assert.equal(w.fieldSelector, "metadata.name=x");
+  assert.match(w.lastError ?? "", /refused/);
+  assert.equal(
+    (await cache.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "ns", name: "x" }))?.metadata.resourceVersion,
+    "3",
+  );
+  cache.close();
+});
