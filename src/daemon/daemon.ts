@@ -130,7 +130,15 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
     });
   // Watches: reads come from LIST+WATCH caches; a change one brings triggers a reconcile (debounced).
   let fireWatch = () => {};
-  const watches = cfg.observe === "watch" ? new WatchBoard(metrics, () => fireWatch()) : undefined;
+  let recovered = (_cluster: string) => {};
+  const watches =
+    cfg.observe === "watch"
+      ? new WatchBoard(
+          metrics,
+          () => fireWatch(),
+          (c) => recovered(c),
+        )
+      : undefined;
   const clients: ClientsFactory = watches ? watches.wrap(direct) : direct;
 
   let elector: LeaseElector | undefined;
@@ -209,6 +217,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
     loop.trigger(reason).catch((err) => log.error({ err: String(err) }, "trigger failed"));
   };
   fireWatch = () => fire(WATCH_TRIGGER);
+  recovered = (cluster) => loop.forgetBackoff(cluster);
   const follows = "branch" in cfg.ref ? { branch: cfg.ref.branch } : "tag" in cfg.ref ? { tag: cfg.ref.tag } : {};
 
   return {

@@ -197,6 +197,11 @@ export class ReconcileLoop {
     return Promise.all([this.running, ...this.detached]).then(() => {});
   }
 
+  /** Ends a cluster's backoff: it can be read again (its watches are open again), the next reconcile observes it. */
+  forgetBackoff(cluster: string): void {
+    this.backoff.succeed(cluster);
+  }
+
   /** Releases the cluster clients. */
   close(): void {
     this.access?.access.close();

@@ -24,6 +24,8 @@ export class WatchBoard {
     private readonly metrics: DaemonMetrics,
     /** Called (debounced) when a watch brought a change. */
     private readonly onChange: () => void,
+    /** Called when a watch of a cluster is open again after failing (the loop forgets the cluster's backoff). */
+    private readonly onRecovered: (cluster: string) => void = () => {},
     private readonly debounceMs = WATCH_DEBOUNCE_MS,
   ) {}
 
@@ -40,7 +42,11 @@ export class WatchBoard {
         }
         const c = new CachedClusterClient(
           client,
-          { onChange: () => this.changed(), onState: (s, stopped) => this.record(s, stopped) },
+          {
+            onChange: () => this.changed(),
+            onState: (s, stopped) => this.record(s, stopped),
+            onRecovered: (cluster) => this.onRecovered(cluster),
+          },
           opts,
         );
         cached.push(c);

@@ -71,6 +71,8 @@ export interface WatchState {
 export interface CacheHooks {
   /** An event changed what a store holds (not a bookmark, not the echo of our own write). */
   onChange?(cluster: string, scope: StoreScope): void;
+  /** A watch that had failed is open again (its cluster can be read again). */
+  onRecovered?(cluster: string): void;
   /** A watch's state changed; `stopped` when it was released (close, rebuild). */
   onState?(state: WatchState, stopped: boolean): void;
 }
@@ -90,6 +92,12 @@ export interface CacheOptions {
 /** Default backoff of a broken watch: 250 ms doubling to 30 s. */
 export const WATCH_BACKOFF = { baseMs: 250, maxMs: 30_000 };
 
+/**
+ * How long a store may be read while its watch is down: past this, reads fail (the cluster is reported
+ * unreachable) rather than answer from a cache nothing keeps current (a watch refused by RBAC, a cut link).
+ */
+export const STALE_AFTER_MS = 2_000;
+
 /** A stream that stayed open this long resets the backoff when it breaks. */
 const HEALTHY_STREAM_MS = 10_000;
 
@@ -107,6 +115,8 @@ class Reflector {
   private readonly stopper = new AbortController();
   private readonly backoff: ClusterBackoff;
   private stopped = false;
+  /** Since when (ms) the watch has been down after a failure; undefined while it is up or re-opened normally. */
+  downSince?: number;
 
   constructor(
     private readonly client: WatchableClient,
@@ -184,7 +194,14 @@ class Reflector {
             ...(fieldSelector ? { fieldSelector } : {}),
             onOpen: () => {
               openedAt = Date.now();
+              const wasDown = this.downSince !== undefined;
+              this.downSince = undefined;
               this.setState({ up: true });
+              // Back after a failure: reconcile once, so a cluster reported unreachable meanwhile is seen again.
+              if (wasDown) {
+                this.hooks.onRecovered?.(this.client.cluster);
+                this.hooks.onChange?.(this.client.cluster, this.scope);
+              }
             },
           },
           (event) => {
@@ -209,6 +226,7 @@ class Reflector {
           this.setState({ up: false, lastError: errorMessage(err) });
           continue;
         }
+        this.downSince ??= Date.now();
         const b = this.backoff.fail("watch", errorMessage(err), Date.now());
         this.state.restarts++;
         this.setState({ up: false, lastError: b.lastError, retryAt: new Date(b.until).toISOString() });
@@ -367,7 +385,7 @@ export class CachedClusterClient implements ClusterClient {
     }
     if (!signal) {
       await r.ready;
-      return r;
+      return this.fresh(r);
     }
     const reflector = r;
     await new Promise<void>((resolve, reject) => {
@@ -383,6 +401,17 @@ export class CachedClusterClient implements ClusterClient {
       signal.addEventListener("abort", onAbort, { once: true });
       reflector.ready.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
     });
-    return reflector;
+    return this.fresh(reflector);
+  }
+
+  /** The reflector, unless its watch has been down longer than STALE_AFTER_MS (then KUBE_UNREACHABLE). */
+  private fresh(r: Reflector): Reflector {
+    if (r.downSince !== undefined && Date.now() - r.downSince > STALE_AFTER_MS)
+      throw new KubeError(
+        "KUBE_UNREACHABLE",
+        `watch ${r.scope.kind}: down for ${Math.round((Date.now() - r.downSince) / 1000)} s, the cache is stale: ${r.state.lastError ?? ""}`.trim(),
+        this.cluster,
+      );
+    return r;
   }
 }

@@ -11,12 +11,11 @@ import { readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { parseRunConfig } from "../../src/daemon/config.js";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
-import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
-import { setupDaemonEnv, TOPOLOGY_PATH, waitFor, type DaemonEnv } from "./support.js";
+import type { ClusterAccess } from "../../src/kube/access.js";
+import { daemonArgs, runConfig, setupDaemonEnv, testClients, waitFor, type DaemonEnv } from "./support.js";
 
 const HTTPROUTE = {
   apiVersion: "gateway.networking.k8s.io/v1",
@@ -114,38 +113,19 @@ async function timeUntil(what: string, fn: () => Promise<boolean>, t0: number, t
 }
 
 test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in < 1 s with 1 write; a cut watch comes back with backoff", async () => {
-  const cfg = parseRunConfig(
-    [
-      "--repo",
-      `${env.server.url}/mesh.git`,
-      "--path",
-      TOPOLOGY_PATH,
-      "--webhook-listen",
-      "127.0.0.1:0",
-      "--metrics-listen",
-      "127.0.0.1:0",
-      "--status-detail",
-      "--kubeconfig",
-      kubeconfig,
-      "--cache-dir",
-      path.join(env.tmp, "cache"),
-      "--schedule",
-      "0 0 1 1 *",
-      "--shutdown-timeout",
-      "10s",
-    ],
-    {},
-  );
-  assert.ok(cfg !== "help");
+  // The flags of the other daemon tests, but workload1 reached through the proxy (the last --kubeconfig wins).
+  const cfg = runConfig([
+    ...daemonArgs(env, "cache"),
+    "--kubeconfig",
+    kubeconfig,
+    "--schedule",
+    "0 0 1 1 *",
+    "--shutdown-timeout",
+    "10s",
+  ]);
+  assert.equal(cfg.kubeconfig, kubeconfig);
   assert.equal(cfg.observe, "watch", "watching is the default");
-  d = await createDaemon(cfg, {
-    log: createLogger("silent"),
-    clients: (t) => {
-      const a = clusterAccess(t, loadKubeConfig(kubeconfig), { attempts: 2, baseDelayMs: 50, timeoutMs: 5_000 });
-      accesses.push(a);
-      return a;
-    },
-  });
+  d = await createDaemon(cfg, { log: createLogger("silent"), clients: testClients(kubeconfig, accesses) });
   await d.start();
   await waitFor("converged", () => d.loop.status.revision.applied === env.repo.first, 60_000, 50);
   // Let the echoes of the first apply's writes settle into one last (empty) reconcile.
@@ -220,7 +200,14 @@ test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in 
   assert.match(cutMetrics, /crosslink_watch_restarts_total\{cluster="workload1",kind="Service"\} [1-9]/);
   console.log(`cut: ${down.watches!.find((w) => w.cluster === "workload1")!.lastError}`);
   await handEditWeights(70, 30);
-  await new Promise((r) => setTimeout(r, 1500));
+  await new Promise((r) => setTimeout(r, 2500));
+  // A tick while the watches have been down > 2 s: the stale cache is not trusted, workload1 is unreachable.
+  const during = await d.loop.tick("schedule");
+  assert.equal(during.plan?.clusters.find((c) => c.cluster === "workload1")?.error !== undefined, true);
+  const cs = d.loop.status.clusters;
+  assert.equal(cs.find((c) => c.name === "workload1")?.state, "unreachable");
+  assert.match(cs.find((c) => c.name === "workload1")?.error ?? "", /watch .* down for/);
+  assert.equal(cs.find((c) => c.name === "workload2")?.state, "ok");
   assert.deepEqual(await weights(), [70, 30], "nothing repairs it while the watches are down");
   t0 = performance.now();
   await proxy.listen(port);
