@@ -273,6 +273,10 @@ async function main(): Promise<void> {
         clusters: N,
         servicesPerCluster: S,
         exports: N * S,
+        // Flat figures of the watch run (as the image runs it), read by bench:scale before any nested key.
+        steadyTickRequests: watch.requestsPerTick,
+        rssAfterTicksMiB: watch.rssMiB,
+        ticks: watch.ticks,
         poll,
         watchDefaultFlags: watchDefault,
         watch,
