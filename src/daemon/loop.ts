@@ -33,7 +33,7 @@ import type { Source, SourceSnapshot } from "../source/types.js";
 import type { Topology } from "../topology/types.js";
 import { abortText } from "../util/abort.js";
 import { errorMessage } from "../util/concurrency.js";
-import { ClusterBackoff, type BackoffPolicy } from "./backoff.js";
+import { ClusterBackoff, type BackoffPolicy } from "../util/backoff.js";
 import type { Clock } from "./clock.js";
 import type { Logger } from "./log.js";
 import type { DaemonMetrics } from "./metrics.js";

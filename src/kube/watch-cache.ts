@@ -11,7 +11,7 @@
  * write it again. Every change an event brings is reported to `onChange`
  * (the daemon reconciles on it); each watch's state to `onState`.
  */
-import { ClusterBackoff } from "../daemon/backoff.js";
+import { ClusterBackoff } from "../util/backoff.js";
 import { FIELD_MANAGER } from "./http-client.js";
 import { KubeError } from "./errors.js";
 import type { KubeObject, ObjectRef } from "./object.js";

@@ -1,7 +1,7 @@
 /** Pure parts of the daemon: webhook verification, configuration, backoff, and the loop's serialization with fake ports. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ClusterBackoff } from "../../src/daemon/backoff.js";
+import { ClusterBackoff } from "../../src/util/backoff.js";
 import { ConfigError, parseRunConfig } from "../../src/daemon/config.js";
 import { createLogger } from "../../src/daemon/log.js";
 import { ReconcileLoop } from "../../src/daemon/loop.js";
