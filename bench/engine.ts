@@ -22,7 +22,7 @@ import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../src/kube/a
 import { desiredManifests } from "../src/cli/render.js";
 import { mapLimit } from "../src/util/concurrency.js";
 import { KINDS } from "../src/kube/kinds.js";
-import { loadTopology } from "../src/topology/index.js";
+import { fleetNames, fleetTopology, seedServices } from "./fleet.js";
 import type { Topology } from "../src/topology/types.js";
 import { BUDGETS } from "./budgets.js";
 
@@ -39,55 +39,11 @@ const N = Number(values.clusters);
 const CONCURRENCY = Number(values.concurrency);
 const S = Number(values.services);
 const perCluster = Math.ceil(S / N);
-const names = Array.from({ length: N }, (_, i) => `c${i}`);
+const names = fleetNames(N);
 
-/** The bench topology; `weight` is the local share of cluster c0's split (the others stay at 50). */
-function topologyYaml(weight: number, empty = false): string {
-  const doc = {
-    apiVersion: "crosslink.dev/v1alpha1",
-    kind: "Topology",
-    metadata: { name: "bench" },
-    spec: {
-      trustAnchors: [{ name: "root", file: "anchor.crt" }],
-      clusters: names.map((name) => ({ name })),
-      links: empty
-        ? []
-        : names.flatMap((n, i) => [
-            { from: n, to: names[(i + 1) % N] },
-            { from: names[(i + 1) % N], to: n },
-          ]),
-      exports: empty
-        ? []
-        : names.map((cluster) => ({
-            cluster,
-            namespace: "bench",
-            services: Array.from({ length: perCluster }, (_, j) => `svc-${j}`),
-          })),
-      splits: empty
-        ? []
-        : names.map((cluster, i) => ({
-            cluster,
-            namespace: "bench",
-            service: "svc-0",
-            backends: [
-              { service: "svc-0", weight: i === 0 ? weight : 50 },
-              { service: "svc-0", cluster: names[(i + 1) % N], weight: i === 0 ? 100 - weight : 50 },
-            ],
-          })),
-    },
-  };
-  return yaml.dump(doc);
-}
-
-async function topology(anchor: string, weight: number, empty = false): Promise<Topology> {
-  const { topology, diagnostics } = await loadTopology({
-    file: "bench.yaml",
-    text: topologyYaml(weight, empty),
-    readFile: async () => anchor,
-  });
-  if (!topology) throw new Error(JSON.stringify(diagnostics.slice(0, 3)));
-  return topology;
-}
+/** The bench topology with cluster c0's local split weight `weight`; `empty` declares nothing. */
+const topology = (anchor: string, weight: number, empty = false): Promise<Topology> =>
+  fleetTopology(names, perCluster, anchor, weight, empty);
 
 /** Requests by verb and retries, added up over every client. */
 function verbs(acc: ClusterAccess): Record<string, number> {
@@ -258,36 +214,13 @@ async function warmUp(acc: ClusterAccess) {
   });
 }
 
-async function seedServices(acc: ClusterAccess) {
-  await mapLimit([...acc.clients.values()], 4, async (client) => {
-    await client.apply(
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } },
-      { fieldManager: "bench-setup" },
-    );
-    await mapLimit(
-      Array.from({ length: perCluster }, (_, j) => j),
-      16,
-      (j) =>
-        client.apply(
-          {
-            apiVersion: "v1",
-            kind: "Service",
-            metadata: { name: `svc-${j}`, namespace: "bench", labels: { app: `svc-${j}` } },
-            spec: { ports: [{ name: "http", port: 8080 }], selector: { app: `svc-${j}` } },
-          },
-          { fieldManager: "bench-setup" },
-        ),
-    );
-  });
-}
-
 async function main() {
   const t0 = performance.now();
   const clusters = await startClusters(names, { log: () => {} });
   console.log(`${N} clusters started and seeded in ${(clusters.ms / 1000).toFixed(1)}s`);
   const acc = clusterAccess(await topology(clusters.trustAnchorPem, 50), loadKubeConfig(clusters.kubeconfigPath));
   try {
-    await seedServices(acc);
+    await seedServices(acc.clients.values(), perCluster);
     await warmUp(acc);
     console.log(`${perCluster * N} Services created in ${((performance.now() - t0) / 1000).toFixed(1)}s since start\n`);
     for (const c of acc.clients.values()) {

@@ -3,6 +3,7 @@ import type { Diagnostic } from "../diagnostics.js";
 import type { PlanCounts } from "../report/summary.js";
 import type { BranchMove } from "./rewind.js";
 import type { ShardStatus } from "./shards.js";
+import type { WatchState } from "../kube/watch-cache.js";
 
 /** One cluster's state as of the last reconcile. */
 export interface ClusterStatus {
@@ -24,22 +25,8 @@ export interface ClusterStatus {
   lastObservedAt?: string;
 }
 
-/** One watch of the daemon's cache (see kube/watch-cache.ts WatchState). */
-export interface WatchStatus {
-  cluster: string;
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  up: boolean;
-  restarts: number;
-  relists: number;
-  objects: number;
-  resourceVersion: string;
-  lastError?: string;
-  retryAt?: string;
-}
+/** One watch of the daemon's cache, as /status shows it. */
+export type WatchStatus = WatchState;
 
 /** An anchor or issuer close to its expiry. */
 export interface CertificateWarning {

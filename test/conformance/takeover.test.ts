@@ -29,6 +29,7 @@ import { cliVersion, linkerdOk, yamlObjects } from "./linkerd-cli.js";
 import { MirrorController } from "./mirror-controller.js";
 import { timed, writeEndpoints } from "./support.js";
 import { requireLinkerdTools } from "./tools.js";
+import { kindsRecordName } from "../../src/engine/kinds-record.js";
 
 const NS = "emojivoto";
 const MC = "linkerd-multicluster";
@@ -217,7 +218,7 @@ test("import → apply on a link-gen mesh adopts it: no Link, Secret or mirror d
     // ── The plan: ownership changes only. ──
     acc = access(topology, kubeconfig);
     const { plan } = await planTopology(topology, acc.clients, reconcileOptions());
-    const actions = plan.clusters.flatMap((c) =>
+    let actions = plan.clusters.flatMap((c) =>
       c.actions.map((a) => {
         const ref = a.type === "create" ? a.object : a.type === "credentials" ? undefined : a.ref;
         return {
@@ -230,6 +231,14 @@ test("import → apply on a link-gen mesh adopts it: no Link, Secret or mirror d
       }),
     );
     figures.plan = actions;
+    // The kinds record (plan's bookkeeping Secret, crosslink's own name) is created where crosslink writes more than
+    // the always-listed kinds; it is not an object of the mesh being taken over.
+    const record = `Secret/${kindsRecordName(topology.name)}`;
+    assert.ok(
+      actions.filter((a) => a.what === record).every((a) => a.type === "create"),
+      "the kinds record is only created",
+    );
+    actions = actions.filter((a) => a.what !== record);
     const churn = actions.filter(
       (a) =>
         a.type !== "update" &&
