@@ -309,7 +309,7 @@ test("two replicas: only the Lease holder writes; stopping it hands over within 
   running.splice(running.indexOf(b), 1);
 });
 
-function spawnDaemon(cache: string): {
+function spawnDaemon(cacheName: string): {
   child: ChildProcess;
   lines: string[];
   waitLine(re: RegExp, ms: number): Promise<string>;
@@ -319,19 +319,7 @@ function spawnDaemon(cache: string): {
     [
       path.join(ROOT, "bin", "crosslink.js"),
       "run",
-      "--repo",
-      `${server.url}/mesh.git`,
-      "--path",
-      TOPOLOGY_PATH,
-      "--webhook-listen",
-      "127.0.0.1:0",
-      "--metrics-listen",
-      "127.0.0.1:0",
-      "--status-detail",
-      "--kubeconfig",
-      clusters.kubeconfigPath,
-      "--cache-dir",
-      cache,
+      ...daemonArgs({ server, clusters, tmp }, cacheName),
       "--schedule",
       "*/2 * * * * *",
       "--shutdown-timeout",
@@ -368,7 +356,7 @@ function spawnDaemon(cache: string): {
 }
 
 test("SIGKILL in the middle of an apply: a restarted daemon converges with no duplicate or orphaned objects; SIGTERM exits 0", async () => {
-  const cache = path.join(tmp, "cache-child");
+  const cache = "cache-child";
   const first = spawnDaemon(cache);
   await first.waitLine(/"msg":"crosslink daemon started"/, 20_000);
   await first.waitLine(/"msg":"revision applied"/, 30_000);
