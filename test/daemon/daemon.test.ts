@@ -159,6 +159,8 @@ test("webhook: a weight commit is applied at once; status and metrics show the n
   });
   assert.equal(bad.status, 401);
   // Counted by trigger: a watch event (the cache's own) may start a reconcile of its own meanwhile.
+  // The weight commit's reconcile is counted when it ends, which may be after its revision shows as applied.
+  await waitFor("the weight commit's reconcile ended", async () => !d.loop.busy, 10_000);
   const before = await reconcilesByTrigger(d);
   assert.deepEqual(await Promise.all([1, 2, 3, 4, 5, 6].map(() => hook(d))), [202, 202, 202, 202, 202, 202]);
   assert.equal(await hook(d, { ref: "refs/heads/other" }), 202);
