@@ -62,7 +62,17 @@ const setWeights = (a: number, b: number) => (doc: Parameters<Parameters<DaemonE
 
 test("a hung cluster costs a cluster that does not depend on it nothing; its dependants are shown waiting on it; errors give the total time", async () => {
   const independent = env.repo.edit("workload1 depends on no other cluster", oneWay);
-  const cfg = runConfig([...daemonArgs(env, "cache-hung"), "--schedule", "*/1 * * * * *", "--shutdown-timeout", "5s"]);
+  // Polling: this is the observe deadline's test. A watch cache does not see a stopped server until its stream times
+  // out (a known gap of --observe watch, in the issue-14 note), so under watch the timing here would be luck.
+  const cfg = runConfig([
+    ...daemonArgs(env, "cache-hung"),
+    "--observe",
+    "poll",
+    "--schedule",
+    "*/1 * * * * *",
+    "--shutdown-timeout",
+    "5s",
+  ]);
   // The real edges and defaults: no test retry policy.
   daemon = await createDaemon(cfg, { log: createLogger(process.env.XL_TEST_LOG ?? "silent", process.stderr) });
   await daemon.start();
