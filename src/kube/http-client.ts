@@ -8,10 +8,13 @@
  * Failures that retries could not cure say how many attempts were made and
  * how long they took in all.
  */
+import http2, { type ClientHttp2Stream } from "node:http2";
 import https from "node:https";
 import { KubeError, isRetryable } from "./errors.js";
 import type { DiscoveryStore } from "./discovery-cache.js";
+import { WATCH_LIVENESS, WatchSessions, sessionTls, type LivenessOptions } from "./h2-session.js";
 import { resourcePath } from "./kinds.js";
+import { watchLineReader } from "./watch-events.js";
 import { describeRef, type KubeObject, type ObjectRef } from "./object.js";
 import { DeadlineError, abortText, seconds, sleep } from "../util/abort.js";
 import type {
@@ -78,10 +81,15 @@ interface Response {
 
 /** A client for one kubeconfig context. */
 export class HttpClusterClient implements ClusterClient {
-  readonly counters: RequestCounters = { requests: 0, writes: 0, retries: 0, byVerb: {} };
+  readonly counters: RequestCounters = { requests: 0, writes: 0, retries: 0, pings: 0, byVerb: {} };
   private readonly agent: https.Agent;
-  /** Watches hold their socket for minutes: they get an agent of their own, so they never queue the other requests. */
+  /** Watches over HTTP/1.1 hold their socket for minutes: an agent of their own, so they never queue other requests. */
   private readonly watchAgent = new https.Agent({ keepAlive: false });
+  /** How the watches' HTTP/2 session is health-checked (read when a session opens). */
+  watchLiveness: LivenessOptions = WATCH_LIVENESS;
+  /** Whether watches may use HTTP/2 (false: one HTTP/1.1 connection per watch, no health check). */
+  http2Watches = true;
+  private readonly sessions: WatchSessions;
   private baseOptions?: https.RequestOptions;
   private optionsAt = 0;
   private optionsStamp?: string;
@@ -99,6 +107,7 @@ export class HttpClusterClient implements ClusterClient {
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {
     this.agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+    this.sessions = new WatchSessions(server, this.counters, () => this.watchLiveness);
   }
 
   async get(ref: ObjectRef, opts: CallOptions = {}): Promise<KubeObject | undefined> {
@@ -144,7 +153,10 @@ export class HttpClusterClient implements ClusterClient {
    * the server ends the stream (resolves) or it breaks (rejects: KUBE_GONE when
    * the version is too old, KUBE_ABORTED when `opts.signal` fired, else the
    * failure). Counted as one request (verb `watch`); not retried here: the
-   * caller (watch-cache.ts) re-watches with backoff.
+   * caller (watch-cache.ts) re-watches with backoff. Over HTTPS the watches of
+   * a client share one HTTP/2 session, health-checked with PINGs
+   * (h2-session.ts: a hung server fails every watch on it within
+   * `watchLiveness`); see `watchesOverH2` for when HTTP/1.1 is used instead.
    */
   async watch(
     apiVersion: string,
@@ -164,94 +176,29 @@ export class HttpClusterClient implements ClusterClient {
     if (opts.signal?.aborted) throw this.aborted(o, 0, Date.now());
     this.counters.requests++;
     this.counters.byVerb.watch = (this.counters.byVerb.watch ?? 0) + 1;
-    // The socket may stay silent between events: bookmarks come about once a minute, the stream ends at timeoutSeconds.
+    // The stream may stay silent between events: bookmarks come about once a minute, the stream ends at timeoutSeconds.
     const idleMs = ((opts.timeoutSeconds ?? 600) + 60) * 1000;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      let cancel = () => {};
+      const onAbort = () => fail(this.aborted(o, 1, Date.now()));
+      const release = () => {
+        clearTimeout(firstByte);
+        opts.signal?.removeEventListener("abort", onAbort);
+      };
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
-        req.destroy();
+        release();
+        cancel();
         reject(err);
       };
-      const req = https.request(
-        url,
-        {
-          ...base,
-          method: "GET",
-          headers: { ...(base.headers as Record<string, string>), Accept: "application/json" },
-          agent: this.watchAgent,
-          timeout: idleMs,
-        },
-        (res) => {
-          clearTimeout(firstByte);
-          const status = res.statusCode ?? 0;
-          if (status !== 200) {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () => {
-              const text = Buffer.concat(chunks).toString("utf8");
-              let parsed: unknown = text;
-              try {
-                parsed = JSON.parse(text);
-              } catch {
-                // not JSON: kept as text
-              }
-              fail(status === 410 ? this.gone(what, parsed) : this.httpError(status, parsed, what));
-            });
-            return;
-          }
-          opts.onOpen?.();
-          res.setEncoding("utf8");
-          let buffered = "";
-          res.on("data", (chunk: string) => {
-            buffered += chunk;
-            let nl: number;
-            while ((nl = buffered.indexOf("\n")) >= 0) {
-              const line = buffered.slice(0, nl);
-              buffered = buffered.slice(nl + 1);
-              if (!line.trim()) continue;
-              let event: { type?: string; object?: KubeObject };
-              try {
-                event = JSON.parse(line) as { type?: string; object?: KubeObject };
-              } catch {
-                return fail(new KubeError("KUBE_HTTP", `${what}: unreadable event`, this.cluster));
-              }
-              if (event.type === "ERROR") {
-                const st = event.object as unknown as { code?: number };
-                return fail(st.code === 410 ? this.gone(what, st) : this.httpError(st.code ?? 500, st, what));
-              }
-              if (!event.object || !["ADDED", "MODIFIED", "DELETED", "BOOKMARK"].includes(event.type ?? "")) continue;
-              try {
-                onEvent({
-                  type: event.type as WatchEvent["type"],
-                  object: { ...event.object, apiVersion, kind },
-                });
-              } catch (err) {
-                return fail(err);
-              }
-            }
-          });
-          res.on("error", (e) =>
-            fail(
-              new KubeError(
-                "KUBE_UNREACHABLE",
-                `${what}: stream from ${this.server} broke: ${e.message}`,
-                this.cluster,
-              ),
-            ),
-          );
-          res.on("end", () => {
-            if (settled) return;
-            settled = true;
-            resolve();
-          });
-          res.on("close", () => {
-            if (!res.complete)
-              fail(new KubeError("KUBE_UNREACHABLE", `${what}: stream from ${this.server} cut`, this.cluster));
-          });
-        },
-      );
+      const end = () => {
+        if (settled) return;
+        settled = true;
+        release();
+        resolve();
+      };
       const firstByte = setTimeout(
         () =>
           fail(
@@ -263,22 +210,116 @@ export class HttpClusterClient implements ClusterClient {
           ),
         this.retry.timeoutMs,
       );
-      req.once("close", () => clearTimeout(firstByte));
-      req.on("timeout", () =>
-        fail(new KubeError("KUBE_TIMEOUT", `${what}: silent for ${seconds(idleMs)}`, this.cluster)),
-      );
-      const onAbort = () => fail(this.aborted(o, 1, Date.now()));
       opts.signal?.addEventListener("abort", onAbort, { once: true });
-      req.once("close", () => opts.signal?.removeEventListener("abort", onAbort));
-      req.on("error", (e) =>
+      const broke = (e: Error) =>
         fail(
-          e instanceof KubeError
-            ? e
-            : new KubeError("KUBE_UNREACHABLE", `${what}: ${this.server} unreachable: ${e.message}`, this.cluster),
-        ),
-      );
-      req.end();
+          new KubeError("KUBE_UNREACHABLE", `${what}: stream from ${this.server} broke: ${e.message}`, this.cluster),
+        );
+      const cut = () =>
+        fail(new KubeError("KUBE_UNREACHABLE", `${what}: stream from ${this.server} cut`, this.cluster));
+      const read = watchLineReader(apiVersion, kind, {
+        event: onEvent,
+        error: (st) =>
+          fail(
+            st === undefined
+              ? new KubeError("KUBE_HTTP", `${what}: unreadable event`, this.cluster)
+              : st.code === 410
+                ? this.gone(what, st)
+                : this.httpError(st.code ?? 500, st, what),
+          ),
+      });
+      const push = (chunk: string) => {
+        try {
+          read(chunk);
+        } catch (err) {
+          fail(err);
+        }
+      };
+      /** The answer's status line is in: a failure status collects its body, 200 starts the events. */
+      const answered = (status: number, body: NodeJS.ReadableStream) => {
+        clearTimeout(firstByte);
+        body.setEncoding("utf8");
+        if (status !== 200) {
+          let text = "";
+          body.on("data", (c: string) => (text += c));
+          body.on("end", () => {
+            let parsed: unknown = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              // not JSON: kept as text
+            }
+            fail(status === 410 ? this.gone(what, parsed) : this.httpError(status, parsed, what));
+          });
+          return;
+        }
+        opts.onOpen?.();
+        body.on("data", push);
+        body.on("end", end);
+      };
+      const headers: Record<string, string> = {
+        ...(base.headers as Record<string, string>),
+        Accept: "application/json",
+      };
+      if (this.watchesOverH2(url)) {
+        if (base.auth) headers.Authorization ??= `Basic ${Buffer.from(base.auth).toString("base64")}`;
+        let stream: ClientHttp2Stream;
+        try {
+          stream = this.sessions.request(`${url.pathname}${url.search}`, sessionTls(base), headers);
+        } catch (e) {
+          return broke(e as Error);
+        }
+        cancel = () => {
+          if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        };
+        stream.on("response", (h) => answered(Number(h[":status"] ?? 0), stream));
+        stream.setTimeout(idleMs, () =>
+          fail(new KubeError("KUBE_TIMEOUT", `${what}: silent for ${seconds(idleMs)}`, this.cluster)),
+        );
+        stream.on("error", broke);
+        // A stream closed before its end (a reset, its session destroyed by the health check) without an error.
+        stream.on("close", () => {
+          if (!settled) cut();
+        });
+      } else {
+        // HTTP/1.1, one socket per watch: for a server without TLS or without HTTP/2, or a kubeconfig proxy-url
+        // (node:http2 cannot tunnel through the proxy agents). No health check: a hung server is noticed when
+        // the socket has been silent for `idleMs`.
+        const req = https.request(
+          url,
+          { ...base, method: "GET", headers, agent: this.watchAgent, timeout: idleMs },
+          (res) => {
+            answered(res.statusCode ?? 0, res);
+            res.on("error", broke);
+            res.on("close", () => {
+              if (!res.complete) cut();
+            });
+          },
+        );
+        cancel = () => req.destroy();
+        req.on("timeout", () =>
+          fail(new KubeError("KUBE_TIMEOUT", `${what}: silent for ${seconds(idleMs)}`, this.cluster)),
+        );
+        req.on("error", (e) =>
+          fail(
+            e instanceof KubeError
+              ? e
+              : new KubeError("KUBE_UNREACHABLE", `${what}: ${this.server} unreachable: ${e.message}`, this.cluster),
+          ),
+        );
+        req.end();
+      }
     });
+  }
+
+  /**
+   * Whether a watch of `url` goes over the shared HTTP/2 session: over HTTPS,
+   * unless the server refused HTTP/2 or the kubeconfig names a proxy-url.
+   */
+  private watchesOverH2(url: URL): boolean {
+    if (!this.http2Watches || url.protocol !== "https:" || this.sessions.refused) return false;
+    const cluster = (this.auth as { getCurrentCluster?(): { proxyUrl?: string } | null }).getCurrentCluster?.();
+    return !cluster?.proxyUrl;
   }
 
   /** The error of a watch whose version the server no longer has (410 Gone). */
@@ -427,6 +468,7 @@ export class HttpClusterClient implements ClusterClient {
   close(): void {
     this.agent.destroy();
     this.watchAgent.destroy();
+    this.sessions.close();
   }
 
   private async request(method: string, path: string, body: unknown, o: RequestOpts): Promise<Response> {

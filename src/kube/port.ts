@@ -85,6 +85,8 @@ export interface RequestCounters {
   writes: number;
   /** Requests sent again after a retryable failure (throttling, server error, timeout). */
   retries: number;
+  /** HTTP/2 PINGs sent to check the watches' connection (not API requests; not in `requests`). */
+  pings?: number;
   byVerb: Record<string, number>;
 }
 

@@ -67,6 +67,10 @@ let kubeconfig: string;
 let d: Daemon;
 const accesses: ClusterAccess[] = [];
 const requests = () => accesses.reduce((n, a) => n + a.totals().requests, 0);
+const pings = () =>
+  accesses.reduce((n, a) => n + [...a.clients.values()].reduce((m, c) => m + (c.counters.pings ?? 0), 0), 0);
+/** A short read-idle period, so the steady state below sees the watch sessions' health check at work. */
+const LIVENESS = { readIdleMs: 200, pingTimeoutMs: 5_000 };
 const writes = () => accesses.reduce((n, a) => n + a.totals().writes, 0);
 
 before(async () => {
@@ -125,7 +129,13 @@ test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in 
   ]);
   assert.equal(cfg.kubeconfig, kubeconfig);
   assert.equal(cfg.observe, "watch", "watching is the default");
-  d = await createDaemon(cfg, { log: createLogger("silent"), clients: testClients(kubeconfig, accesses) });
+  const factory = testClients(kubeconfig, accesses);
+  const clients: typeof factory = (t) => {
+    const a = factory(t);
+    for (const c of a.clients.values()) c.watchLiveness = LIVENESS;
+    return a;
+  };
+  d = await createDaemon(cfg, { log: createLogger("silent"), clients });
   await d.start();
   await waitFor("converged", () => d.loop.status.revision.applied === env.repo.first, 60_000, 50);
   // Let the echoes of the first apply's writes settle into one last (empty) reconcile.
@@ -133,9 +143,12 @@ test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in 
   await new Promise((r) => setTimeout(r, 300));
   await waitFor("idle", () => !d.loop.busy, 10_000, 20);
 
-  // (a) Steady state: N drift ticks, each observing every cluster, make no API request.
+  // (a) Steady state: N drift ticks, each observing every cluster, make no API request; the watches' HTTP/2
+  // sessions are health-checked with PINGs meanwhile (not requests), and stay up.
   const r0 = requests();
   const w0 = writes();
+  const p0 = pings();
+  const t00 = performance.now();
   const N = 20;
   for (let i = 0; i < N; i++) {
     const r = await d.loop.tick("schedule");
@@ -145,9 +158,15 @@ test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in 
       true,
     );
   }
-  console.log(`steady state: ${N} drift ticks made ${requests() - r0} API request(s), ${writes() - w0} write(s)`);
+  // At least one idle period more, so the PINGs are seen whatever the ticks' speed.
+  await new Promise((r) => setTimeout(r, 3 * LIVENESS.readIdleMs));
+  console.log(
+    `steady state: ${N} drift ticks made ${requests() - r0} API request(s), ${writes() - w0} write(s); ` +
+      `${pings() - p0} PING(s) in ${(performance.now() - t00).toFixed(0)} ms at ${LIVENESS.readIdleMs} ms read-idle`,
+  );
   assert.equal(requests() - r0, 0);
   assert.equal(writes() - w0, 0);
+  assert.ok(pings() - p0 > 0, "the idle watch sessions were PINGed");
   const s0 = await status();
   assert.ok(s0.watches && s0.watches.length >= 8, `watches in /status: ${s0.watches?.length}`);
   assert.ok(s0.watches.every((w) => w.up));
