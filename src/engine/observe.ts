@@ -7,6 +7,7 @@
  * error, never a crash.
  */
 import yaml from "js-yaml";
+import { KubeError } from "../kube/errors.js";
 import type { ClusterClient } from "../kube/port.js";
 import type { KubeObject } from "../kube/object.js";
 import { DISCOVERED_GROUPS, LINK_GROUP, MANAGED_KINDS, type KindInfo } from "../kube/kinds.js";
@@ -79,15 +80,17 @@ async function observeOne(
 
 /**
  * Reads one cluster in at most one request per kind, plus one discovery
- * request (reused by the client, and from disk by the CLI) and the issuer
- * Secret, linkerd-config and the trust roots by name. Services are one LIST of
- * the whole cluster, from which the owned, exported, mirrored, gateway and
- * per-namespace ones are picked. Only when the owned LISTs do not answer it, a
- * second round reads the chart's shared controller ClusterRole by name (source
- * clusters of managed links) and LISTs link-credential Secrets by type in the
- * namespaces where an outgoing link's credentials are not crosslink's yet (for
- * adoption). Throws when the cluster cannot be read; observeAll turns that
- * into a per-cluster error.
+ * request (reused by the client, and from disk by the CLI), the issuer Secret
+ * by name, and one LIST of the Linkerd namespace's ConfigMaps for
+ * linkerd-config and the trust roots (two GETs where RBAC names only those).
+ * Services are one LIST of the whole cluster, from which the owned, exported,
+ * mirrored, gateway and per-namespace ones are picked. In the source cluster
+ * of a managed link, ClusterRoles are one LIST of them all, which answers both
+ * the owned ones and the chart's shared controller role. Only when the owned
+ * LISTs do not answer it, a second round LISTs link-credential Secrets by type
+ * where an outgoing link's credentials are not crosslink's yet (for adoption).
+ * Throws when the cluster cannot be read; observeAll turns that into a
+ * per-cluster error.
  */
 export async function observeCluster(
   topology: Topology,
@@ -112,54 +115,55 @@ export async function observeCluster(
 
   const needsSharedRole = topology.links.some((l) => l.from === cluster.name && l.controller === "managed");
   const outgoing = topology.links.filter((l) => l.from === cluster.name);
-  // The two ConfigMaps are read by name, not listed: a LIST would need `list configmaps` in the Linkerd
-  // namespace, which the chart's least-privilege role does not grant (it names these two).
-  const linkerdConfigMap = (name: string) =>
-    client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: cluster.linkerdNamespace, name });
+  const clusterRoleKind = listable.find((k) => k.kind === "ClusterRole")!;
   // First round: what is always read, and the owned kinds the topology can render here whatever the shared role is.
+  // Where the chart's shared controller ClusterRole matters (a managed link's source), ClusterRoles are listed whole
+  // instead: one LIST answers both the owned ClusterRoles and the shared role, which carries no owner labels.
   const early = renderableKinds(topology, cluster, served, false);
-  const firstKinds = listable.filter((k) => k !== secretKind && early.has(kindKey(k.group, k.kind)));
-  const [config, roots, issuer, sharedRole, ownedSecrets, firstLists, allServices, links] = await Promise.all([
-    linkerdConfigMap("linkerd-config"),
-    linkerdConfigMap("linkerd-identity-trust-roots"),
+  const firstKinds = listable.filter(
+    (k) => k !== secretKind && !(k === clusterRoleKind && needsSharedRole) && early.has(kindKey(k.group, k.kind)),
+  );
+  const [linkerdMaps, issuer, allClusterRoles, ownedSecrets, firstLists, allServices, links] = await Promise.all([
+    readLinkerdConfigMaps(client, cluster.linkerdNamespace),
     client.get({
       apiVersion: "v1",
       kind: "Secret",
       namespace: cluster.linkerdNamespace,
       name: "linkerd-identity-issuer",
     }),
-    // The chart's shared controller ClusterRole carries no owner labels: it is read by name.
-    needsSharedRole
-      ? client.get({
-          apiVersion: "rbac.authorization.k8s.io/v1",
-          kind: "ClusterRole",
-          name: CONTROLLER_SHARED_CLUSTER_ROLE,
-        })
-      : Promise.resolve(undefined),
+    needsSharedRole ? client.list(apiVersionOf(clusterRoleKind), "ClusterRole") : Promise.resolve(undefined),
     listOwned(secretKind),
     Promise.all(firstKinds.map(listOwned)),
     client.list("v1", "Service"),
     linkVersions.length ? client.list(`${LINK_GROUP}/${linkVersions[0]}`, "Link") : Promise.resolve([]),
   ]);
-  // Second round: the other kinds the record lists (every kind when there is no record), the shared ClusterRole's
-  // kind when crosslink may render it, and, for adoption, credential Secrets (by type) in the namespaces where an
-  // outgoing link's credentials are not crosslink's yet.
+  const { config, roots } = linkerdMaps;
+  const sharedRole = allClusterRoles?.find((r) => r.metadata.name === CONTROLLER_SHARED_CLUSTER_ROLE);
+  const ownedClusterRoles = allClusterRoles?.filter((r) => isOwned(r.metadata.labels, topology.name));
+  // Second round: the other kinds the record lists (every kind when there is no record) or the topology can render
+  // here, and, for adoption, credential Secrets (by type) in the namespaces where an outgoing link's credentials are
+  // not crosslink's yet.
   const record = readKindsRecord(topology.name, cluster, ownedSecrets);
   const sharedRoleMine = needsSharedRole && (!sharedRole || isOwned(sharedRole.metadata.labels, topology.name));
   const renderable = renderableKinds(topology, cluster, served, sharedRoleMine);
   const laterKinds = listable.filter(
-    (k) => k !== secretKind && !firstKinds.includes(k) && mustList(k, record.recorded, renderable),
+    (k) =>
+      k !== secretKind &&
+      !firstKinds.includes(k) &&
+      !(k === clusterRoleKind && ownedClusterRoles) &&
+      mustList(k, record.recorded, renderable),
   );
   const [laterLists, credentials] = await Promise.all([
     Promise.all(laterKinds.map(listOwned)),
-    Promise.all(
-      credentialNamespacesToRead(cluster, outgoing, ownedSecrets).map((namespace) =>
-        client.list("v1", "Secret", { namespace, fieldSelector: `type=${CREDENTIALS_SECRET_TYPE}` }),
-      ),
-    ),
+    readCredentialSecrets(client, credentialNamespacesToRead(cluster, outgoing, ownedSecrets)),
   ]);
   // The record is plan's bookkeeping, not an object of the topology: never compared, never pruned.
-  const ownedObjects = [...ownedSecrets.filter((o) => o !== record.object), ...firstLists.flat(), ...laterLists.flat()];
+  const ownedObjects = [
+    ...ownedSecrets.filter((o) => o !== record.object),
+    ...firstLists.flat(),
+    ...(ownedClusterRoles ?? []),
+    ...laterLists.flat(),
+  ];
 
   const picked = pickServices(topology, cluster, allServices);
   const facts: ClusterFacts = {
@@ -170,7 +174,7 @@ export async function observeCluster(
     services: picked.services,
     mirrors: picked.mirrors,
     linkNames: links.map((l) => l.metadata.name),
-    adoptable: adoptableObjects(topology.name, cluster, outgoing, links, credentials.flat()),
+    adoptable: adoptableObjects(topology.name, cluster, outgoing, links, credentials),
     kindsRecord: record,
   };
   if (client.caPem) facts.caPem = client.caPem;
@@ -183,6 +187,46 @@ export async function observeCluster(
   if (picked.gateway) facts.gateway = gatewayFacts(picked.gateway);
   if (sharedRole) facts.controllerSharedRole = sharedRole;
   return facts;
+}
+
+/**
+ * linkerd-config and the trust roots: one LIST of the Linkerd namespace's ConfigMaps, or, where RBAC grants only
+ * these two names (a LIST answers 403), a GET of each; a cluster (by name and server) whose LIST was refused
+ * is not asked again by this process.
+ */
+export async function readLinkerdConfigMaps(
+  client: ClusterClient,
+  namespace: string,
+): Promise<{ config: KubeObject | undefined; roots: KubeObject | undefined }> {
+  const key = `${client.cluster}|${client.server}|${namespace}`;
+  if (!configMapListRefused.has(key)) {
+    try {
+      const all = await client.list("v1", "ConfigMap", { namespace });
+      const named = (name: string) => all.find((o) => o.metadata.name === name);
+      return { config: named("linkerd-config"), roots: named("linkerd-identity-trust-roots") };
+    } catch (err) {
+      if (!(err instanceof KubeError && err.code === "KUBE_FORBIDDEN")) throw err;
+      configMapListRefused.add(key);
+    }
+  }
+  const byName = (name: string) => client.get({ apiVersion: "v1", kind: "ConfigMap", namespace, name });
+  const [config, roots] = await Promise.all([byName("linkerd-config"), byName("linkerd-identity-trust-roots")]);
+  return { config, roots };
+}
+
+/** The clusters (`cluster|server|namespace`) that refused a LIST of the Linkerd namespace's ConfigMaps. */
+const configMapListRefused = new Set<string>();
+
+/**
+ * Link-credential Secrets (by type) in `namespaces`: one LIST in the one namespace, or one LIST of the
+ * whole cluster, kept to those namespaces, when there are more.
+ */
+async function readCredentialSecrets(client: ClusterClient, namespaces: readonly string[]): Promise<KubeObject[]> {
+  const fieldSelector = `type=${CREDENTIALS_SECRET_TYPE}`;
+  if (!namespaces.length) return [];
+  if (namespaces.length === 1) return client.list("v1", "Secret", { namespace: namespaces[0]!, fieldSelector });
+  const all = await client.list("v1", "Secret", { fieldSelector });
+  return all.filter((o) => namespaces.includes(o.metadata.namespace ?? ""));
 }
 
 /** The Services observe keeps, picked from a LIST of every Service in a cluster. */

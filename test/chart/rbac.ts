@@ -51,9 +51,12 @@ export async function requiredPermissions(): Promise<{ clusterWide: Set<string>;
       resources: [k.plural],
       verbs: ["list", "watch", "create", "patch", "delete"],
     })),
-    // observe.ts: linkerd-config and the trust roots, the identity issuer, the gateway, the shared controller role,
-    // read by name: a GET from the CLI, a LIST+WATCH of that one name (fieldSelector metadata.name) from the daemon.
-    { apiGroups: [""], resources: ["configmaps"], resourceNames: LINKERD_CONFIGMAPS, verbs: ["get", "list", "watch"] },
+    // observe.ts: linkerd-config and the trust roots, one LIST of the Linkerd namespace's ConfigMaps (LIST+WATCH
+    // from the daemon), by name where only the names are granted; the identity issuer and the gateway, read by name:
+    // a GET from the CLI, a LIST+WATCH of that one name (fieldSelector metadata.name) from the daemon; the shared
+    // controller role, in a LIST of every ClusterRole.
+    { apiGroups: [""], resources: ["configmaps"], verbs: ["list", "watch"] },
+    { apiGroups: [""], resources: ["configmaps"], resourceNames: LINKERD_CONFIGMAPS, verbs: ["get"] },
     { apiGroups: [""], resources: ["secrets", "services"], verbs: ["get", "list", "watch"] },
     { apiGroups: ["rbac.authorization.k8s.io"], resources: ["clusterroles"], verbs: ["get", "list", "watch"] },
     // trust.ts: the trust bundle (spec.manageTrust), written by server-side apply into existing ConfigMaps.
