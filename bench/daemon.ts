@@ -13,6 +13,7 @@
  *        [--ticks 1000] [--poll-ticks 50]
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -24,7 +25,7 @@ import { createLogger } from "../src/daemon/log.js";
 import { reconcile, reconcileOptions } from "../src/engine/reconcile.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../src/kube/access.js";
 import type { KubeObject } from "../src/kube/object.js";
-import { startClusters } from "../test/harness/driver.js";
+import { runningClusters, startClusters } from "../test/harness/driver.js";
 import { waitFor } from "../test/daemon/support.js";
 import { fleetNames, fleetTopology, fleetYaml, seedServices } from "./fleet.js";
 
@@ -34,6 +35,8 @@ const { values } = parseArgs({
     services: { type: "string", default: "2000" },
     ticks: { type: "string", default: "1000" },
     "poll-ticks": { type: "string", default: "50" },
+    modes: { type: "string", default: "poll,watch,watch-image" },
+    keep: { type: "string" },
     child: { type: "string" },
     dir: { type: "string" },
     kubeconfig: { type: "string" },
@@ -60,12 +63,20 @@ interface RunFigures {
   repairWrites?: number;
   heapMiB: { tick: number; heap: number }[];
   rssMiB: number;
+  /** process.memoryUsage() in MiB after a GC: modules loaded, fleet converged, after the ticks (daemon still up). */
+  memory?: Record<"loaded" | "converged" | "end", Record<string, number>>;
   watches?: number;
   cachedObjects?: number;
 }
 
 /** One daemon in this process, over the converged fleet. */
 async function child(mode: "poll" | "watch", dir: string, kubeconfig: string, ticks: number): Promise<RunFigures> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const usage = () => {
+    gc?.();
+    return Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, MiB(v)]));
+  };
+  const loaded = usage();
   const accesses: ClusterAccess[] = [];
   const requests = () => accesses.reduce((n, a) => n + a.totals().requests, 0);
   const writes = () => accesses.reduce((n, a) => n + a.totals().writes, 0);
@@ -153,7 +164,7 @@ async function child(mode: "poll" | "watch", dir: string, kubeconfig: string, ti
     figures.cachedObjects = list.reduce((n, w) => n + w.objects, 0);
   }
 
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const converged = usage();
   const heap = (tick: number) => {
     gc?.();
     figures.heapMiB.push({ tick, heap: MiB(process.memoryUsage().heapUsed) });
@@ -171,6 +182,7 @@ async function child(mode: "poll" | "watch", dir: string, kubeconfig: string, ti
   figures.tickMs = Math.round(((performance.now() - t0) / Math.max(1, done)) * 100) / 100;
   if (figures.heapMiB.at(-1)?.tick !== done) heap(done);
   figures.rssMiB = MiB(process.memoryUsage().rss);
+  figures.memory = { loaded, converged, end: usage() };
   await d.stop();
   return figures;
 }
@@ -224,7 +236,8 @@ function print(f: RunFigures): void {
         7,
       )} ms/tick  RSS ${f.rssMiB.toFixed(1).padStart(6)} MiB  heap ${f.heapMiB.map((h) => `${h.heap}@${h.tick}`).join(" ")}` +
       (f.repairMs !== undefined ? `  hand edit repaired in ${f.repairMs} ms with ${f.repairWrites} write(s)` : "") +
-      (f.watches !== undefined ? `  ${f.watches} watches, ${f.cachedObjects} cached objects` : ""),
+      (f.watches !== undefined ? `  ${f.watches} watches, ${f.cachedObjects} cached objects` : "") +
+      (f.memory ? `  memory MiB ${JSON.stringify(f.memory)}` : ""),
   );
 }
 
@@ -232,30 +245,57 @@ async function main(): Promise<void> {
   const ticks = Number(values.ticks);
   const tmp = await mkdtemp(path.join(os.tmpdir(), "crosslink-bench-daemon-"));
   const t0 = performance.now();
-  const clusters = await startClusters(names, { log: () => {} });
+  // --keep DIR: clusters detached in DIR, seeded and converged once, reused by later runs (stop them with
+  // `npm run clusters -- down --dir DIR`); without it, fresh clusters stopped at the end.
+  const keep = values.keep ? path.resolve(values.keep) : undefined;
+  const ready = keep ? path.join(keep, `fleet-${N}x${S}.ready`) : undefined;
+  const reused = keep && ready && (await runningClusters(keep)).length === N && existsSync(ready);
+  const clusters: { kubeconfigPath: string; trustAnchorPem: string; stop(): Promise<unknown> } = reused
+    ? {
+        kubeconfigPath: path.join(keep, "kubeconfig"),
+        trustAnchorPem: await readFile(ready, "utf8"),
+        stop: async () => {},
+      }
+    : await startClusters(names, { log: () => {}, ...(keep ? { dir: keep, detached: true } : {}) });
   try {
-    const topology = await fleetTopology(names, S, clusters.trustAnchorPem, 50);
-    const acc = clusterAccess(topology, loadKubeConfig(clusters.kubeconfigPath));
-    try {
-      await seedServices(acc.clients.values(), S);
-      const tSeed = performance.now();
-      const first = await reconcile(topology, acc.clients, reconcileOptions(), () => true);
-      const converged = first.changes?.clusters.every((c) => c.converged) ?? true;
-      console.log(
-        `${N} clusters × ${S} exported Services: started and seeded in ${((tSeed - t0) / 1000).toFixed(1)} s; first apply ${((performance.now() - tSeed) / 1000).toFixed(1)} s${converged ? "" : " (NOT converged)"}`,
-      );
-    } finally {
-      acc.close();
-    }
+    if (!reused) {
+      const topology = await fleetTopology(names, S, clusters.trustAnchorPem, 50);
+      const acc = clusterAccess(topology, loadKubeConfig(clusters.kubeconfigPath));
+      try {
+        await seedServices(acc.clients.values(), S);
+        const tSeed = performance.now();
+        const first = await reconcile(topology, acc.clients, reconcileOptions(), () => true);
+        const converged = first.changes?.clusters.every((c) => c.converged) ?? true;
+        console.log(
+          `${N} clusters × ${S} exported Services: started and seeded in ${((tSeed - t0) / 1000).toFixed(1)} s; first apply ${((performance.now() - tSeed) / 1000).toFixed(1)} s${converged ? "" : " (NOT converged)"}`,
+        );
+      } finally {
+        acc.close();
+      }
+      if (ready) await writeFile(ready, clusters.trustAnchorPem);
+    } else console.log(`${N} clusters × ${S} exported Services: reusing the converged fleet in ${keep}`);
     const repo = path.join(tmp, "repo");
     await mkdir(repo, { recursive: true });
     await writeFile(path.join(repo, "multicluster.yaml"), fleetYaml(names, S, 50));
     await writeFile(path.join(repo, "anchor.crt"), clusters.trustAnchorPem);
 
-    const poll = await runChild("poll", tmp, clusters.kubeconfigPath, Number(values["poll-ticks"]), 120_000);
-    print(poll);
-    const watchDefault = await runChild("watch", tmp, clusters.kubeconfigPath, ticks, 1_900_000);
-    print(watchDefault);
+    const modes = new Set(values.modes.split(","));
+    const skipped = (mode: "poll" | "watch"): RunFigures => ({
+      mode,
+      ticks: 0,
+      tickMs: 0,
+      requestsPerTick: NaN,
+      heapMiB: [],
+      rssMiB: NaN,
+    });
+    const poll = modes.has("poll")
+      ? await runChild("poll", tmp, clusters.kubeconfigPath, Number(values["poll-ticks"]), 120_000)
+      : skipped("poll");
+    if (modes.has("poll")) print(poll);
+    const watchDefault = modes.has("watch")
+      ? await runChild("watch", tmp, clusters.kubeconfigPath, ticks, 1_900_000)
+      : skipped("watch");
+    if (modes.has("watch")) print(watchDefault);
     // As the image runs it (Dockerfile NODE_OPTIONS): a 1 MiB young generation, ~30 MiB less RSS at rest.
     const watch = {
       ...(await runChild("watch", tmp, clusters.kubeconfigPath, ticks, 1_900_000, IMAGE_NODE_FLAGS)),
@@ -288,7 +328,7 @@ async function main(): Promise<void> {
       })}`,
     );
   } finally {
-    await clusters.stop();
+    if (!keep) await clusters.stop();
     await rm(tmp, { recursive: true, force: true });
   }
 }
