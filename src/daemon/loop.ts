@@ -94,8 +94,8 @@ export interface LoopOptions {
 }
 
 /**
- * A run gives way to a waiting trigger (leaving its unfinished clusters to finish alone) only once it has
- * lasted this long and only clusters still being observed remain.
+ * A run gives way to a waiting trigger (leaving its unfinished clusters, observing or applying, to finish alone)
+ * only once it has lasted this long.
  */
 export const YIELD_AFTER_MS = 3_000;
 
@@ -129,8 +129,8 @@ export class ReconcileLoop {
   private access?: { topology: Topology; access: ClusterAccessLike };
   private readonly backoff: ClusterBackoff;
   private readonly listeners: ((r: TickResult) => void)[] = [];
-  /** Clusters a finished run left observing (hung, or waiting for one that is), with since when. */
-  private readonly inflight = new Map<string, string>();
+  /** Clusters a finished run left observing (hung, or waiting for one that is) or applying, with since when. */
+  private readonly inflight = new Map<string, { since: string; doing: "observed" | "applied" }>();
   /** What each cluster is doing now (observe, wait, apply), in this run or one that left it behind. */
   private readonly active = new Map<string, ReconcileInProgress["clusters"][number]>();
   /** That work, awaited by stop(). */
@@ -455,12 +455,12 @@ export class ReconcileLoop {
         }),
       ]).then(() => {}),
     );
-    const { run, remaining } = await each.settled;
+    const { run, remaining, applying } = await each.settled;
     // Cleared at once: a pending timer would keep this run's observations and plan alive for YIELD_AFTER_MS
     // (back-to-back ticks held hundreds of runs).
     clearTimeout(yieldTimer);
     this.yieldNow = undefined;
-    if (remaining.length) this.detach(good, each.done, remaining, backedOff);
+    if (remaining.length) this.detach(good, each.done, remaining, applying, backedOff);
     const { plan } = run;
     result.plan = plan;
     this.certificates(good.topology, run.observations);
@@ -546,11 +546,12 @@ export class ReconcileLoop {
     good: { revision: string; topology: Topology },
     done: Promise<ReconcileRun>,
     remaining: string[],
+    applying: string[],
     backedOff: Set<string>,
   ): void {
     const { topology } = good;
     const since = this.deps.clock.now().toISOString();
-    for (const n of remaining) this.inflight.set(n, since);
+    for (const n of remaining) this.inflight.set(n, { since, doing: applying.includes(n) ? "applied" : "observed" });
     const work = done
       .then((run) => {
         const late = run.plan.clusters.filter((cp) => remaining.includes(cp.cluster));
@@ -580,15 +581,16 @@ export class ReconcileLoop {
     this.detached.add(work);
   }
 
-  /** The state of a cluster an earlier run is still observing (or waiting for). */
+  /** The state of a cluster an earlier run is still observing (or waiting for) or applying. */
   private stillRunning(name: string): ClusterStatus {
+    const left = this.inflight.get(name);
     return {
       name,
       state: "pending",
       planned: 0,
       applied: 0,
       failed: 0,
-      error: `still being observed by the reconcile of ${this.inflight.get(name) ?? "now"}`,
+      error: `still being ${left?.doing ?? "observed"} by the reconcile of ${left?.since ?? "now"}`,
     };
   }
 

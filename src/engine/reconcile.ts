@@ -139,17 +139,25 @@ export async function planTopology(
 /** A cluster's plan is ready: whether to apply it now. */
 export type DecideCluster = (plan: ClusterPlan) => boolean | Promise<boolean>;
 
+/** The part of a `reconcileEach` run that has ended when the caller asked to move on, and what goes on alone. */
+export interface SettledRun {
+  run: ReconcileRun;
+  /** The clusters that have not ended. */
+  remaining: string[];
+  /** Those of `remaining` that were planned and are being applied (the others are observing or waiting). */
+  applying: string[];
+}
+
 /** A run of `reconcileEach`: the whole of it, and the part that has ended when the caller asked to move on. */
 export interface EachRun {
   /** Every cluster's plan and changes, once every cluster has ended. */
   done: Promise<ReconcileRun>;
   /**
-   * Once every cluster has ended, or once `yieldWhen` has resolved and no
-   * cluster is between its observation and the end of its apply: the run of
-   * the clusters that have ended, and the others (still observing, or waiting
-   * for one that is), which go on under their deadlines until `done`.
+   * Once every cluster has ended, or once `yieldWhen` has resolved: the run of
+   * the clusters that have ended, and the others (still observing, waiting for
+   * one that is, or applying), which go on under their deadlines until `done`.
    */
-  settled: Promise<{ run: ReconcileRun; remaining: string[] }>;
+  settled: Promise<SettledRun>;
 }
 
 /**
@@ -180,8 +188,8 @@ export function reconcileEach(
   }
   const stage = new Map<string, "observing" | "working" | "ended">(names.map((n) => [n, "observing"]));
   let yielded = false;
-  let settle!: (v: { run: ReconcileRun; remaining: string[] }) => void;
-  const settled = new Promise<{ run: ReconcileRun; remaining: string[] }>((r) => (settle = r));
+  let settle!: (v: SettledRun) => void;
+  const settled = new Promise<SettledRun>((r) => (settle = r));
   const observing = observeAll(topology, opts.only ? shardClients(topology, clients, names) : clients, {
     ...observeHooks(opts),
     onObserved: (o) => {
@@ -208,10 +216,14 @@ export function reconcileEach(
     };
   };
   const check = () => {
-    const stages = [...stage.values()];
     const ended = names.filter((n) => stage.get(n) === "ended");
-    if (ended.length === names.length || (yielded && !stages.includes("working")))
-      settle({ run: runOf(ended), remaining: names.filter((n) => stage.get(n) !== "ended") });
+    // A cluster whose apply waits on a hung server must not hold up the next run's repairs elsewhere either.
+    if (ended.length === names.length || yielded)
+      settle({
+        run: runOf(ended),
+        remaining: names.filter((n) => stage.get(n) !== "ended"),
+        applying: names.filter((n) => stage.get(n) === "working"),
+      });
   };
   void yieldWhen?.then(() => {
     yielded = true;
@@ -279,7 +291,7 @@ export function reconcileEach(
   })();
   // A failure ends both: `settled` must not wait for clusters that will never end.
   done.catch(() => {});
-  return { done, settled: Promise.race([settled, done.then((run) => ({ run, remaining: [] }))]) };
+  return { done, settled: Promise.race([settled, done.then((run) => ({ run, remaining: [], applying: [] }))]) };
 }
 
 /** The clients to observe for a shard: its clusters and those they are rendered from. */

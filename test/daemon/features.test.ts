@@ -23,9 +23,12 @@ import {
   daemonArgs,
   type DaemonEnv,
   freshCache,
+  handEditWeights,
   runConfig,
   setupDaemonEnv,
   signedCommit,
+  SPLIT_ROUTE,
+  splitWeights,
   testClients,
   type TestRepo,
   waitFor,
@@ -122,39 +125,18 @@ async function reconciles(d: Daemon, n: number, timeoutMs = 10_000): Promise<Dae
   );
 }
 
-const HTTPROUTE = {
-  apiVersion: "gateway.networking.k8s.io/v1",
-  kind: "HTTPRoute",
-  namespace: "test",
-  name: "podinfo-split",
-};
 const LINK = {
   apiVersion: "multicluster.linkerd.io/v1alpha3",
   kind: "Link",
   namespace: "linkerd-multicluster",
   name: "workload2",
 };
-type Rules = { backendRefs: { weight: number }[] }[];
-
-async function weights(): Promise<number[] | undefined> {
-  const hr = await check.clients.get("workload1")!.get(HTTPROUTE);
-  return (hr?.spec as { rules: Rules } | undefined)?.rules[0]?.backendRefs.map((b) => b.weight);
-}
-const hasWeights = async (a: number, b: number) => JSON.stringify(await weights()) === JSON.stringify([a, b]);
-
-/** What an operator's `kubectl edit` does: a merge patch of the weights under another field manager. */
-async function handEditWeights(a: number, b: number): Promise<void> {
-  const w1 = check.clients.get("workload1")!;
-  const hr = (await w1.get(HTTPROUTE))!;
-  const rules = structuredClone((hr.spec as { rules: Rules }).rules);
-  rules[0]!.backendRefs[0]!.weight = a;
-  rules[0]!.backendRefs[1]!.weight = b;
-  await w1.patch(HTTPROUTE, { spec: { rules } }, { fieldManager: "kubectl-edit" });
-}
+const w1 = () => check.clients.get("workload1")!;
+const hasWeights = async (a: number, b: number) => JSON.stringify(await splitWeights(w1())) === JSON.stringify([a, b]);
 
 /** The time crosslink's field manager last wrote the HTTPRoute. */
 async function crosslinkWriteTime(): Promise<string | undefined> {
-  const hr = await check.clients.get("workload1")!.get(HTTPROUTE);
+  const hr = await check.clients.get("workload1")!.get(SPLIT_ROUTE);
   const entry = hr?.metadata.managedFields?.find((m) => m.manager === FIELD_MANAGER && m.operation === "Apply");
   return entry
     ? `${String((entry as Record<string, unknown>).time)} ${hr?.metadata.resourceVersion as string}`
@@ -280,7 +262,7 @@ test("--drift report: a hand edit and a deleted Link are reported, not reverted;
   await until(d, "in sync", async () => (await status(d)).lastReconcile?.result === "ok", 15_000);
   assert.equal(d.writes(), 0);
 
-  await handEditWeights(10, 90);
+  await handEditWeights(w1, 10, 90);
   let s = await until(
     d,
     "the edit reported",
@@ -320,7 +302,7 @@ test("--drift report: a hand edit and a deleted Link are reported, not reverted;
 
   const h = await daemon([]);
   await until(h, "in sync", async () => (await status(h)).lastReconcile?.result === "ok", 15_000);
-  await handEditWeights(5, 95);
+  await handEditWeights(w1, 5, 95);
   await until(h, "heal reverts the hand edit", async () => hasWeights(40, 60), 10_000, 100);
   const after = await reconciles(h, 1);
   assert.equal(after.lastReconcile!.plan.update, 0, JSON.stringify(after.lastReconcile));

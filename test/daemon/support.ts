@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
@@ -11,6 +11,8 @@ import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kub
 import { loadTopology } from "../../src/topology/index.js";
 import { parseRunConfig, type DaemonConfig } from "../../src/daemon/config.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
+import { FaultProxy } from "../support/tcp-proxy.js";
+import type { ClusterClient } from "../../src/kube/port.js";
 
 /** The repository root (tests run from dist/test/daemon). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -228,4 +230,47 @@ export function testClients(kubeconfigPath: string, into?: ClusterAccess[], time
     into?.push(a);
     return a;
   };
+}
+
+/** The podinfo example's split in workload1: the HTTPRoute crosslink renders for it. */
+export const SPLIT_ROUTE = {
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "HTTPRoute",
+  namespace: "test",
+  name: "podinfo-split",
+};
+
+type SplitRules = { backendRefs: { weight: number }[] }[];
+
+/** The weights of the split route's backends in a cluster (undefined when there is no route). */
+export async function splitWeights(client: ClusterClient): Promise<number[] | undefined> {
+  const hr = await client.get(SPLIT_ROUTE);
+  return (hr?.spec as { rules: SplitRules } | undefined)?.rules[0]?.backendRefs.map((b) => b.weight);
+}
+
+/** What an operator's `kubectl edit` does: the split route's weights changed by a merge patch under another manager. */
+export async function handEditWeights(client: ClusterClient, a: number, b: number): Promise<void> {
+  const hr = (await client.get(SPLIT_ROUTE))!;
+  const rules = structuredClone((hr.spec as { rules: SplitRules }).rules);
+  rules[0]!.backendRefs[0]!.weight = a;
+  rules[0]!.backendRefs[1]!.weight = b;
+  await client.patch(SPLIT_ROUTE, { spec: { rules } }, { fieldManager: "kubectl-edit" });
+}
+
+/**
+ * One harness cluster reached through a loopback FaultProxy: the proxy (listening) and a copy of the harness
+ * kubeconfig, written in `env.tmp`, whose server for that cluster is the proxy (the certificate names 127.0.0.1).
+ */
+export async function proxiedKubeconfig(
+  env: Pick<DaemonEnv, "tmp" | "clusters">,
+  cluster: string,
+): Promise<{ proxy: FaultProxy; kubeconfig: string }> {
+  const server = env.clusters.clusters.find((c) => c.name === cluster)!.server;
+  const proxy = FaultProxy.to(server);
+  await proxy.listen();
+  const kubeconfig = path.join(env.tmp, `kubeconfig-proxied-${cluster}`);
+  const text = await readFile(env.clusters.kubeconfigPath, "utf8");
+  if (!text.includes(server)) throw new Error(`the harness kubeconfig does not name ${server}`);
+  await writeFile(kubeconfig, text.replace(server, `https://127.0.0.1:${proxy.port}`), { mode: 0o600 });
+  return { proxy, kubeconfig };
 }

@@ -7,62 +7,27 @@
  * in /status and /metrics, and the drift made meanwhile is repaired after.
  */
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
-import net from "node:net";
-import path from "node:path";
 import { after, before, test } from "node:test";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import type { ClusterAccess } from "../../src/kube/access.js";
-import { daemonArgs, runConfig, setupDaemonEnv, testClients, waitFor, type DaemonEnv } from "./support.js";
-
-const HTTPROUTE = {
-  apiVersion: "gateway.networking.k8s.io/v1",
-  kind: "HTTPRoute",
-  namespace: "test",
-  name: "podinfo-split",
-};
-type Rules = { backendRefs: { weight: number }[] }[];
-
-/** A TCP proxy on loopback in front of one API server whose connections can be cut and refused for a while. */
-class CuttableProxy {
-  private server?: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async listen(port = 0): Promise<void> {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on("close", () => this.sockets.delete(s));
-        s.on("error", () => s.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-    });
-    await new Promise<void>((resolve) => this.server!.listen(port, "127.0.0.1", resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  /** Cuts every connection and refuses new ones until `listen` again. */
-  async cut(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server?.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
-
-  connections(): number {
-    return this.sockets.size;
-  }
-}
+import type { FaultProxy } from "../support/tcp-proxy.js";
+import {
+  daemonArgs,
+  handEditWeights,
+  proxiedKubeconfig,
+  runConfig,
+  setupDaemonEnv,
+  SPLIT_ROUTE,
+  splitWeights,
+  testClients,
+  waitFor,
+  type DaemonEnv,
+} from "./support.js";
 
 let env: DaemonEnv;
-let proxy: CuttableProxy;
+let proxy: FaultProxy;
 let kubeconfig: string;
 let d: Daemon;
 const accesses: ClusterAccess[] = [];
@@ -75,15 +40,8 @@ const writes = () => accesses.reduce((n, a) => n + a.totals().writes, 0);
 
 before(async () => {
   env = await setupDaemonEnv("crosslink-watch-");
-  // workload1 is reached through the proxy: the daemon's kubeconfig points there (the certificate names 127.0.0.1).
-  const w1 = env.clusters.clusters.find((c) => c.name === "workload1")!;
-  const url = new URL(w1.server);
-  proxy = new CuttableProxy({ host: url.hostname, port: Number(url.port) });
-  await proxy.listen();
-  kubeconfig = path.join(env.tmp, "kubeconfig-proxied");
-  const text = await readFile(env.clusters.kubeconfigPath, "utf8");
-  assert.ok(text.includes(w1.server));
-  await writeFile(kubeconfig, text.replace(w1.server, `https://127.0.0.1:${proxy.port}`), { mode: 0o600 });
+  // workload1 is reached through the proxy: the daemon's kubeconfig points there.
+  ({ proxy, kubeconfig } = await proxiedKubeconfig(env, "workload1"));
 });
 
 after(async () => {
@@ -96,19 +54,8 @@ const status = async (): Promise<DaemonStatus> => (await (await fetch(`${d.url()
 const metrics = async (): Promise<string> => (await fetch(`${d.url()}/metrics`)).text();
 const w1 = () => env.check.clients.get("workload1")!;
 
-async function weights(): Promise<number[] | undefined> {
-  const hr = await w1().get(HTTPROUTE);
-  return (hr?.spec as { rules: Rules } | undefined)?.rules[0]?.backendRefs.map((b) => b.weight);
-}
-
-/** What an operator's `kubectl edit` does: a merge patch of the weights under another field manager. */
-async function handEditWeights(a: number, b: number): Promise<void> {
-  const hr = (await w1().get(HTTPROUTE))!;
-  const rules = structuredClone((hr.spec as { rules: Rules }).rules);
-  rules[0]!.backendRefs[0]!.weight = a;
-  rules[0]!.backendRefs[1]!.weight = b;
-  await w1().patch(HTTPROUTE, { spec: { rules } }, { fieldManager: "kubectl-edit" });
-}
+const weights = () => splitWeights(w1());
+const handEdit = (a: number, b: number) => handEditWeights(w1(), a, b);
 
 /** Milliseconds until `fn` holds, polling every 10 ms, at most `timeoutMs`. */
 async function timeUntil(what: string, fn: () => Promise<boolean>, t0: number, timeoutMs = 10_000): Promise<number> {
@@ -176,7 +123,7 @@ test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in 
   // watch event, with one write.
   let before = writes();
   let t0 = performance.now();
-  await handEditWeights(90, 10);
+  await handEdit(90, 10);
   const editMs = await timeUntil("the weights repaired", async () => JSON.stringify(await weights()) === "[50,50]", t0);
   await waitFor("idle", () => !d.loop.busy, 10_000, 10);
   console.log(`hand edit repaired in ${editMs.toFixed(0)} ms with ${writes() - before} write(s)`);
@@ -186,7 +133,7 @@ test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in 
   // A deletion of an owned object: recreated from the DELETED event, with one write.
   before = writes();
   t0 = performance.now();
-  assert.ok(await w1().delete(HTTPROUTE));
+  assert.ok(await w1().delete(SPLIT_ROUTE));
   const deleteMs = await timeUntil(
     "the HTTPRoute recreated",
     async () => JSON.stringify(await weights()) === "[50,50]",
@@ -218,7 +165,7 @@ test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in 
   assert.match(cutMetrics, /crosslink_watch_up\{cluster="workload1",kind="Service",namespace="",selector=""\} 0/);
   assert.match(cutMetrics, /crosslink_watch_restarts_total\{cluster="workload1",kind="Service"\} [1-9]/);
   console.log(`cut: ${down.watches!.find((w) => w.cluster === "workload1")!.lastError}`);
-  await handEditWeights(70, 30);
+  await handEdit(70, 30);
   await new Promise((r) => setTimeout(r, 2500));
   // A tick while the watches have been down > 2 s: the stale cache is not trusted, workload1 is unreachable.
   const during = await d.loop.tick("schedule");

@@ -24,6 +24,7 @@ import {
   runConfig,
   setupDaemonEnv,
   signedCommit,
+  splitWeights,
   testClients,
   waitFor,
 } from "../daemon/support.js";
@@ -38,20 +39,7 @@ after(async () => {
   await env?.teardown();
 });
 
-const HTTPROUTE = {
-  apiVersion: "gateway.networking.k8s.io/v1",
-  kind: "HTTPRoute",
-  namespace: "test",
-  name: "podinfo-split",
-};
-async function weights(): Promise<string> {
-  const hr = await env.check.clients.get("workload1")!.get(HTTPROUTE);
-  return JSON.stringify(
-    (hr?.spec as { rules: { backendRefs: { weight: number }[] }[] } | undefined)?.rules[0]?.backendRefs.map(
-      (b) => b.weight,
-    ),
-  );
-}
+const weights = async (): Promise<string> => JSON.stringify(await splitWeights(env.check.clients.get("workload1")!));
 
 async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   const cfg = runConfig([
