@@ -13,8 +13,10 @@ import https from "node:https";
 import { KubeError, isRetryable } from "./errors.js";
 import type { DiscoveryStore } from "./discovery-cache.js";
 import { WATCH_LIVENESS, WatchSessions, sessionTls, type LivenessOptions } from "./h2-session.js";
+import { ForbiddenLists } from "./forbidden-lists.js";
 import { resourcePath } from "./kinds.js";
 import { watchLineReader } from "./watch-events.js";
+import { scopeKey } from "./watch-store.js";
 import { describeRef, type KubeObject, type ObjectRef } from "./object.js";
 import { DeadlineError, abortText, seconds, sleep } from "../util/abort.js";
 import type {
@@ -90,6 +92,8 @@ export class HttpClusterClient implements ClusterClient {
   /** Whether watches may use HTTP/2 (false: one HTTP/1.1 connection per watch, no health check). */
   http2Watches = true;
   private readonly sessions: WatchSessions;
+  /** The LISTs refused (403) that callers asked this client to remember. */
+  private readonly forbiddenLists = new ForbiddenLists(() => this.cluster);
   private baseOptions?: https.RequestOptions;
   private optionsAt = 0;
   private optionsStamp?: string;
@@ -125,6 +129,13 @@ export class HttpClusterClient implements ClusterClient {
 
   /** A LIST (every page) with the collection's resourceVersion, from which a WATCH starts. */
   async listVersioned(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<VersionedList> {
+    const scope = scopeKey({ apiVersion, kind, ...opts });
+    return this.forbiddenLists.run(scope, opts.rememberForbidden, `list ${kind}`, () =>
+      this.listPages(apiVersion, kind, opts),
+    );
+  }
+
+  private async listPages(apiVersion: string, kind: string, opts: ListOptions): Promise<VersionedList> {
     const items: KubeObject[] = [];
     let resourceVersion = "";
     let cont: string | undefined;

@@ -2,12 +2,14 @@
  * linkerd-config and the trust roots against a real API server: one LIST of the
  * Linkerd namespace's ConfigMaps where RBAC allows it; where RBAC names only the
  * two ConfigMaps (the least privilege of earlier charts), the refused LIST falls
- * back to a GET of each, the same objects, and the LIST is not tried again.
+ * back to a GET of each, the same objects, and the client does not try the LIST again; a client built anew
+ * does, once. The same through the watch cache (`--observe watch`).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { clientForContext, loadKubeConfig } from "../../src/kube/access.js";
 import type { HttpClusterClient } from "../../src/kube/http-client.js";
+import { CachedClusterClient } from "../../src/kube/watch-cache.js";
 import { readLinkerdConfigMaps } from "../../src/engine/observe.js";
 import { tokenKubeConfig } from "../chart/support.js";
 import { useClusters } from "./support.js";
@@ -63,8 +65,9 @@ test("one LIST answers both ConfigMaps; with only their names granted, a GET of 
       w,
     );
     const { token } = await admin.createToken("linkerd", NAMES_ONLY, 600);
-    // Another name: a process keeps one identity per cluster name, and remembers a refusal by name and server.
-    const restricted = clientForContext(tokenKubeConfig(kc, token), "c", "solo-names-only")!;
+    // The same cluster name and server as the admin's client: the refusal is remembered by the client, not by name.
+    const restrictedClient = () => clientForContext(tokenKubeConfig(kc, token), "c", "solo")!;
+    const restricted = restrictedClient();
     try {
       const first = await counted(restricted, () => readLinkerdConfigMaps(restricted, "linkerd"));
       assert.equal(first.requests, 3, "the refused LIST, then a GET of each");
@@ -78,6 +81,29 @@ test("one LIST answers both ConfigMaps; with only their names granted, a GET of 
       assert.equal(adminAgain.requests, 1);
     } finally {
       restricted.close();
+    }
+    // A client built anew (a new commit, an RBAC change) asks again.
+    const rebuilt = restrictedClient();
+    try {
+      const anew = await counted(rebuilt, () => readLinkerdConfigMaps(rebuilt, "linkerd"));
+      assert.equal(anew.requests, 3, "the new client's LIST, refused, then a GET of each");
+    } finally {
+      rebuilt.close();
+    }
+
+    // Through the watch cache: the refused LIST, then a LIST+WATCH of each name; later reads send no LIST.
+    const cached = new CachedClusterClient(restrictedClient());
+    try {
+      const lists = () => cached.counters.byVerb.GET ?? 0;
+      const before = lists();
+      const first = await readLinkerdConfigMaps(cached, "linkerd");
+      assert.equal(lists() - before, 3, "the refused LIST, then the LIST of each name's watch");
+      assert.deepEqual(first.roots?.data, listed.value.roots?.data);
+      const again = await readLinkerdConfigMaps(cached, "linkerd");
+      assert.equal(lists() - before, 3, "answered from the watches of the names; the refused LIST not sent again");
+      assert.deepEqual(again.config?.data, listed.value.config?.data);
+    } finally {
+      cached.close();
     }
   } finally {
     admin.close();
