@@ -16,6 +16,44 @@ import { useClusters } from "./support.js";
 
 const fx = useClusters(["solo"], "east-west", () => ({ seed: true }));
 const NAMES_ONLY = "crosslink-configmap-names-only";
+const NAMES_WATCH = "crosslink-configmap-names-watch";
+
+/**
+ * A ServiceAccount in `linkerd` granted `verbs` on the two ConfigMaps by name and nothing else of ConfigMaps;
+ * returns a token of it.
+ */
+async function accountWithNames(admin: HttpClusterClient, name: string, verbs: string[]): Promise<string> {
+  const meta = (kind: string, apiVersion: string, namespace?: string) => ({
+    apiVersion,
+    kind,
+    metadata: { name, ...(namespace ? { namespace } : {}) },
+  });
+  const w = { fieldManager: "test" };
+  await admin.apply(meta("ServiceAccount", "v1", "linkerd"), w);
+  await admin.apply(
+    {
+      ...meta("ClusterRole", "rbac.authorization.k8s.io/v1"),
+      rules: [
+        {
+          apiGroups: [""],
+          resources: ["configmaps"],
+          resourceNames: ["linkerd-config", "linkerd-identity-trust-roots"],
+          verbs,
+        },
+      ],
+    },
+    w,
+  );
+  await admin.apply(
+    {
+      ...meta("ClusterRoleBinding", "rbac.authorization.k8s.io/v1"),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
+      subjects: [{ kind: "ServiceAccount", name, namespace: "linkerd" }],
+    },
+    w,
+  );
+  return (await admin.createToken("linkerd", name, 600)).token;
+}
 
 /** Requests `client` sends while `fn` runs, by verb. */
 async function counted<T>(client: HttpClusterClient, fn: () => Promise<T>): Promise<{ value: T; requests: number }> {
@@ -35,36 +73,7 @@ test("one LIST answers both ConfigMaps; with only their names granted, a GET of 
     assert.equal(listed.value.roots?.metadata.name, "linkerd-identity-trust-roots");
 
     // An account that may GET the two ConfigMaps by name and nothing else of them.
-    const meta = (kind: string, apiVersion: string, namespace?: string) => ({
-      apiVersion,
-      kind,
-      metadata: { name: NAMES_ONLY, ...(namespace ? { namespace } : {}) },
-    });
-    const w = { fieldManager: "test" };
-    await admin.apply(meta("ServiceAccount", "v1", "linkerd"), w);
-    await admin.apply(
-      {
-        ...meta("ClusterRole", "rbac.authorization.k8s.io/v1"),
-        rules: [
-          {
-            apiGroups: [""],
-            resources: ["configmaps"],
-            resourceNames: ["linkerd-config", "linkerd-identity-trust-roots"],
-            verbs: ["get"],
-          },
-        ],
-      },
-      w,
-    );
-    await admin.apply(
-      {
-        ...meta("ClusterRoleBinding", "rbac.authorization.k8s.io/v1"),
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: NAMES_ONLY },
-        subjects: [{ kind: "ServiceAccount", name: NAMES_ONLY, namespace: "linkerd" }],
-      },
-      w,
-    );
-    const { token } = await admin.createToken("linkerd", NAMES_ONLY, 600);
+    const token = await accountWithNames(admin, NAMES_ONLY, ["get"]);
     // The same cluster name and server as the admin's client: the refusal is remembered by the client, not by name.
     const restrictedClient = () => clientForContext(tokenKubeConfig(kc, token), "c", "solo")!;
     const restricted = restrictedClient();
@@ -91,8 +100,11 @@ test("one LIST answers both ConfigMaps; with only their names granted, a GET of 
       rebuilt.close();
     }
 
-    // Through the watch cache: the refused LIST, then a LIST+WATCH of each name; later reads send no LIST.
-    const cached = new CachedClusterClient(restrictedClient());
+    // Through the watch cache, which reads a name by a LIST+WATCH of it (fieldSelector metadata.name, authorized by
+    // resourceNames): an account that may also list and watch the two names. The refused LIST, then a LIST+WATCH
+    // of each name; later reads send no LIST.
+    const watcher = await accountWithNames(admin, NAMES_WATCH, ["get", "list", "watch"]);
+    const cached = new CachedClusterClient(clientForContext(tokenKubeConfig(kc, watcher), "c", "solo")!);
     try {
       const lists = () => cached.counters.byVerb.GET ?? 0;
       const before = lists();
