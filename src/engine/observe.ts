@@ -191,31 +191,24 @@ export async function observeCluster(
 
 /**
  * linkerd-config and the trust roots: one LIST of the Linkerd namespace's ConfigMaps, or, where RBAC grants only
- * these two names (a LIST answers 403), a GET of each; a cluster (by name and server) whose LIST was refused
- * is not asked again by this process.
+ * these two names (a LIST answers 403), a GET of each; the client remembers the refusal (`rememberForbidden`), so
+ * it does not send that LIST again while it lives.
  */
 export async function readLinkerdConfigMaps(
   client: ClusterClient,
   namespace: string,
 ): Promise<{ config: KubeObject | undefined; roots: KubeObject | undefined }> {
-  const key = `${client.cluster}|${client.server}|${namespace}`;
-  if (!configMapListRefused.has(key)) {
-    try {
-      const all = await client.list("v1", "ConfigMap", { namespace });
-      const named = (name: string) => all.find((o) => o.metadata.name === name);
-      return { config: named("linkerd-config"), roots: named("linkerd-identity-trust-roots") };
-    } catch (err) {
-      if (!(err instanceof KubeError && err.code === "KUBE_FORBIDDEN")) throw err;
-      configMapListRefused.add(key);
-    }
+  try {
+    const all = await client.list("v1", "ConfigMap", { namespace, rememberForbidden: true });
+    const named = (name: string) => all.find((o) => o.metadata.name === name);
+    return { config: named("linkerd-config"), roots: named("linkerd-identity-trust-roots") };
+  } catch (err) {
+    if (!(err instanceof KubeError && err.code === "KUBE_FORBIDDEN")) throw err;
   }
   const byName = (name: string) => client.get({ apiVersion: "v1", kind: "ConfigMap", namespace, name });
   const [config, roots] = await Promise.all([byName("linkerd-config"), byName("linkerd-identity-trust-roots")]);
   return { config, roots };
 }
-
-/** The clusters (`cluster|server|namespace`) that refused a LIST of the Linkerd namespace's ConfigMaps. */
-const configMapListRefused = new Set<string>();
 
 /**
  * Link-credential Secrets (by type) in `namespaces`: one LIST in the one namespace, or one LIST of the

@@ -8,13 +8,15 @@
  * Failures that retries could not cure say how many attempts were made and
  * how long they took in all.
  */
-import http2, { type ClientHttp2Stream } from "node:http2";
 import https from "node:https";
 import { KubeError, isRetryable } from "./errors.js";
 import type { DiscoveryStore } from "./discovery-cache.js";
-import { WATCH_LIVENESS, WatchSessions, sessionTls, type LivenessOptions } from "./h2-session.js";
+import { WATCH_LIVENESS, WatchSessions, type LivenessOptions } from "./h2-session.js";
+import { ForbiddenLists } from "./forbidden-lists.js";
 import { resourcePath } from "./kinds.js";
 import { watchLineReader } from "./watch-events.js";
+import { watchOverH1, watchOverH2, type WatchStreamEvents } from "./watch-transport.js";
+import { scopeKey } from "./watch-store.js";
 import { describeRef, type KubeObject, type ObjectRef } from "./object.js";
 import { DeadlineError, abortText, seconds, sleep } from "../util/abort.js";
 import type {
@@ -90,6 +92,8 @@ export class HttpClusterClient implements ClusterClient {
   /** Whether watches may use HTTP/2 (false: one HTTP/1.1 connection per watch, no health check). */
   http2Watches = true;
   private readonly sessions: WatchSessions;
+  /** The LISTs refused (403) that callers asked this client to remember. */
+  private readonly forbiddenLists = new ForbiddenLists(() => this.cluster);
   private baseOptions?: https.RequestOptions;
   private optionsAt = 0;
   private optionsStamp?: string;
@@ -125,6 +129,13 @@ export class HttpClusterClient implements ClusterClient {
 
   /** A LIST (every page) with the collection's resourceVersion, from which a WATCH starts. */
   async listVersioned(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<VersionedList> {
+    const scope = scopeKey({ apiVersion, kind, ...opts });
+    return this.forbiddenLists.run(scope, opts.rememberForbidden, `list ${kind}`, () =>
+      this.listPages(apiVersion, kind, opts),
+    );
+  }
+
+  private async listPages(apiVersion: string, kind: string, opts: ListOptions): Promise<VersionedList> {
     const items: KubeObject[] = [];
     let resourceVersion = "";
     let cont: string | undefined;
@@ -211,12 +222,6 @@ export class HttpClusterClient implements ClusterClient {
         this.retry.timeoutMs,
       );
       opts.signal?.addEventListener("abort", onAbort, { once: true });
-      const broke = (e: Error) =>
-        fail(
-          new KubeError("KUBE_UNREACHABLE", `${what}: stream from ${this.server} broke: ${e.message}`, this.cluster),
-        );
-      const cut = () =>
-        fail(new KubeError("KUBE_UNREACHABLE", `${what}: stream from ${this.server} cut`, this.cluster));
       const read = watchLineReader(apiVersion, kind, {
         event: onEvent,
         error: (st) =>
@@ -243,12 +248,7 @@ export class HttpClusterClient implements ClusterClient {
           let text = "";
           body.on("data", (c: string) => (text += c));
           body.on("end", () => {
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              // not JSON: kept as text
-            }
+            const parsed = parseBody(text);
             fail(status === 410 ? this.gone(what, parsed) : this.httpError(status, parsed, what));
           });
           return;
@@ -257,59 +257,35 @@ export class HttpClusterClient implements ClusterClient {
         body.on("data", push);
         body.on("end", end);
       };
-      const headers: Record<string, string> = {
-        ...(base.headers as Record<string, string>),
-        Accept: "application/json",
+      const req = {
+        url,
+        options: base,
+        headers: { ...(base.headers as Record<string, string>), Accept: "application/json" },
+        idleMs,
       };
-      if (this.watchesOverH2(url)) {
-        if (base.auth) headers.Authorization ??= `Basic ${Buffer.from(base.auth).toString("base64")}`;
-        let stream: ClientHttp2Stream;
-        try {
-          stream = this.sessions.request(`${url.pathname}${url.search}`, sessionTls(base), headers);
-        } catch (e) {
-          return broke(e as Error);
-        }
-        cancel = () => {
-          if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
-        };
-        stream.on("response", (h) => answered(Number(h[":status"] ?? 0), stream));
-        stream.setTimeout(idleMs, () =>
-          fail(new KubeError("KUBE_TIMEOUT", `${what}: silent for ${seconds(idleMs)}`, this.cluster)),
-        );
-        stream.on("error", broke);
-        // A stream closed before its end (a reset, its session destroyed by the health check) without an error.
-        stream.on("close", () => {
-          if (!settled) cut();
-        });
-      } else {
-        // HTTP/1.1, one socket per watch: for a server without TLS or without HTTP/2, or a kubeconfig proxy-url
-        // (node:http2 cannot tunnel through the proxy agents). No health check: a hung server is noticed when
-        // the socket has been silent for `idleMs`.
-        const req = https.request(
-          url,
-          { ...base, method: "GET", headers, agent: this.watchAgent, timeout: idleMs },
-          (res) => {
-            answered(res.statusCode ?? 0, res);
-            res.on("error", broke);
-            res.on("close", () => {
-              if (!res.complete) cut();
-            });
-          },
-        );
-        cancel = () => req.destroy();
-        req.on("timeout", () =>
-          fail(new KubeError("KUBE_TIMEOUT", `${what}: silent for ${seconds(idleMs)}`, this.cluster)),
-        );
-        req.on("error", (e) =>
-          fail(
-            e instanceof KubeError
-              ? e
-              : new KubeError("KUBE_UNREACHABLE", `${what}: ${this.server} unreachable: ${e.message}`, this.cluster),
-          ),
-        );
-        req.end();
-      }
+      // HTTP/1.1, one socket per watch, for a server without TLS or without HTTP/2, or a kubeconfig proxy-url
+      // (node:http2 cannot tunnel through the proxy agents).
+      cancel = this.watchesOverH2(url)
+        ? watchOverH2(this.sessions, req, this.watchEvents(what, idleMs, answered, fail))
+        : watchOverH1(this.watchAgent, req, this.watchEvents(what, idleMs, answered, fail));
     });
+  }
+
+  /** How a watch's transport reports to `watch()`: the answer to `answered`, every failure as a KubeError to `fail`. */
+  private watchEvents(
+    what: string,
+    idleMs: number,
+    answered: WatchStreamEvents["answered"],
+    fail: (err: KubeError) => void,
+  ): WatchStreamEvents {
+    const unreachable = (text: string) => fail(new KubeError("KUBE_UNREACHABLE", `${what}: ${text}`, this.cluster));
+    return {
+      answered,
+      broke: (e) => unreachable(`stream from ${this.server} broke: ${e.message}`),
+      cut: () => unreachable(`stream from ${this.server} cut`),
+      silent: () => fail(new KubeError("KUBE_TIMEOUT", `${what}: silent for ${seconds(idleMs)}`, this.cluster)),
+      unreachable: (e) => (e instanceof KubeError ? fail(e) : unreachable(`${this.server} unreachable: ${e.message}`)),
+    };
   }
 
   /**
@@ -555,12 +531,7 @@ export class HttpClusterClient implements ClusterClient {
           res.on("end", () => {
             const text = Buffer.concat(chunks).toString("utf8");
             const status = res.statusCode ?? 0;
-            let parsed: unknown = undefined;
-            try {
-              parsed = text ? JSON.parse(text) : undefined;
-            } catch {
-              parsed = text;
-            }
+            const parsed = parseBody(text);
             if (status >= 200 && status < 300) return resolve({ status, body: parsed });
             if (status === 404 && o.allow404) return resolve({ status, body: parsed });
             const retryAfter = Number(res.headers["retry-after"]);
@@ -634,6 +605,16 @@ export class HttpClusterClient implements ClusterClient {
       return new KubeError(applyConflict ? "KUBE_APPLY_CONFLICT" : "KUBE_CONFLICT", text, this.cluster, status);
     }
     return new KubeError("KUBE_HTTP", text, this.cluster, status, retryAfterMs);
+  }
+}
+
+/** An answer's body: its JSON when it parses, else its text; undefined when empty. */
+function parseBody(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }
 

@@ -21,6 +21,11 @@ export interface ListOptions extends CallOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * When the server refuses this LIST (403), the client refuses the same LIST again without asking, for as long
+   * as it lives (for a caller with a fallback, e.g. GETs by name); clients may ignore it.
+   */
+  rememberForbidden?: boolean;
 }
 
 /** Options of a WATCH: a LIST's options plus where to start and how long the server keeps the stream. */

@@ -25,6 +25,7 @@ import type {
   WatchOptions,
   WriteOptions,
 } from "./port.js";
+import { ForbiddenLists } from "./forbidden-lists.js";
 import { ObjectStore, scopeKey, slimObject, type SlimPolicy, type StoreScope } from "./watch-store.js";
 import { DeadlineError, abortText, sleep } from "../util/abort.js";
 import { errorMessage } from "../util/concurrency.js";
@@ -253,6 +254,8 @@ class Reflector {
  */
 export class CachedClusterClient implements ClusterClient {
   private readonly reflectors = new Map<string, Reflector>();
+  /** The LIST scopes refused (403) that callers asked to remember: no reflector is started for them again. */
+  private readonly forbiddenLists = new ForbiddenLists(() => this.cluster);
   private readonly slim?: (o: KubeObject) => KubeObject;
   private readonly settings: Required<Pick<CacheOptions, "backoff" | "minWatchSeconds">>;
   private closed = false;
@@ -306,7 +309,9 @@ export class CachedClusterClient implements ClusterClient {
       ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
       ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}),
     };
-    const r = await this.ready(scope, opts.signal);
+    const r = await this.forbiddenLists.run(scopeKey(scope), opts.rememberForbidden, `list ${kind}`, () =>
+      this.ready(scope, opts.signal),
+    );
     return r.store.list();
   }
 

@@ -18,7 +18,8 @@ import { freePorts, startClusters, type StartedClusters } from "../harness/drive
 import { startGitServer, type GitServer } from "../support/git-server.js";
 import { createRepo, TOPOLOGY_PATH, waitFor, type TestRepo } from "../daemon/support.js";
 import { kinds, one, renderChart, requireHelm, valuesFile } from "./helm.js";
-import { expand, type PolicyRule } from "./rbac.js";
+import type { WatchStatus } from "../../src/daemon/status.js";
+import { expand, linkerdConfigMapWatches, type PolicyRule } from "./rbac.js";
 import {
   applyObjects,
   CHART_MANAGER,
@@ -183,9 +184,11 @@ test(
     const clusterRole = expand(one(rendered, "ClusterRole").rules as PolicyRule[]);
     const lease = expand(one(rendered, "Role", "crosslink-lease").rules as PolicyRule[]);
     const mirror = expand(one(rendered, "Role", "crosslink-mirror-controller-grants").rules as PolicyRule[]);
+    const linkerd = expand(one(rendered, "Role", "crosslink-linkerd-configmaps").rules as PolicyRule[]);
     const expected: Record<string, Set<string>> = {
       [NS]: new Set([...clusterRole, ...lease, ...AUTHENTICATED_RESOURCE_RULES]),
       "linkerd-multicluster": new Set([...clusterRole, ...mirror, ...AUTHENTICATED_RESOURCE_RULES]),
+      linkerd: new Set([...clusterRole, ...linkerd, ...AUTHENTICATED_RESOURCE_RULES]),
       default: new Set([...clusterRole, ...AUTHENTICATED_RESOURCE_RULES]),
     };
     for (const [namespace, want] of Object.entries(expected)) {
@@ -307,6 +310,7 @@ test(
           revision: { applied?: string };
           clusters: { name: string; state: string; failed: number }[];
           lastErrors: unknown[];
+          watches?: WatchStatus[];
         };
       };
       const t0 = Date.now();
@@ -328,6 +332,8 @@ test(
       const s = await status();
       assert.equal(s.role, "leader");
       assert.equal(s.identity, podName);
+      // Through the Linkerd-namespace Role: one LIST+WATCH of that namespace's ConfigMaps, not the GETs by name.
+      assert.deepEqual(linkerdConfigMapWatches(s.watches ?? [], HOME), ["linkerd (all)"]);
       const lease = await admin.get({
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",

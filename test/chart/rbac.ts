@@ -39,10 +39,34 @@ export function grants(held: ReadonlySet<string>, perm: string): boolean {
 export const LINKERD_CONFIGMAPS = ["linkerd-config", "linkerd-identity-trust-roots"];
 
 /**
- * What crosslink itself does in a cluster, by call: cluster-wide except where the rendered
- * namespaced Roles put a grant in the multicluster namespace (returned separately).
+ * The daemon's watches of ConfigMaps in `cluster`, from /status: `NAMESPACE (all)` for the LIST+WATCH of a
+ * namespace, `NAMESPACE/NAME` for one of a name (the fallback where that LIST is not granted).
  */
-export async function requiredPermissions(): Promise<{ clusterWide: Set<string>; multiclusterNamespace: Set<string> }> {
+export function linkerdConfigMapWatches(
+  watches: readonly { cluster: string; kind: string; namespace?: string; fieldSelector?: string }[],
+  cluster: string,
+): string[] {
+  return watches
+    .filter((w) => w.cluster === cluster && w.kind === "ConfigMap")
+    .map(
+      (w) => `${w.namespace ?? ""}${w.fieldSelector ? `/${w.fieldSelector.replace("metadata.name=", "")}` : " (all)"}`,
+    )
+    .sort();
+}
+
+/**
+ * What crosslink itself does in a cluster, by call: cluster-wide except the LIST (and WATCH) of the
+ * Linkerd control-plane namespace's ConfigMaps, and where the rendered namespaced Roles put a grant in
+ * the multicluster namespace (each returned separately).
+ */
+export async function requiredPermissions(): Promise<{
+  clusterWide: Set<string>;
+  linkerdNamespace: Set<string>;
+  multiclusterNamespace: Set<string>;
+}> {
+  // observe.ts: linkerd-config and the trust roots, one LIST of the Linkerd namespace's ConfigMaps (LIST+WATCH from
+  // the daemon); by name (below) where this is not granted.
+  const linkerdNamespace = expand([{ apiGroups: [""], resources: ["configmaps"], verbs: ["list", "watch"] }]);
   const own: PolicyRule[] = [
     // Every managed kind: listed by owner label (observe; the daemon lists and then watches, kube/watch-cache.ts),
     // server-side applied (PATCH; create when new), pruned.
@@ -51,11 +75,9 @@ export async function requiredPermissions(): Promise<{ clusterWide: Set<string>;
       resources: [k.plural],
       verbs: ["list", "watch", "create", "patch", "delete"],
     })),
-    // observe.ts: linkerd-config and the trust roots, one LIST of the Linkerd namespace's ConfigMaps (LIST+WATCH
-    // from the daemon), by name where only the names are granted; the identity issuer and the gateway, read by name:
-    // a GET from the CLI, a LIST+WATCH of that one name (fieldSelector metadata.name) from the daemon; the shared
-    // controller role, in a LIST of every ClusterRole.
-    { apiGroups: [""], resources: ["configmaps"], verbs: ["list", "watch"] },
+    // observe.ts: linkerd-config and the trust roots by name where their namespace's LIST is not granted; the
+    // identity issuer and the gateway, read by name: a GET from the CLI, a LIST+WATCH of that one name
+    // (fieldSelector metadata.name) from the daemon; the shared controller role, in a LIST of every ClusterRole.
     { apiGroups: [""], resources: ["configmaps"], resourceNames: LINKERD_CONFIGMAPS, verbs: ["get"] },
     { apiGroups: [""], resources: ["secrets", "services"], verbs: ["get", "list", "watch"] },
     { apiGroups: ["rbac.authorization.k8s.io"], resources: ["clusterroles"], verbs: ["get", "list", "watch"] },
@@ -83,5 +105,5 @@ export async function requiredPermissions(): Promise<{ clusterWide: Set<string>;
       for (const p of expand((o.rules as PolicyRule[]) ?? [])) into.add(p);
     }
   if (roles < 3) throw new Error(`render granted only ${roles} roles: the derivation lost its input`);
-  return { clusterWide, multiclusterNamespace };
+  return { clusterWide, linkerdNamespace, multiclusterNamespace };
 }

@@ -167,8 +167,10 @@ test("full values: every option reaches the objects, each Secret as files", { sk
     "NetworkPolicy/crosslink",
     "PodDisruptionBudget/crosslink",
     "Role/crosslink-lease",
+    "Role/crosslink-linkerd-configmaps",
     "Role/crosslink-mirror-controller-grants",
     "RoleBinding/crosslink-lease",
+    "RoleBinding/crosslink-linkerd-configmaps",
     "RoleBinding/crosslink-mirror-controller-grants",
     "Service/crosslink-metrics",
     "Service/crosslink-webhook",
@@ -259,15 +261,41 @@ test("full values: every option reaches the objects, each Secret as files", { sk
 
   const grantsRole = one(objects, "Role", "crosslink-mirror-controller-grants");
   assert.equal(grantsRole.metadata.namespace, "linkerd-multicluster");
+  for (const kind of ["Role", "RoleBinding"])
+    assert.equal(one(objects, kind, "crosslink-linkerd-configmaps").metadata.namespace, "linkerd");
+  // The Linkerd control-plane namespace is a value.
+  const elsewhere = await renderChart(helm!, {
+    values: [valuesFile("full")],
+    set: ["localCluster.linkerdNamespace=linkerd-control-plane"],
+  });
+  for (const kind of ["Role", "RoleBinding"])
+    assert.equal(one(elsewhere, kind, "crosslink-linkerd-configmaps").metadata.namespace, "linkerd-control-plane");
+  const configBinding = one(objects, "RoleBinding", "crosslink-linkerd-configmaps") as KubeObject & {
+    subjects: unknown[];
+    roleRef: { kind: string; name: string };
+  };
+  assert.deepEqual(configBinding.roleRef, {
+    apiGroup: "rbac.authorization.k8s.io",
+    kind: "Role",
+    name: "crosslink-linkerd-configmaps",
+  });
+  assert.deepEqual(configBinding.subjects, [{ kind: "ServiceAccount", name: "crosslink", namespace: "crosslink" }]);
 });
 
 test("the local-cluster RBAC is exactly what the code reads, writes and grants", { skip }, async () => {
   const objects = await renderChart(helm!, { values: [valuesFile("full")] });
   const clusterRole = expand(one(objects, "ClusterRole").rules as PolicyRule[]);
   const mirrorRole = expand(one(objects, "Role", "crosslink-mirror-controller-grants").rules as PolicyRule[]);
+  const linkerdRole = expand(one(objects, "Role", "crosslink-linkerd-configmaps").rules as PolicyRule[]);
   const need = await requiredPermissions();
   const missing = [...need.clusterWide].filter((p) => !grants(clusterRole, p));
   assert.deepEqual(missing, [], "cluster-wide permissions the code needs and the ClusterRole lacks");
+  // The ConfigMaps LIST is granted in the Linkerd namespace only, and nothing else is.
+  assert.deepEqual([...linkerdRole].sort(), [...need.linkerdNamespace].sort(), "the Linkerd-namespace Role");
+  assert.ok(
+    [...need.linkerdNamespace].every((p) => !grants(clusterRole, p)),
+    "no LIST or WATCH of ConfigMaps cluster-wide",
+  );
   const held = new Set([...clusterRole, ...mirrorRole]);
   const missingNs = [...need.multiclusterNamespace].filter((p) => !grants(held, p));
   assert.deepEqual(missingNs, [], "permissions the mirror controller's Role grants and crosslink lacks there");
@@ -288,7 +316,7 @@ test("the local-cluster RBAC is exactly what the code reads, writes and grants",
       !held.has("rbac.authorization.k8s.io|clusterroles|bind|*"),
   );
   console.log(
-    `# local-cluster ClusterRole: ${clusterRole.size} permissions; mirror-controller Role: ${mirrorRole.size}`,
+    `# local-cluster ClusterRole: ${clusterRole.size} permissions; mirror-controller Role: ${mirrorRole.size}; Linkerd-namespace Role: ${linkerdRole.size}`,
   );
 });
 

@@ -2,18 +2,58 @@
  * linkerd-config and the trust roots against a real API server: one LIST of the
  * Linkerd namespace's ConfigMaps where RBAC allows it; where RBAC names only the
  * two ConfigMaps (the least privilege of earlier charts), the refused LIST falls
- * back to a GET of each, the same objects, and the LIST is not tried again.
+ * back to a GET of each, the same objects, and the client does not try the LIST again; a client built anew
+ * does, once. The same through the watch cache (`--observe watch`).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { clientForContext, loadKubeConfig } from "../../src/kube/access.js";
 import type { HttpClusterClient } from "../../src/kube/http-client.js";
+import { CachedClusterClient } from "../../src/kube/watch-cache.js";
 import { readLinkerdConfigMaps } from "../../src/engine/observe.js";
 import { tokenKubeConfig } from "../chart/support.js";
 import { useClusters } from "./support.js";
 
 const fx = useClusters(["solo"], "east-west", () => ({ seed: true }));
 const NAMES_ONLY = "crosslink-configmap-names-only";
+const NAMES_WATCH = "crosslink-configmap-names-watch";
+
+/**
+ * A ServiceAccount in `linkerd` granted `verbs` on the two ConfigMaps by name and nothing else of ConfigMaps;
+ * returns a token of it.
+ */
+async function accountWithNames(admin: HttpClusterClient, name: string, verbs: string[]): Promise<string> {
+  const meta = (kind: string, apiVersion: string, namespace?: string) => ({
+    apiVersion,
+    kind,
+    metadata: { name, ...(namespace ? { namespace } : {}) },
+  });
+  const w = { fieldManager: "test" };
+  await admin.apply(meta("ServiceAccount", "v1", "linkerd"), w);
+  await admin.apply(
+    {
+      ...meta("ClusterRole", "rbac.authorization.k8s.io/v1"),
+      rules: [
+        {
+          apiGroups: [""],
+          resources: ["configmaps"],
+          resourceNames: ["linkerd-config", "linkerd-identity-trust-roots"],
+          verbs,
+        },
+      ],
+    },
+    w,
+  );
+  await admin.apply(
+    {
+      ...meta("ClusterRoleBinding", "rbac.authorization.k8s.io/v1"),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
+      subjects: [{ kind: "ServiceAccount", name, namespace: "linkerd" }],
+    },
+    w,
+  );
+  return (await admin.createToken("linkerd", name, 600)).token;
+}
 
 /** Requests `client` sends while `fn` runs, by verb. */
 async function counted<T>(client: HttpClusterClient, fn: () => Promise<T>): Promise<{ value: T; requests: number }> {
@@ -33,38 +73,10 @@ test("one LIST answers both ConfigMaps; with only their names granted, a GET of 
     assert.equal(listed.value.roots?.metadata.name, "linkerd-identity-trust-roots");
 
     // An account that may GET the two ConfigMaps by name and nothing else of them.
-    const meta = (kind: string, apiVersion: string, namespace?: string) => ({
-      apiVersion,
-      kind,
-      metadata: { name: NAMES_ONLY, ...(namespace ? { namespace } : {}) },
-    });
-    const w = { fieldManager: "test" };
-    await admin.apply(meta("ServiceAccount", "v1", "linkerd"), w);
-    await admin.apply(
-      {
-        ...meta("ClusterRole", "rbac.authorization.k8s.io/v1"),
-        rules: [
-          {
-            apiGroups: [""],
-            resources: ["configmaps"],
-            resourceNames: ["linkerd-config", "linkerd-identity-trust-roots"],
-            verbs: ["get"],
-          },
-        ],
-      },
-      w,
-    );
-    await admin.apply(
-      {
-        ...meta("ClusterRoleBinding", "rbac.authorization.k8s.io/v1"),
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: NAMES_ONLY },
-        subjects: [{ kind: "ServiceAccount", name: NAMES_ONLY, namespace: "linkerd" }],
-      },
-      w,
-    );
-    const { token } = await admin.createToken("linkerd", NAMES_ONLY, 600);
-    // Another name: a process keeps one identity per cluster name, and remembers a refusal by name and server.
-    const restricted = clientForContext(tokenKubeConfig(kc, token), "c", "solo-names-only")!;
+    const token = await accountWithNames(admin, NAMES_ONLY, ["get"]);
+    // The same cluster name and server as the admin's client: the refusal is remembered by the client, not by name.
+    const restrictedClient = () => clientForContext(tokenKubeConfig(kc, token), "c", "solo")!;
+    const restricted = restrictedClient();
     try {
       const first = await counted(restricted, () => readLinkerdConfigMaps(restricted, "linkerd"));
       assert.equal(first.requests, 3, "the refused LIST, then a GET of each");
@@ -78,6 +90,32 @@ test("one LIST answers both ConfigMaps; with only their names granted, a GET of 
       assert.equal(adminAgain.requests, 1);
     } finally {
       restricted.close();
+    }
+    // A client built anew (a new commit, an RBAC change) asks again.
+    const rebuilt = restrictedClient();
+    try {
+      const anew = await counted(rebuilt, () => readLinkerdConfigMaps(rebuilt, "linkerd"));
+      assert.equal(anew.requests, 3, "the new client's LIST, refused, then a GET of each");
+    } finally {
+      rebuilt.close();
+    }
+
+    // Through the watch cache, which reads a name by a LIST+WATCH of it (fieldSelector metadata.name, authorized by
+    // resourceNames): an account that may also list and watch the two names. The refused LIST, then a LIST+WATCH
+    // of each name; later reads send no LIST.
+    const watcher = await accountWithNames(admin, NAMES_WATCH, ["get", "list", "watch"]);
+    const cached = new CachedClusterClient(clientForContext(tokenKubeConfig(kc, watcher), "c", "solo")!);
+    try {
+      const lists = () => cached.counters.byVerb.GET ?? 0;
+      const before = lists();
+      const first = await readLinkerdConfigMaps(cached, "linkerd");
+      assert.equal(lists() - before, 3, "the refused LIST, then the LIST of each name's watch");
+      assert.deepEqual(first.roots?.data, listed.value.roots?.data);
+      const again = await readLinkerdConfigMaps(cached, "linkerd");
+      assert.equal(lists() - before, 3, "answered from the watches of the names; the refused LIST not sent again");
+      assert.deepEqual(again.config?.data, listed.value.config?.data);
+    } finally {
+      cached.close();
     }
   } finally {
     admin.close();

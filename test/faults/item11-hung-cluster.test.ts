@@ -77,6 +77,26 @@ async function resume(): Promise<void> {
 }
 
 /**
+ * Waits (30 s at most) until /status reports workload2 unreachable; logs, under `label`, how long after `stoppedAt`
+ * (its SIGSTOP) and the error; returns its status and that time in seconds.
+ */
+async function workload2Unreachable(
+  status: () => Promise<DaemonStatus>,
+  stoppedAt: number,
+  label: string,
+): Promise<{ w2: DaemonStatus["clusters"][number]; reported: number }> {
+  const w2 = await waitFor(
+    `workload2 reported unreachable (${label})`,
+    async () => (await status()).clusters.find((c) => c.name === "workload2" && c.state === "unreachable"),
+    30_000,
+    200,
+  );
+  const reported = (Date.now() - stoppedAt) / 1000;
+  console.log(`${label}: workload2 reported unreachable ${reported.toFixed(1)} s after SIGSTOP: ${w2.error}`);
+  return { w2, reported };
+}
+
+/**
  * The scenario under one observe mode. Where the modes differ, it is said: polling observes every cluster at each
  * run, so a hung server shows as a run waiting on it (phase observe, then an error giving the attempts and time);
  * watching answers observe from caches, so nothing waits on a hung server: its watch sessions' PINGs go unanswered,
@@ -138,15 +158,8 @@ async function hungCluster(observe: Observe): Promise<void> {
     assert.ok(Date.parse(inProgress.since) > 0 && Date.parse(inProgress.phaseSince) > 0);
   }
 
-  const w2 = await waitFor(
-    "workload2 reported",
-    // Meanwhile the next runs report it as still being observed by the run it hung (poll) or from its cache (watch).
-    async () => (await status()).clusters.find((c) => c.name === "workload2" && c.state === "unreachable"),
-    30_000,
-    200,
-  );
-  const reported = (Date.now() - stoppedAt) / 1000;
-  console.log(`${observe}: workload2 reported unreachable ${reported.toFixed(1)} s after SIGSTOP: ${w2.error}`);
+  // Meanwhile the next runs report it as still being observed by the run it hung (poll) or from its cache (watch).
+  const { w2 } = await workload2Unreachable(status, stoppedAt, observe);
   // A commit builds new clients (loop.ts: clients per topology), so under watch too workload2's new cache starts
   // with a LIST that the observe deadline bounds; its error is the poll mode's (or, had the LIST come first, the
   // stale watch's).
@@ -211,14 +224,7 @@ async function hangWithoutCommit(status: () => Promise<DaemonStatus>, pid: numbe
   process.kill(pid, "SIGSTOP");
   hungPid = pid;
   const stoppedAt = Date.now();
-  const w2 = await waitFor(
-    "workload2 reported from its stale cache",
-    async () => (await status()).clusters.find((c) => c.name === "workload2" && c.state === "unreachable"),
-    30_000,
-    200,
-  );
-  const reported = (Date.now() - stoppedAt) / 1000;
-  console.log(`watch, no commit: workload2 reported unreachable ${reported.toFixed(1)} s after SIGSTOP: ${w2.error}`);
+  const { w2, reported } = await workload2Unreachable(status, stoppedAt, "watch, no commit");
   assert.match(w2.error!, /watch .* down for \d+ s, the cache is stale: .*no PING ack in 10\.0 s/);
   // The last frame is at most read-idle (5 s) before the stop (a PING ack, else a PING is due), then one
   // read-idle and the ping timeout (5 + 10 s), the cache's 2 s of staleness and the next run (1 s schedule):

@@ -25,6 +25,7 @@ import type { HttpClusterClient } from "../../src/kube/http-client.js";
 import type { KubeObject } from "../../src/kube/object.js";
 import { startClusters, type StartedClusters } from "../harness/driver.js";
 import { ROOT, waitFor } from "../daemon/support.js";
+import { linkerdConfigMapWatches } from "../chart/rbac.js";
 
 let tmp: string;
 let clusters: StartedClusters;
@@ -174,6 +175,9 @@ test("in a pod's environment: Lease and the local cluster through the ServiceAcc
     name: "crosslink",
   });
   assert.equal((lease?.spec as { holderIdentity?: string }).holderIdentity, "crosslink-0");
+  // Through examples/deploy's Linkerd-namespace Role: one LIST+WATCH of that namespace's ConfigMaps in east,
+  // not the GETs by name.
+  assert.deepEqual(linkerdConfigMapWatches((await status()).watches ?? [], "east"), ["linkerd (all)"]);
   // east's export was written through the ServiceAccount (the only way the process reaches east).
   const web = await admin.get({ apiVersion: "v1", kind: "Service", namespace: "emojivoto", name: "web-svc" });
   assert.equal(web?.metadata.labels?.["mirror.linkerd.io/exported"], "true");
