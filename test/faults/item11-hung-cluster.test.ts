@@ -18,7 +18,7 @@ import { after, before, test } from "node:test";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
-import { daemonArgs, type DaemonEnv, runConfig, setupDaemonEnv, waitFor } from "../daemon/support.js";
+import { daemonArgs, type DaemonEnv, runConfig, setupDaemonEnv, splitWeights, waitFor } from "../daemon/support.js";
 
 let env: DaemonEnv;
 let hungPid: number | undefined;
@@ -38,21 +38,7 @@ after(async () => {
   await env?.teardown();
 });
 
-const HTTPROUTE = {
-  apiVersion: "gateway.networking.k8s.io/v1",
-  kind: "HTTPRoute",
-  namespace: "test",
-  name: "podinfo-split",
-};
-
-async function weights(): Promise<string> {
-  const hr = await env.check.clients.get("workload1")!.get(HTTPROUTE);
-  return JSON.stringify(
-    (hr?.spec as { rules: { backendRefs: { weight: number }[] }[] } | undefined)?.rules[0]?.backendRefs.map(
-      (b) => b.weight,
-    ),
-  );
-}
+const weights = async (): Promise<string> => JSON.stringify(await splitWeights(env.check.clients.get("workload1")!));
 
 /** Only workload2 → workload1, and workload1's split between two local Services: workload1 depends on no other cluster. */
 const oneWay = (doc: Parameters<Parameters<DaemonEnv["repo"]["edit"]>[1]>[0]) => {
