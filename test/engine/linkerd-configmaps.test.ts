@@ -10,6 +10,7 @@ import { clientForContext, loadKubeConfig } from "../../src/kube/access.js";
 import type { HttpClusterClient } from "../../src/kube/http-client.js";
 import { readLinkerdConfigMaps } from "../../src/engine/observe.js";
 import { tokenKubeConfig } from "../chart/support.js";
+import { toKubeconfig } from "../harness/kube.js";
 import { useClusters } from "./support.js";
 
 const fx = useClusters(["solo"], "east-west", () => ({ seed: true }));
@@ -64,7 +65,7 @@ test("one LIST answers both ConfigMaps; with only their names granted, a GET of 
     );
     const { token } = await admin.createToken("linkerd", NAMES_ONLY, 600);
     // Another name: a process keeps one identity per cluster name, and remembers a refusal by name and server.
-    const restricted = clientForContext(tokenKubeConfig(kc, token), "c", "solo-names-only")!;
+    const restricted = clientForContext(toKubeconfig(tokenKubeConfig(kc, token)), "c", "solo-names-only")!;
     try {
       const first = await counted(restricted, () => readLinkerdConfigMaps(restricted, "linkerd"));
       assert.equal(first.requests, 3, "the refused LIST, then a GET of each");
