@@ -141,7 +141,7 @@ export class Kubeconfig {
   loadFromString(text: string, opts?: Partial<ConfigOptions>): void {
     try {
       const obj = yaml.load(text) as Record<string, unknown> | null | undefined;
-      if (typeof obj !== "object" || obj === null) throw new Error("not a YAML mapping");
+      if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new Error("not a YAML mapping");
       this.clusters = newClusters(obj.clusters, opts);
       this.contexts = newContexts(obj.contexts, opts);
       this.users = newUsers(obj.users, opts);
