@@ -26,6 +26,7 @@ import {
 import { ExecAuth } from "@kubernetes/client-node/dist/exec_auth.js";
 import { FileAuth } from "@kubernetes/client-node/dist/file_auth.js";
 import { CrosslinkError } from "../errors.js";
+import { SERVICEACCOUNT_DIR } from "./in-cluster.js";
 
 export type { Cluster, Context, User };
 
@@ -45,9 +46,6 @@ export interface KubeconfigOptions {
   contexts: Context[];
   currentContext: string | undefined;
 }
-
-/** Where a pod's ServiceAccount credentials are mounted. */
-export const SERVICEACCOUNT_ROOT = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /** What client-node's authenticators do to a request (`Authenticator` of dist/auth.js). */
 interface Authenticator {
@@ -187,7 +185,7 @@ export class Kubeconfig {
     const home = homeDir(env);
     const config = home ? path.join(home, ".kube", "config") : undefined;
     if (config && exists(config)) return this.loadFromFile(config);
-    if (exists(`${SERVICEACCOUNT_ROOT}/token`)) return this.loadFromCluster(env);
+    if (exists(`${SERVICEACCOUNT_DIR}/token`)) return this.loadFromCluster(env);
     this.loadFromOptions({
       clusters: [{ name: "cluster", server: "http://localhost:8080", skipTLSVerify: false }],
       users: [{ name: "user" }],
@@ -197,7 +195,7 @@ export class Kubeconfig {
   }
 
   /** The pod's own cluster: KUBERNETES_SERVICE_HOST/PORT and the ServiceAccount's CA, token file and namespace. */
-  loadFromCluster(env: NodeJS.ProcessEnv = process.env, root = SERVICEACCOUNT_ROOT): void {
+  loadFromCluster(env: NodeJS.ProcessEnv = process.env, root = SERVICEACCOUNT_DIR): void {
     const host = env.KUBERNETES_SERVICE_HOST;
     const port = env.KUBERNETES_SERVICE_PORT;
     const scheme = port === "80" || port === "8080" || port === "8001" ? "http" : "https";
