@@ -7,7 +7,6 @@
  * hold only what was learnt with them. Every cluster's reads run under the
  * observe deadline; a failed read is a per-cluster error, never a crash.
  */
-import { KubeConfig } from "@kubernetes/client-node";
 import { nsName, type ClusterFacts } from "../engine/facts.js";
 import { linkNames } from "../engine/names.js";
 import { OBSERVE_CONCURRENCY } from "../engine/observe.js";
@@ -15,6 +14,7 @@ import { planTopology, type ReconcileOptions } from "../engine/reconcile.js";
 import { summariseKubeconfig, tokenSecondsLeft } from "../engine/render/credentials.js";
 import { clientForContext } from "../kube/access.js";
 import { KubeError } from "../kube/errors.js";
+import { Kubeconfig } from "../kube/kubeconfig.js";
 import { LINK_GROUP } from "../kube/kinds.js";
 import type { KubeObject } from "../kube/object.js";
 import { scopedClient, type ClusterClient } from "../kube/port.js";
@@ -167,7 +167,7 @@ async function probeCredentials(
   out.hasToken = true;
   out.tokenSecondsLeft = tokenSecondsLeft(summary.token, now) ?? null;
   if (summary.server) out.server = summary.server;
-  const kc = new KubeConfig();
+  const kc = new Kubeconfig();
   try {
     kc.loadFromString(text);
   } catch (err) {

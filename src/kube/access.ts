@@ -3,11 +3,11 @@
  * kubeconfig (`--kubeconfig`, then `KUBECONFIG`, then ~/.kube/config), by the
  * cluster's `context`. A context that is missing is a located diagnostic.
  */
-import { KubeConfig } from "@kubernetes/client-node";
 import type { EngineCode } from "../codes.js";
 import type { Diagnostic } from "../diagnostics.js";
 import type { Topology } from "../topology/types.js";
 import { HttpClusterClient, type RetryPolicy } from "./http-client.js";
+import { Kubeconfig } from "./kubeconfig.js";
 
 /** The clients of a topology's clusters, and the problems found building them. */
 export interface ClusterAccess {
@@ -19,9 +19,9 @@ export interface ClusterAccess {
   close(): void;
 }
 
-/** Loads a kubeconfig: the given file, else KUBECONFIG, else the default path. */
-export function loadKubeConfig(file?: string): KubeConfig {
-  const kc = new KubeConfig();
+/** Loads a kubeconfig: the given file, else KUBECONFIG, else ~/.kube/config, else the pod's ServiceAccount. */
+export function loadKubeConfig(file?: string): Kubeconfig {
+  const kc = new Kubeconfig();
   if (file) kc.loadFromFile(file);
   else kc.loadFromDefault();
   return kc;
@@ -37,7 +37,7 @@ export interface LocalCluster {
 /** Builds one client per cluster of the topology from a kubeconfig (and `local` for the pod's own cluster). */
 export function clusterAccess(
   topology: Topology,
-  kc: KubeConfig,
+  kc: Kubeconfig,
   retry?: RetryPolicy,
   local?: LocalCluster,
 ): ClusterAccess {
@@ -82,7 +82,7 @@ export function clusterAccess(
 
 /** A client for one context of a kubeconfig, or undefined when the context does not exist. */
 export function clientForContext(
-  kc: KubeConfig,
+  kc: Kubeconfig,
   context: string,
   name: string,
   retry?: RetryPolicy,
@@ -91,13 +91,7 @@ export function clientForContext(
   if (!ctx) return undefined;
   const cluster = kc.getCluster(ctx.cluster);
   if (!cluster) return undefined;
-  const scoped = new KubeConfig();
-  scoped.loadFromOptions({
-    clusters: kc.clusters,
-    users: kc.users,
-    contexts: kc.contexts,
-    currentContext: context,
-  });
+  const scoped = kc.withContext(context);
   const caPem = cluster.caData ? Buffer.from(cluster.caData, "base64").toString("utf8") : undefined;
   return new HttpClusterClient(name, scoped, cluster.server, caPem, retry);
 }

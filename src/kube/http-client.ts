@@ -1,10 +1,11 @@
 /**
- * `ClusterClient` over HTTPS: @kubernetes/client-node loads the kubeconfig
- * and applies its auth (certificates, tokens, exec plugins) to node:https
- * options; this module makes the few REST calls crosslink needs, with
- * keep-alive, pagination, retries with backoff and request counting. Every
- * call can carry an AbortSignal that cancels the request in flight and the
- * waits between retries, and writes a fence checked right before sending.
+ * `ClusterClient` over HTTPS: a Kubeconfig (kubeconfig.ts: client-node's
+ * parsing and authenticators) applies its auth (certificates, tokens, exec
+ * plugins) to node:https options; this module makes the few REST calls
+ * crosslink needs, with keep-alive, pagination, retries with backoff and
+ * request counting. Every call can carry an AbortSignal that cancels the
+ * request in flight and the waits between retries, and writes a fence
+ * checked right before sending.
  * Failures that retries could not cure say how many attempts were made and
  * how long they took in all.
  */
@@ -37,7 +38,7 @@ import type {
 export const FIELD_MANAGER = "crosslink";
 
 /**
- * How requests are authenticated: a KubeConfig (certificates, tokens, exec
+ * How requests are authenticated: a Kubeconfig (certificates, tokens, exec
  * plugins) or a ServiceAccount's token files. `stamp`, when present, changes
  * whenever the credentials did, so they are applied again at once.
  */

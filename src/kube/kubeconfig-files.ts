@@ -1,7 +1,7 @@
 /**
  * Kubeconfigs from files that can change under a running daemon: `--kubeconfig`
  * files and every file of each `--kubeconfig-dir` (as mounted from Secrets).
- * Their contexts are merged into one KubeConfig; each file's clusters and
+ * Their contexts are merged into one Kubeconfig; each file's clusters and
  * users are renamed after the file, so two files that both call their user
  * `admin` do not collide. A context name defined in two files is an error
  * naming both. `KubeconfigFiles.refresh()` re-reads the files and reloads
@@ -11,17 +11,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { KubeConfig, type Cluster, type Context, type User } from "@kubernetes/client-node";
-import { CrosslinkError } from "../errors.js";
-
-/** A kubeconfig file that cannot be read or merged; the message names the file. */
-export class KubeconfigError extends CrosslinkError<"KUBECONFIG_INVALID"> {
-  /** Creates an error whose message names the file first. */
-  constructor(message: string) {
-    super("KUBECONFIG_INVALID", message);
-    this.name = "KubeconfigError";
-  }
-}
+import { Kubeconfig, KubeconfigError, type Cluster, type Context, type User } from "./kubeconfig.js";
 
 /** One file's path and text. */
 export interface KubeconfigText {
@@ -54,14 +44,14 @@ export function filesOfDir(dir: string): string[] {
 }
 
 /** Merges kubeconfig texts (pure but for relative certificate paths, resolved against each file's directory). */
-export function mergeKubeconfigs(texts: KubeconfigText[]): KubeConfig {
+export function mergeKubeconfigs(texts: KubeconfigText[]): Kubeconfig {
   const clusters: Cluster[] = [];
   const users: User[] = [];
   const contexts: Context[] = [];
   const contextFile = new Map<string, string>();
   let currentContext = "";
   for (const { file, text } of texts) {
-    const one = new KubeConfig();
+    const one = new Kubeconfig();
     try {
       one.loadFromString(text);
     } catch (err) {
@@ -79,7 +69,7 @@ export function mergeKubeconfigs(texts: KubeconfigText[]): KubeConfig {
     }
     currentContext ||= one.getCurrentContext() ?? "";
   }
-  const kc = new KubeConfig();
+  const kc = new Kubeconfig();
   kc.loadFromOptions({ clusters, users, contexts, currentContext });
   return kc;
 }
@@ -92,7 +82,7 @@ export interface KubeconfigPaths {
 
 /** The merged kubeconfig of a set of files and directories, reloaded when they change. */
 export class KubeconfigFiles {
-  private kc: KubeConfig;
+  private kc: Kubeconfig;
   private hash: string;
   private gen = 0;
 
@@ -109,7 +99,7 @@ export class KubeconfigFiles {
   }
 
   /** The kubeconfig as last loaded. */
-  get current(): KubeConfig {
+  get current(): Kubeconfig {
     return this.kc;
   }
 

@@ -3,20 +3,23 @@
  * detached signature over the commit object without that header (the
  * `payload` isomorphic-git's readCommit returns). With trusted keys
  * configured, an unsigned commit or one signed by another key is refused.
+ * openpgp (~7 MiB once loaded) is imported on first use, i.e. only when
+ * trusted keys are configured.
  */
-import * as openpgp from "openpgp";
+import type { PublicKey, Signature } from "openpgp";
 import { SourceError } from "./errors.js";
 
 /** Trusted public keys, parsed once. */
 export interface TrustedKeys {
-  keys: openpgp.PublicKey[];
+  keys: PublicKey[];
   /** Fingerprints (upper-case hex) of the trusted keys, for messages. */
   fingerprints: string[];
 }
 
 /** Parses armored public keys (one or several per text). Throws SOURCE_CONFIG when none parse. */
 export async function readTrustedKeys(armored: string[]): Promise<TrustedKeys> {
-  const keys: openpgp.PublicKey[] = [];
+  const openpgp = await import("openpgp");
+  const keys: PublicKey[] = [];
   for (const text of armored) {
     try {
       for (const k of await openpgp.readKeys({ armoredKeys: text })) keys.push(k.toPublic());
@@ -43,7 +46,8 @@ export async function verifyCommitSignature(
 ): Promise<string> {
   if (!gpgsig)
     throw new SourceError("SOURCE_SIGNATURE", `commit ${commitId}: not signed; trusted keys are configured`, commitId);
-  let signature: openpgp.Signature;
+  const openpgp = await import("openpgp");
+  let signature: Signature;
   try {
     signature = await openpgp.readSignature({ armoredSignature: gpgsig });
   } catch {

@@ -13,6 +13,7 @@ import { after, before, test } from "node:test";
 import { stringify } from "yaml";
 import type { KubeObject } from "../../src/kube/object.js";
 import { clientForContext } from "../../src/kube/access.js";
+import { toKubeconfig } from "../harness/kube.js";
 import { RUN_OPTIONS } from "../../src/daemon/config.js";
 import { freePorts, startClusters, type StartedClusters } from "../harness/driver.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
@@ -175,7 +176,7 @@ test(
   { skip },
   async () => {
     const kc = clusters!.kubeConfig(HOME);
-    const admin = clientForContext(kc, HOME, HOME)!;
+    const admin = clientForContext(toKubeconfig(kc), HOME, HOME)!;
     const sa = one(rendered, "ServiceAccount").metadata.name;
     const { token } = await admin.createToken(NS, sa, 3600);
     const asSa = tokenKubeConfig(kc, token);
@@ -230,7 +231,7 @@ test(
   async () => {
     const home = clusters!.clusters.find((c) => c.name === HOME)!;
     const kc = clusters!.kubeConfig(HOME);
-    const admin = clientForContext(kc, HOME, HOME)!;
+    const admin = clientForContext(toKubeconfig(kc), HOME, HOME)!;
     const deploy = one(rendered, "Deployment");
     const pod = (deploy.spec as { template: { spec: PodSpec } }).template.spec;
     const c = pod.containers[0]!;
@@ -375,7 +376,7 @@ test(
       console.log(`# daemon exit on SIGTERM: ${code}`);
       admin.close?.();
     }
-    const released = await clientForContext(kc, HOME, HOME)!.get({
+    const released = await clientForContext(toKubeconfig(kc), HOME, HOME)!.get({
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
       namespace: NS,

@@ -95,7 +95,7 @@ export async function installServiceMonitorCrd(kc: KubeConfig): Promise<void> {
 }
 
 /** A kubeconfig for `server` (trusting the CA of `admin`'s current cluster) that authenticates with `token` only. */
-export function tokenKubeConfig(admin: KubeConfig, token: string): KubeConfig {
+export function tokenKubeConfig(admin: Pick<KubeConfig, "getCurrentCluster">, token: string): KubeConfig {
   const cluster = admin.getCurrentCluster();
   if (!cluster) throw new Error("the admin kubeconfig has no current cluster");
   const kc = new KubeConfig();

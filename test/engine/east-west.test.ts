@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { KubeConfig } from "@kubernetes/client-node";
 import { startClusters, type StartedClusters } from "../harness/driver.js";
 import { clientForContext, type ClusterAccess } from "../../src/kube/access.js";
+import { Kubeconfig } from "../../src/kube/kubeconfig.js";
 import { defaultDiscoveryDir, diskDiscoveryStore } from "../../src/kube/discovery-cache.js";
 import type { KubeObject } from "../../src/kube/object.js";
 import type { HttpClusterClient } from "../../src/kube/http-client.js";
@@ -258,7 +258,7 @@ test("render writes per-cluster manifests the API server accepts, without secret
 test("the generated credentials reach east: Services listable, Secrets refused", async () => {
   const s = await get(west, "v1", "Secret", "cluster-credentials-east", "linkerd-multicluster");
   const text = Buffer.from((s!.data as Record<string, string>).kubeconfig!, "base64").toString("utf8");
-  const kc = new KubeConfig();
+  const kc = new Kubeconfig();
   kc.loadFromString(text);
   const client = clientForContext(kc, kc.getCurrentContext(), "east-as-west", {
     attempts: 1,

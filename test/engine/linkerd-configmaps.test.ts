@@ -12,6 +12,7 @@ import type { HttpClusterClient } from "../../src/kube/http-client.js";
 import { CachedClusterClient } from "../../src/kube/watch-cache.js";
 import { readLinkerdConfigMaps } from "../../src/engine/observe.js";
 import { tokenKubeConfig } from "../chart/support.js";
+import { toKubeconfig } from "../harness/kube.js";
 import { useClusters } from "./support.js";
 
 const fx = useClusters(["solo"], "east-west", () => ({ seed: true }));
@@ -75,7 +76,7 @@ test("one LIST answers both ConfigMaps; with only their names granted, a GET of 
     // An account that may GET the two ConfigMaps by name and nothing else of them.
     const token = await accountWithNames(admin, NAMES_ONLY, ["get"]);
     // The same cluster name and server as the admin's client: the refusal is remembered by the client, not by name.
-    const restrictedClient = () => clientForContext(tokenKubeConfig(kc, token), "c", "solo")!;
+    const restrictedClient = () => clientForContext(toKubeconfig(tokenKubeConfig(kc, token)), "c", "solo")!;
     const restricted = restrictedClient();
     try {
       const first = await counted(restricted, () => readLinkerdConfigMaps(restricted, "linkerd"));
@@ -104,7 +105,7 @@ test("one LIST answers both ConfigMaps; with only their names granted, a GET of 
     // resourceNames): an account that may also list and watch the two names. The refused LIST, then a LIST+WATCH
     // of each name; later reads send no LIST.
     const watcher = await accountWithNames(admin, NAMES_WATCH, ["get", "list", "watch"]);
-    const cached = new CachedClusterClient(clientForContext(tokenKubeConfig(kc, watcher), "c", "solo")!);
+    const cached = new CachedClusterClient(clientForContext(toKubeconfig(tokenKubeConfig(kc, watcher)), "c", "solo")!);
     try {
       const lists = () => cached.counters.byVerb.GET ?? 0;
       const before = lists();

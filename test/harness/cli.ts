@@ -7,7 +7,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { clientForContext } from "../../src/kube/access.js";
-import { kubeConfigFor } from "./kube.js";
+import { kubeConfigFor, toKubeconfig } from "./kube.js";
 import { defaultClustersDir } from "./paths.js";
 import { readClustersFile, runningClusters, startClusters, stopClusters, harnessPidsUnder } from "./driver.js";
 
@@ -112,7 +112,7 @@ async function status(p: Parsed): Promise<number> {
     let state = alive.has(c.name) ? "running" : "stopped";
     if (state === "running") {
       try {
-        const client = clientForContext(kubeConfigFor(f.kubeconfig, c.name), c.name, c.name, {
+        const client = clientForContext(toKubeconfig(kubeConfigFor(f.kubeconfig, c.name)), c.name, c.name, {
           attempts: 1,
           baseDelayMs: 0,
           timeoutMs: 3000,

@@ -1,7 +1,8 @@
-// Small helpers of the harness: a KubeConfig per context, the field manager the
+// Small helpers of the harness: a KubeConfig per context (and its crosslink Kubeconfig), the field manager the
 // seed writes with, and a bounded poll. Requests go through crosslink's own
 // cluster client (src/kube/http-client.ts).
 import { KubeConfig } from "@kubernetes/client-node";
+import { Kubeconfig } from "../../src/kube/kubeconfig.js";
 
 /** Field manager the harness applies with; crosslink itself uses "crosslink". */
 export const HARNESS_FIELD_MANAGER = "linkerd-harness";
@@ -15,6 +16,18 @@ export function kubeConfigFor(kubeconfigPath: string, context?: string): KubeCon
     kc.setCurrentContext(context);
   }
   return kc;
+}
+
+/** crosslink's Kubeconfig of the same entries and current context as client-node's `kc` (what src/ takes). */
+export function toKubeconfig(kc: KubeConfig): Kubeconfig {
+  const out = new Kubeconfig();
+  out.loadFromOptions({
+    clusters: kc.getClusters(),
+    users: kc.getUsers(),
+    contexts: kc.getContexts(),
+    currentContext: kc.getCurrentContext(),
+  });
+  return out;
 }
 
 /** Polls `fn` every `intervalMs` until it returns a value other than undefined/false, or throws after `timeoutMs`. */

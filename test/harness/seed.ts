@@ -9,7 +9,7 @@ import { parse } from "yaml";
 import { clientForContext } from "../../src/kube/access.js";
 import type { HttpClusterClient } from "../../src/kube/http-client.js";
 import type { KubeObject } from "../../src/kube/object.js";
-import { HARNESS_FIELD_MANAGER, pollUntil } from "./kube.js";
+import { HARNESS_FIELD_MANAGER, pollUntil, toKubeconfig } from "./kube.js";
 import { crdDir } from "./paths.js";
 import { createIssuer, createTrustAnchor, type CertKeyPair } from "./pki.js";
 import {
@@ -161,7 +161,11 @@ async function applyCrds(
 /** Runs `fn` with crosslink's cluster client for `kc`'s current context, closing it afterwards. */
 async function withClient<T>(kc: KubeConfig, fn: (client: HttpClusterClient) => Promise<T>): Promise<T> {
   const context = kc.getCurrentContext();
-  const client = clientForContext(kc, context, context, { attempts: 4, baseDelayMs: 200, timeoutMs: 30_000 });
+  const client = clientForContext(toKubeconfig(kc), context, context, {
+    attempts: 4,
+    baseDelayMs: 200,
+    timeoutMs: 30_000,
+  });
   if (!client) throw new Error(`kubeconfig has no context ${context}`);
   try {
     return await fn(client);

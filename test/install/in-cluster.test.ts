@@ -21,6 +21,7 @@ import { after, before, test } from "node:test";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { clientForContext } from "../../src/kube/access.js";
+import { toKubeconfig } from "../harness/kube.js";
 import type { HttpClusterClient } from "../../src/kube/http-client.js";
 import type { KubeObject } from "../../src/kube/object.js";
 import { startClusters, type StartedClusters } from "../harness/driver.js";
@@ -36,7 +37,7 @@ let output = "";
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "crosslink-in-cluster-"));
   clusters = await startClusters(["east", "west"], { log: () => {} });
-  admin = clientForContext(clusters.kubeConfig("east"), "east", "east")!;
+  admin = clientForContext(toKubeconfig(clusters.kubeConfig("east")), "east", "east")!;
 });
 
 after(async () => {
