@@ -14,6 +14,8 @@ import { KubeError, isRetryable } from "./errors.js";
 import type { DiscoveryStore } from "./discovery-cache.js";
 import { WATCH_LIVENESS, WatchSessions, type LivenessOptions } from "./h2-session.js";
 import { ForbiddenLists } from "./forbidden-lists.js";
+import { clusterAgents, type ClusterAgents } from "./proxy-agent.js";
+import { redactUrl } from "../util/redact-url.js";
 import { resourcePath } from "./kinds.js";
 import { watchLineReader } from "./watch-events.js";
 import { watchOverH1, watchOverH2, type WatchStreamEvents } from "./watch-transport.js";
@@ -85,9 +87,8 @@ interface Response {
 /** A client for one kubeconfig context. */
 export class HttpClusterClient implements ClusterClient {
   readonly counters: RequestCounters = { requests: 0, writes: 0, retries: 0, pings: 0, byVerb: {} };
-  private readonly agent: https.Agent;
-  /** Watches over HTTP/1.1 hold their socket for minutes: an agent of their own, so they never queue other requests. */
-  private readonly watchAgent = new https.Agent({ keepAlive: false });
+  /** The agents, direct or through the kubeconfig's proxy-url: made on the first request. */
+  private agents?: Promise<ClusterAgents>;
   /** How the watches' HTTP/2 session is health-checked (read when a session opens). */
   watchLiveness: LivenessOptions = WATCH_LIVENESS;
   /** Whether watches may use HTTP/2 (false: one HTTP/1.1 connection per watch, no health check). */
@@ -111,7 +112,6 @@ export class HttpClusterClient implements ClusterClient {
     readonly caPem: string | undefined,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {
-    this.agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
     this.sessions = new WatchSessions(server, this.counters, () => this.watchLiveness);
   }
 
@@ -185,6 +185,7 @@ export class HttpClusterClient implements ClusterClient {
     const what = `watch ${kind}`;
     const o: RequestOpts = { ...call(opts), what };
     const base = await this.options();
+    const agents = await this.agentsOf();
     if (opts.signal?.aborted) throw this.aborted(o, 0, Date.now());
     this.counters.requests++;
     this.counters.byVerb.watch = (this.counters.byVerb.watch ?? 0) + 1;
@@ -268,7 +269,7 @@ export class HttpClusterClient implements ClusterClient {
       // (node:http2 cannot tunnel through the proxy agents).
       cancel = this.watchesOverH2(url)
         ? watchOverH2(this.sessions, req, this.watchEvents(what, idleMs, answered, fail))
-        : watchOverH1(this.watchAgent, req, this.watchEvents(what, idleMs, answered, fail));
+        : watchOverH1(agents.watch, req, this.watchEvents(what, idleMs, answered, fail));
     });
   }
 
@@ -285,7 +286,8 @@ export class HttpClusterClient implements ClusterClient {
       broke: (e) => unreachable(`stream from ${this.server} broke: ${e.message}`),
       cut: () => unreachable(`stream from ${this.server} cut`),
       silent: () => fail(new KubeError("KUBE_TIMEOUT", `${what}: silent for ${seconds(idleMs)}`, this.cluster)),
-      unreachable: (e) => (e instanceof KubeError ? fail(e) : unreachable(`${this.server} unreachable: ${e.message}`)),
+      unreachable: (e) =>
+        e instanceof KubeError ? fail(e) : unreachable(`${this.server} unreachable${this.via()}: ${e.message}`),
     };
   }
 
@@ -295,8 +297,23 @@ export class HttpClusterClient implements ClusterClient {
    */
   private watchesOverH2(url: URL): boolean {
     if (!this.http2Watches || url.protocol !== "https:" || this.sessions.refused) return false;
-    const cluster = (this.auth as { getCurrentCluster?(): { proxyUrl?: string } | null }).getCurrentCluster?.();
-    return !cluster?.proxyUrl;
+    return !this.proxyUrl();
+  }
+
+  /** The kubeconfig cluster's proxy-url, if any. */
+  private proxyUrl(): string | undefined {
+    return (this.auth as { getCurrentCluster?(): { proxyUrl?: string } | null }).getCurrentCluster?.()?.proxyUrl;
+  }
+
+  /** ` through proxy URL` when the kubeconfig names a proxy (its password left out), else nothing: for messages. */
+  private via(): string {
+    const proxy = this.proxyUrl();
+    return proxy ? ` through proxy ${redactUrl(proxy)}` : "";
+  }
+
+  /** The agents of this client (made once; a proxy-url crosslink cannot use fails every request with KUBE_INVALID). */
+  private agentsOf(): Promise<ClusterAgents> {
+    return (this.agents ??= clusterAgents(this.cluster, this.proxyUrl()));
   }
 
   /** The error of a watch whose version the server no longer has (410 Gone). */
@@ -443,8 +460,13 @@ export class HttpClusterClient implements ClusterClient {
 
   /** Closes idle keep-alive sockets. */
   close(): void {
-    this.agent.destroy();
-    this.watchAgent.destroy();
+    void this.agents?.then(
+      (a) => {
+        a.unary.destroy();
+        a.watch.destroy();
+      },
+      () => {},
+    );
     this.sessions.close();
   }
 
@@ -505,6 +527,7 @@ export class HttpClusterClient implements ClusterClient {
 
   private async once(method: string, path: string, body: unknown, o: RequestOpts): Promise<Response> {
     const base = await this.options();
+    const { unary: agent } = await this.agentsOf();
     if (o.signal?.aborted) throw this.aborted(o, 0, Date.now());
     if (o.write && o.mayWrite && !o.mayWrite())
       throw new KubeError("KUBE_ABORTED", `${o.what}: write refused unsent: no longer allowed to write`, this.cluster);
@@ -522,31 +545,27 @@ export class HttpClusterClient implements ClusterClient {
         headers["Content-Type"] = o.contentType ?? "application/json";
         headers["Content-Length"] = payload.length;
       }
-      const req = https.request(
-        url,
-        { ...base, method, headers, agent: this.agent, timeout: this.retry.timeoutMs },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", (e) => reject(new KubeError("KUBE_UNREACHABLE", `${o.what}: ${e.message}`, this.cluster)));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            const status = res.statusCode ?? 0;
-            const parsed = parseBody(text);
-            if (status >= 200 && status < 300) return resolve({ status, body: parsed });
-            if (status === 404 && o.allow404) return resolve({ status, body: parsed });
-            const retryAfter = Number(res.headers["retry-after"]);
-            reject(
-              this.httpError(
-                status,
-                parsed,
-                o.what,
-                Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
-              ),
-            );
-          });
-        },
-      );
+      const req = https.request(url, { ...base, method, headers, agent, timeout: this.retry.timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", (e) => reject(new KubeError("KUBE_UNREACHABLE", `${o.what}: ${e.message}`, this.cluster)));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const status = res.statusCode ?? 0;
+          const parsed = parseBody(text);
+          if (status >= 200 && status < 300) return resolve({ status, body: parsed });
+          if (status === 404 && o.allow404) return resolve({ status, body: parsed });
+          const retryAfter = Number(res.headers["retry-after"]);
+          reject(
+            this.httpError(
+              status,
+              parsed,
+              o.what,
+              Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
+            ),
+          );
+        });
+      });
       const noAnswer = () =>
         req.destroy(
           new KubeError(
@@ -582,7 +601,11 @@ export class HttpClusterClient implements ClusterClient {
         reject(
           e instanceof KubeError
             ? e
-            : new KubeError("KUBE_UNREACHABLE", `${o.what}: ${this.server} unreachable: ${e.message}`, this.cluster),
+            : new KubeError(
+                "KUBE_UNREACHABLE",
+                `${o.what}: ${this.server} unreachable${this.via()}: ${e.message}`,
+                this.cluster,
+              ),
         ),
       );
       if (payload) req.write(payload);
