@@ -6,8 +6,12 @@
  * tick re-reads the clusters; bounded to --poll-ticks and 120 s) and
  * `--observe watch` (after), each printing: API requests per steady tick,
  * for watch the repair of a hand edit (latency, writes), the time of the
- * ticks, heap used at five points and RSS at the end. Ends with a line
- * `BENCH_JSON {...}` holding every figure.
+ * ticks, heap used at five points and RSS at the end. The daemon's clock
+ * moves one minute per tick (the default schedule), so in watch mode the
+ * ticks with nothing changed are skipped as unchanged but one in five (the
+ * 5 min resync ceiling); the cost of a full 0-change tick (observe + plan
+ * from the caches) and of an unchanged tick are printed apart. Ends with a
+ * line `BENCH_JSON {...}` holding every figure.
  *
  * Usage: npm run build && node --expose-gc dist/bench/daemon.js [--clusters 10] [--services 2000]
  *        [--ticks 1000] [--poll-ticks 50]
@@ -22,6 +26,7 @@ import { parseArgs } from "node:util";
 import { parseRunConfig } from "../src/daemon/config.js";
 import { createDaemon } from "../src/daemon/daemon.js";
 import { createLogger } from "../src/daemon/log.js";
+import { UNCHANGED_CEILING_MS } from "../src/daemon/loop.js";
 import { reconcile, reconcileOptions } from "../src/engine/reconcile.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../src/kube/access.js";
 import type { KubeObject } from "../src/kube/object.js";
@@ -58,6 +63,12 @@ interface RunFigures {
   nodeFlags?: string[];
   ticks: number;
   tickMs: number;
+  /** Ticks of the timed run that observed and planned (the others were skipped as unchanged). */
+  fullTicks?: number;
+  /** A 0-change tick that observes and plans every cluster (forced past the resync ceiling). */
+  fullTickMs?: number;
+  /** A tick skipped as unchanged (watch mode). */
+  unchangedTickMs?: number;
   requestsPerTick: number;
   repairMs?: number;
   repairWrites?: number;
@@ -103,7 +114,10 @@ async function child(mode: "poll" | "watch", dir: string, kubeconfig: string, ti
   );
   if (cfg === "help") throw new Error("unreachable");
   const kc = loadKubeConfig(kubeconfig);
+  // The daemon's clock: moved forward by the bench (a minute per tick, or past the resync ceiling).
+  let skewMs = 0;
   const d = await createDaemon(cfg, {
+    clock: { now: () => new Date(Date.now() + skewMs) },
     log: createLogger("silent"),
     clients: (t) => {
       const a = clusterAccess(t, kc);
@@ -120,12 +134,26 @@ async function child(mode: "poll" | "watch", dir: string, kubeconfig: string, ti
   };
   await idle();
 
+  // Full 0-change ticks: each past the resync ceiling, so it observes and plans every cluster.
   const steady = 10;
   const r0 = requests();
-  for (let i = 0; i < steady; i++) await d.loop.tick("bench");
+  const tFull = performance.now();
+  for (let i = 0; i < steady; i++) {
+    skewMs += UNCHANGED_CEILING_MS;
+    const r = await d.loop.tick("bench");
+    if (!r.reconciled) throw new Error(`a tick past the resync ceiling did not reconcile: ${JSON.stringify(r.error)}`);
+  }
+  const fullTickMs = Math.round(((performance.now() - tFull) / steady) * 100) / 100;
   const requestsPerTick = (requests() - r0) / steady;
-
-  const figures: RunFigures = { mode, ticks, tickMs: 0, requestsPerTick, heapMiB: [], rssMiB: 0 };
+  const figures: RunFigures = { mode, ticks, tickMs: 0, fullTickMs, requestsPerTick, heapMiB: [], rssMiB: 0 };
+  if (mode === "watch") {
+    // Ticks with nothing changed (the clock still): skipped as unchanged.
+    const n = 100;
+    const tUnchanged = performance.now();
+    for (let i = 0; i < n; i++)
+      if ((await d.loop.tick("bench")).skipped !== "unchanged") throw new Error("an idle tick was not skipped");
+    figures.unchangedTickMs = Math.round(((performance.now() - tUnchanged) / n) * 1000) / 1000;
+  }
   if (mode === "watch") {
     // A hand edit of c0's HTTPRoute weights by another field manager, through a client of its own.
     const anchor = await readFile(path.join(dir, "repo", "anchor.crt"), "utf8");
@@ -173,12 +201,15 @@ async function child(mode: "poll" | "watch", dir: string, kubeconfig: string, ti
   const t0 = performance.now();
   const deadline = Date.now() + (mode === "poll" ? 90_000 : 1_800_000);
   let done = 0;
+  let full = 0;
   for (let i = 1; i <= ticks && Date.now() < deadline; i++) {
-    await d.loop.tick("bench");
+    skewMs += 60_000;
+    if ((await d.loop.tick("bench")).reconciled) full++;
     done = i;
     if (i % Math.max(1, Math.floor(ticks / 4)) === 0) heap(i);
   }
   figures.ticks = done;
+  figures.fullTicks = full;
   figures.tickMs = Math.round(((performance.now() - t0) / Math.max(1, done)) * 100) / 100;
   if (figures.heapMiB.at(-1)?.tick !== done) heap(done);
   figures.rssMiB = MiB(process.memoryUsage().rss);
@@ -234,7 +265,7 @@ function print(f: RunFigures): void {
       .toFixed(1)
       .padStart(
         7,
-      )} ms/tick  RSS ${f.rssMiB.toFixed(1).padStart(6)} MiB  heap ${f.heapMiB.map((h) => `${h.heap}@${h.tick}`).join(" ")}` +
+      )} ms/tick (${f.fullTicks ?? "?"} full)  full 0-change tick ${f.fullTickMs ?? "?"} ms${f.unchangedTickMs !== undefined ? `, unchanged tick ${f.unchangedTickMs} ms` : ""}  RSS ${f.rssMiB.toFixed(1).padStart(6)} MiB  heap ${f.heapMiB.map((h) => `${h.heap}@${h.tick}`).join(" ")}` +
       (f.repairMs !== undefined ? `  hand edit repaired in ${f.repairMs} ms with ${f.repairWrites} write(s)` : "") +
       (f.watches !== undefined ? `  ${f.watches} watches, ${f.cachedObjects} cached objects` : "") +
       (f.memory ? `  memory MiB ${JSON.stringify(f.memory)}` : ""),
@@ -317,6 +348,9 @@ async function main(): Promise<void> {
         steadyTickRequests: watch.requestsPerTick,
         rssAfterTicksMiB: watch.rssMiB,
         ticks: watch.ticks,
+        fullTicks: watch.fullTicks,
+        fullTickMs: watch.fullTickMs,
+        unchangedTickMs: watch.unchangedTickMs,
         poll,
         watchDefaultFlags: watchDefault,
         watch,

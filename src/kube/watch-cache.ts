@@ -282,6 +282,12 @@ export class CachedClusterClient implements ClusterClient {
     return this.inner.counters;
   }
 
+  /** Whether every watch this client holds is open (none down, none still opening). */
+  watchesUp(): boolean {
+    for (const r of this.reflectors.values()) if (!r.state.up || r.downSince !== undefined) return false;
+    return true;
+  }
+
   /** The state of every watch this client holds. */
   watches(): WatchState[] {
     return [...this.reflectors.values()].map((r) => ({ ...r.state }));
