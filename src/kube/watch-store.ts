@@ -198,11 +198,36 @@ export function projectForeignService(obj: KubeObject, policy: SlimPolicy): Kube
       ];
     return m.fieldsV1 ? [{ manager: m.manager, fieldsV1: m.fieldsV1 }] : [];
   });
-  if (fields.length) metadata.managedFields = fields;
+  if (fields.length) metadata.managedFields = shared(fields);
   const out: KubeObject = { apiVersion: obj.apiVersion, kind: obj.kind, metadata };
   const ports = (obj.spec as { ports?: { port?: unknown }[] } | undefined)?.ports;
-  if (Array.isArray(ports)) out.spec = { ports: ports.map((p) => ({ port: p.port })) };
+  if (Array.isArray(ports)) out.spec = shared({ ports: ports.map((p) => ({ port: p.port })) });
   return out;
+}
+
+/** Projected parts held once for every Service with the same (by JSON), frozen: readers never write them. */
+const sharedParts = new Map<string, unknown>();
+/** More distinct parts than this: the table starts again (a bound, not a size any fleet is expected to reach). */
+const SHARED_PARTS_MAX = 10_000;
+
+/** The one frozen copy of `value` held for every equal value (crosslink's managedFields entries, port lists). */
+function shared<T>(value: T): T {
+  const key = JSON.stringify(value);
+  const held = sharedParts.get(key);
+  if (held !== undefined) return held as T;
+  if (sharedParts.size >= SHARED_PARTS_MAX) sharedParts.clear();
+  // A copy: `value` may hold parts of an object a write returned to its caller.
+  const copy = deepFreeze(structuredClone(value));
+  sharedParts.set(key, copy);
+  return copy;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** The objects of one scope, as of `resourceVersion`. */

@@ -107,6 +107,12 @@ test("projection: a user's Service keeps labels, crosslink's managed entry, the 
     },
     spec: { ports: [{ port: 8080 }] },
   });
+  const other = slimObject({ ...s, metadata: { ...s.metadata, name: "api-svc" } }, DEFAULT_SLIM);
+  const slim = slimObject(s, DEFAULT_SLIM);
+  assert.equal(other.metadata.managedFields, slim.metadata.managedFields, "equal entries are held once");
+  assert.equal(other.spec, slim.spec, "equal port lists are held once");
+  assert.ok(Object.isFrozen(slim.metadata.managedFields![0]!.fieldsV1), "and frozen");
+  assert.equal(Object.isFrozen(s.metadata.managedFields![1]!.fieldsV1), false, "the input is not frozen");
   const owned = { ...s, metadata: { ...s.metadata, labels: { "app.kubernetes.io/managed-by": "crosslink" } } };
   const kept = slimObject(owned, DEFAULT_SLIM);
   assert.deepEqual(kept.spec, s.spec, "crosslink's own Services stay whole");
