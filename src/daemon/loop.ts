@@ -274,7 +274,7 @@ export class ReconcileLoop {
         return this.finish(result, t0, "skipped");
       }
       if (this.status.role === "follower") this.status.role = "leader";
-      if (!newRevision && this.unchanged(good.revision, owned)) {
+      if (!newRevision && (await this.unchanged(good.revision, owned))) {
         result.skipped = "unchanged";
         const at = clock.now().toISOString();
         this.status.unchanged = {
@@ -296,16 +296,17 @@ export class ReconcileLoop {
   /**
    * Whether nothing changed since the last reconcile, which ended clean: same revision and owned clusters, the
    * same clients (not stale), every watch open and no watch change since it began, no cluster left running,
-   * and less than the ceiling since it ran.
+   * writes suspended or not as then, and less than the ceiling since it ran.
    */
-  private unchanged(revision: string, owned: string | undefined): boolean {
+  private async unchanged(revision: string, owned: string | undefined): Promise<boolean> {
     const q = this.quiet;
     const ceiling = this.opts.unchangedCeilingMs ?? UNCHANGED_CEILING_MS;
     if (!q || ceiling <= 0 || q.revision !== revision || q.owned !== owned || this.inflight.size) return false;
     if (this.deps.clock.now().getTime() - q.atMs >= ceiling) return false;
     const access = this.access?.access;
     if (!access || access.stale?.()) return false;
-    return access.watchGeneration?.() === q.generation;
+    if (access.watchGeneration?.() !== q.generation) return false;
+    return (await this.deps.suspended()) === this.status.suspended;
   }
 
   private async sync(): Promise<SourceSnapshot | undefined> {
