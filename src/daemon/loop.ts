@@ -302,7 +302,8 @@ export class ReconcileLoop {
     const q = this.quiet;
     const ceiling = this.opts.unchangedCeilingMs ?? UNCHANGED_CEILING_MS;
     if (!q || ceiling <= 0 || q.revision !== revision || q.owned !== owned || this.inflight.size) return false;
-    if (this.deps.clock.now().getTime() - q.atMs >= ceiling) return false;
+    const elapsed = this.deps.clock.now().getTime() - q.atMs;
+    if (elapsed < 0 || elapsed >= ceiling) return false; // the clock moved back, or the ceiling is reached
     const access = this.access?.access;
     if (!access || access.stale?.()) return false;
     if (access.watchGeneration?.() !== q.generation) return false;
