@@ -6,8 +6,15 @@
  * tick re-reads the clusters; bounded to --poll-ticks and 120 s) and
  * `--observe watch` (after), each printing: API requests per steady tick,
  * for watch the repair of a hand edit (latency, writes), the time of the
- * ticks, heap used at five points and RSS at the end. Ends with a line
- * `BENCH_JSON {...}` holding every figure.
+ * ticks, heap used at five points and RSS at the end. In watch mode the
+ * ticks with nothing changed are skipped as unchanged: the cost of a full
+ * 0-change tick (observe + plan from the caches, forced by moving the
+ * daemon's clock past the resync ceiling, 10 times) and of an unchanged
+ * tick are printed apart, and the timed ticks count those that reconciled and
+ * those skipped as unchanged. The clock is not moved during the timed ticks
+ * (a clock hours ahead makes the link credentials look near expiry: rotated,
+ * written) nor set back (the drift interval would skip every tick).
+ * Ends with a line `BENCH_JSON {...}` holding every figure.
  *
  * Usage: npm run build && node --expose-gc dist/bench/daemon.js [--clusters 10] [--services 2000]
  *        [--ticks 1000] [--poll-ticks 50]
@@ -22,6 +29,7 @@ import { parseArgs } from "node:util";
 import { parseRunConfig } from "../src/daemon/config.js";
 import { createDaemon } from "../src/daemon/daemon.js";
 import { createLogger } from "../src/daemon/log.js";
+import { UNCHANGED_CEILING_MS } from "../src/daemon/loop.js";
 import { reconcile, reconcileOptions } from "../src/engine/reconcile.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../src/kube/access.js";
 import type { KubeObject } from "../src/kube/object.js";
@@ -58,6 +66,16 @@ interface RunFigures {
   nodeFlags?: string[];
   ticks: number;
   tickMs: number;
+  /** Ticks of the timed run that observed and planned (the others were skipped as unchanged). */
+  fullTicks?: number;
+  /** Ticks of the timed run skipped as unchanged. */
+  unchangedTicks?: number;
+  /** A 0-change tick that observes and plans every cluster (forced past the resync ceiling). */
+  fullTickMs?: number;
+  /** Actions the forced full ticks planned (0: nothing had changed). */
+  fullTickActions?: number;
+  /** A tick skipped as unchanged (watch mode). */
+  unchangedTickMs?: number;
   requestsPerTick: number;
   repairMs?: number;
   repairWrites?: number;
@@ -67,6 +85,9 @@ interface RunFigures {
   memory?: Record<"loaded" | "converged" | "end", Record<string, number>>;
   watches?: number;
   cachedObjects?: number;
+  /** Watch restarts and relists summed over every watch at the end (a change each: the next tick reconciles). */
+  watchRestarts?: number;
+  watchRelists?: number;
 }
 
 /** One daemon in this process, over the converged fleet. */
@@ -103,7 +124,10 @@ async function child(mode: "poll" | "watch", dir: string, kubeconfig: string, ti
   );
   if (cfg === "help") throw new Error("unreachable");
   const kc = loadKubeConfig(kubeconfig);
+  // The daemon's clock: moved past the resync ceiling to force full ticks.
+  let skewMs = 0;
   const d = await createDaemon(cfg, {
+    clock: { now: () => new Date(Date.now() + skewMs) },
     log: createLogger("silent"),
     clients: (t) => {
       const a = clusterAccess(t, kc);
@@ -120,12 +144,37 @@ async function child(mode: "poll" | "watch", dir: string, kubeconfig: string, ti
   };
   await idle();
 
+  // Full 0-change ticks: each past the resync ceiling, so it observes and plans every cluster.
   const steady = 10;
   const r0 = requests();
-  for (let i = 0; i < steady; i++) await d.loop.tick("bench");
+  const tFull = performance.now();
+  let fullActions = 0;
+  for (let i = 0; i < steady; i++) {
+    skewMs += UNCHANGED_CEILING_MS;
+    const r = await d.loop.tick("bench");
+    if (!r.reconciled) throw new Error(`a tick past the resync ceiling did not reconcile: ${JSON.stringify(r.error)}`);
+    fullActions += r.plan?.clusters.reduce((n, c) => n + c.actions.length, 0) ?? 0;
+  }
+  const fullTickMs = Math.round(((performance.now() - tFull) / steady) * 100) / 100;
   const requestsPerTick = (requests() - r0) / steady;
-
-  const figures: RunFigures = { mode, ticks, tickMs: 0, requestsPerTick, heapMiB: [], rssMiB: 0 };
+  const figures: RunFigures = {
+    mode,
+    ticks,
+    tickMs: 0,
+    fullTickMs,
+    fullTickActions: fullActions,
+    requestsPerTick,
+    heapMiB: [],
+    rssMiB: 0,
+  };
+  if (mode === "watch") {
+    // Ticks with nothing changed (the clock still): skipped as unchanged.
+    const n = 100;
+    const tUnchanged = performance.now();
+    for (let i = 0; i < n; i++)
+      if ((await d.loop.tick("bench")).skipped !== "unchanged") throw new Error("an idle tick was not skipped");
+    figures.unchangedTickMs = Math.round(((performance.now() - tUnchanged) / n) * 1000) / 1000;
+  }
   if (mode === "watch") {
     // A hand edit of c0's HTTPRoute weights by another field manager, through a client of its own.
     const anchor = await readFile(path.join(dir, "repo", "anchor.crt"), "utf8");
@@ -173,12 +222,25 @@ async function child(mode: "poll" | "watch", dir: string, kubeconfig: string, ti
   const t0 = performance.now();
   const deadline = Date.now() + (mode === "poll" ? 90_000 : 1_800_000);
   let done = 0;
+  let full = 0;
+  let unchanged = 0;
   for (let i = 1; i <= ticks && Date.now() < deadline; i++) {
-    await d.loop.tick("bench");
+    const r = await d.loop.tick("bench");
+    if (r.reconciled) full++;
+    if (r.skipped === "unchanged") unchanged++;
     done = i;
     if (i % Math.max(1, Math.floor(ticks / 4)) === 0) heap(i);
   }
   figures.ticks = done;
+  figures.fullTicks = full;
+  figures.unchangedTicks = unchanged;
+  if (mode === "watch") {
+    const list =
+      ((await (await fetch(`${d.url()}/status`)).json()) as { watches?: { restarts: number; relists: number }[] })
+        .watches ?? [];
+    figures.watchRestarts = list.reduce((n, w) => n + w.restarts, 0);
+    figures.watchRelists = list.reduce((n, w) => n + w.relists, 0);
+  }
   figures.tickMs = Math.round(((performance.now() - t0) / Math.max(1, done)) * 100) / 100;
   if (figures.heapMiB.at(-1)?.tick !== done) heap(done);
   figures.rssMiB = MiB(process.memoryUsage().rss);
@@ -234,9 +296,10 @@ function print(f: RunFigures): void {
       .toFixed(1)
       .padStart(
         7,
-      )} ms/tick  RSS ${f.rssMiB.toFixed(1).padStart(6)} MiB  heap ${f.heapMiB.map((h) => `${h.heap}@${h.tick}`).join(" ")}` +
+      )} ms/tick (${f.fullTicks ?? "?"} full, ${f.unchangedTicks ?? "?"} unchanged)  full 0-change tick ${f.fullTickMs ?? "?"} ms (${f.fullTickActions ?? "?"} actions in 10)${f.unchangedTickMs !== undefined ? `, unchanged tick ${f.unchangedTickMs} ms` : ""}  RSS ${f.rssMiB.toFixed(1).padStart(6)} MiB  heap ${f.heapMiB.map((h) => `${h.heap}@${h.tick}`).join(" ")}` +
       (f.repairMs !== undefined ? `  hand edit repaired in ${f.repairMs} ms with ${f.repairWrites} write(s)` : "") +
       (f.watches !== undefined ? `  ${f.watches} watches, ${f.cachedObjects} cached objects` : "") +
+      (f.watchRestarts !== undefined ? `, ${f.watchRestarts} watch restarts, ${f.watchRelists} relists` : "") +
       (f.memory ? `  memory MiB ${JSON.stringify(f.memory)}` : ""),
   );
 }
@@ -317,6 +380,9 @@ async function main(): Promise<void> {
         steadyTickRequests: watch.requestsPerTick,
         rssAfterTicksMiB: watch.rssMiB,
         ticks: watch.ticks,
+        fullTicks: watch.fullTicks,
+        fullTickMs: watch.fullTickMs,
+        unchangedTickMs: watch.unchangedTickMs,
         poll,
         watchDefaultFlags: watchDefault,
         watch,

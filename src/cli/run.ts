@@ -8,7 +8,7 @@ const HELP = `Usage: crosslink run --repo URL|DIR [--branch NAME | --tag NAME | 
                      [--schedule CRON] [--webhook-listen HOST:PORT] [--metrics-listen HOST:PORT]
                      [--status-detail] [--kubeconfig FILE] [--kubeconfig-dir DIR ...]
                      [--local-cluster NAME] [--drift heal|report]
-                     [--drift-interval DURATION] [--observe watch|poll] [--suspend] [--suspend-file FILE] [--cache-dir DIR]
+                     [--drift-interval DURATION] [--resync-interval 5m] [--observe watch|poll] [--suspend] [--suspend-file FILE] [--cache-dir DIR]
                      [--webhook-secret-file FILE] [--trusted-keys FILE,...] [--leader-elect | --shards]
                      [--lease-context CTX --lease-namespace NS --lease-name NAME --lease-duration 15s]
                      [--identity NAME] [--log-level LEVEL] [--allow-mass-prune] [--shutdown-timeout 20s]

@@ -89,6 +89,8 @@ function statusLines(s: DaemonStatus): string[] {
     );
   }
   if (s.lastSuccessAt) lines.push(`success:    ${s.lastSuccessAt}`);
+  if (s.unchanged)
+    lines.push(`unchanged:  ${s.unchanged.ticks} tick(s) skipped since ${s.unchanged.since} (no watch change)`);
   lines.push("clusters:");
   for (const c of s.clusters) {
     lines.push(

@@ -45,6 +45,11 @@ export interface DaemonConfig {
   localCluster?: string;
   drift: "heal" | "report";
   driftIntervalMs: number;
+  /**
+   * With watches: the longest ticks are skipped as unchanged before one reconciles anyway (0: none is skipped);
+   * unset: the loop's UNCHANGED_CEILING_MS (5 min).
+   */
+  resyncIntervalMs?: number;
   /** `watch`: clusters are observed through LIST+WATCH caches, and a watch event triggers a reconcile; `poll`: every reconcile reads them anew. */
   observe: "watch" | "poll";
   suspend: boolean;
@@ -88,6 +93,7 @@ export const RUN_OPTIONS = {
   "local-cluster": { type: "string" },
   drift: { type: "string" },
   "drift-interval": { type: "string" },
+  "resync-interval": { type: "string" },
   observe: { type: "string" },
   suspend: { type: "boolean" },
   "suspend-file": { type: "string" },
@@ -202,6 +208,7 @@ export function parseRunConfig(args: string[], env: NodeJS.ProcessEnv = process.
     kubeconfigDirs,
     drift,
     driftIntervalMs: ms("drift-interval", "0"),
+    ...(str("resync-interval") !== undefined ? { resyncIntervalMs: ms("resync-interval", "0") } : {}),
     observe,
     suspend: bool("suspend"),
     cacheDir: str("cache-dir") ?? path.join(defaultCacheRoot(env), "source"),

@@ -202,6 +202,7 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
     {
       drift: cfg.drift,
       driftIntervalMs: cfg.driftIntervalMs,
+      ...(cfg.resyncIntervalMs !== undefined ? { unchangedCeilingMs: cfg.resyncIntervalMs } : {}),
       engine: { allowMassPrune: cfg.allowMassPrune },
       backoff: { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs },
       identity: cfg.identity,

@@ -23,6 +23,7 @@ import {
   type ReconcileOptions,
 } from "../engine/reconcile.js";
 import type { ClusterFacts, ClusterObservation } from "../engine/facts.js";
+import { DISCOVERY_TTL_MS } from "../kube/http-client.js";
 import type { ClusterClient } from "../kube/port.js";
 import { certificateExpiries, expiresSoon } from "../pki/expiry.js";
 import { allowsMassPrune } from "../review/git-load.js";
@@ -56,6 +57,12 @@ export interface ClusterAccessLike {
   close(): void;
   /** True when the credentials these clients were built from changed (rotated kubeconfig files): build anew. */
   stale?(): boolean;
+  /**
+   * With watch caches: how many changes the watches of these clients have brought (events, relists, a watch
+   * down or up again); undefined while a cluster is read without a watch or a watch is not open. Absent
+   * (poll): every reconcile reads the clusters, no tick is skipped as unchanged.
+   */
+  watchGeneration?(): number | undefined;
 }
 
 /** Builds the cluster clients of a topology (the kube edge). */
@@ -91,7 +98,19 @@ export interface LoopOptions {
   role: DaemonStatus["role"];
   /** What to do when the branch moves back; default: log and count, refuse nothing. */
   rewind?: RewindPolicy;
+  /**
+   * With watch caches: the longest a run of ticks skipped as unchanged may last; a tick this long after the
+   * last reconcile reconciles whatever the watches say (time-based checks: certificate expiry, suspension).
+   * Default UNCHANGED_CEILING_MS; 0: never skip.
+   */
+  unchangedCeilingMs?: number;
 }
+
+/**
+ * How long ticks may be skipped as unchanged (see LoopOptions.unchangedCeilingMs): the reuse time of a
+ * discovery answer (kube/http-client.ts DISCOVERY_TTL_MS), the shortest period the cache refreshes anything.
+ */
+export const UNCHANGED_CEILING_MS = DISCOVERY_TTL_MS;
 
 /**
  * A run gives way to a waiting trigger (leaving its unfinished clusters, observing or applying, to finish alone)
@@ -107,6 +126,8 @@ export interface TickResult {
   trigger: string;
   revision?: string;
   reconciled: boolean;
+  /** `unchanged`: nothing was observed nor planned: same revision and clusters, no watch change since a clean reconcile. */
+  skipped?: "unchanged";
   wrote: boolean;
   plan?: Plan;
   changes?: ChangeSet;
@@ -147,6 +168,8 @@ export class ReconcileLoop {
   private held?: ReadonlySet<string>;
   /** Writes sent to each cluster since start (every client the loop has used). */
   private readonly writesTotal = new Map<string, number>();
+  /** Set when the last reconcile ended clean (no error, no retry pending, nothing planned nor written): what it saw. */
+  private quiet?: { generation: number; revision: string; owned?: string; atMs: number };
 
   constructor(
     private readonly deps: LoopDeps,
@@ -247,9 +270,20 @@ export class ReconcileLoop {
       if (!newRevision && !driftDue) return this.finish(result, t0, "skipped");
       if (!this.deps.canWrite()) {
         this.status.role = "follower";
+        this.quiet = undefined;
         return this.finish(result, t0, "skipped");
       }
       if (this.status.role === "follower") this.status.role = "leader";
+      if (!newRevision && (await this.unchanged(good.revision, owned))) {
+        result.skipped = "unchanged";
+        const at = clock.now().toISOString();
+        this.status.unchanged = {
+          since: this.status.unchanged?.since ?? at,
+          ticks: (this.status.unchanged?.ticks ?? 0) + 1,
+        };
+        this.status.unchangedTicks = (this.status.unchangedTicks ?? 0) + 1;
+        return this.finish(result, t0, "unchanged");
+      }
       return await this.reconcile(good, newRevision, result, t0);
     } catch (err) {
       result.error = errorMessage(err);
@@ -257,6 +291,23 @@ export class ReconcileLoop {
       log.error({ err: result.error, trigger }, "reconcile failed");
       return this.finish(result, t0, "error");
     }
+  }
+
+  /**
+   * Whether nothing changed since the last reconcile, which ended clean: same revision and owned clusters, the
+   * same clients (not stale), every watch open and no watch change since it began, no cluster left running,
+   * writes suspended or not as then, and less than the ceiling since it ran.
+   */
+  private async unchanged(revision: string, owned: string | undefined): Promise<boolean> {
+    const q = this.quiet;
+    const ceiling = this.opts.unchangedCeilingMs ?? UNCHANGED_CEILING_MS;
+    if (!q || ceiling <= 0 || q.revision !== revision || q.owned !== owned || this.inflight.size) return false;
+    const elapsed = this.deps.clock.now().getTime() - q.atMs;
+    if (elapsed < 0 || elapsed >= ceiling) return false; // the clock moved back, or the ceiling is reached
+    const access = this.access?.access;
+    if (!access || access.stale?.()) return false;
+    if (access.watchGeneration?.() !== q.generation) return false;
+    return (await this.deps.suspended()) === this.status.suspended;
   }
 
   private async sync(): Promise<SourceSnapshot | undefined> {
@@ -379,6 +430,10 @@ export class ReconcileLoop {
     const { clock, log, metrics } = this.deps;
     const gate = this.deps.clusters;
     const access = this.clientsFor(good.topology);
+    // Read before observing: a watch change from here on makes the next tick reconcile.
+    const generation = access.watchGeneration?.();
+    this.quiet = undefined;
+    delete this.status.unchanged;
     const nowMs = clock.now().getTime();
     const clients = new Map<string, ClusterClient>();
     const backedOff = new Set<string>();
@@ -499,6 +554,21 @@ export class ReconcileLoop {
     }
     for (const cp of plan.clusters) metrics.drift.set({ cluster: cp.cluster }, cp.actions.length);
     const status = clean && (!changes || changes.clusters.every((c) => c.converged)) ? "ok" : "partial";
+    if (
+      generation !== undefined &&
+      !changes &&
+      !remaining.length &&
+      !signal.aborted &&
+      status === "ok" &&
+      clusters.every((c) => c.error === undefined) &&
+      plan.clusters.every((cp) => !cp.actions.length && !cp.error && !cp.blocked)
+    )
+      this.quiet = {
+        generation,
+        revision: good.revision,
+        ...(this.ownedKey !== undefined ? { owned: this.ownedKey } : {}),
+        atMs: nowMs,
+      };
     this.status.lastReconcile = {
       at: clock.now().toISOString(),
       trigger: result.trigger,
@@ -694,13 +764,17 @@ export class ReconcileLoop {
     if (this.status.reconciling) this.status.reconciling.clusters = [...this.active.values()];
   }
 
-  private finish(result: TickResult, t0: number, outcome: "ok" | "partial" | "error" | "skipped"): TickResult {
+  private finish(
+    result: TickResult,
+    t0: number,
+    outcome: "ok" | "partial" | "error" | "skipped" | "unchanged",
+  ): TickResult {
     const { metrics, clock } = this.deps;
     this.status.reconciling = undefined;
     const seconds = (performance.now() - t0) / 1000;
     this.status.ready = true;
     metrics.reconciles.inc({ result: outcome, trigger: result.trigger.split("+")[0] ?? "schedule" });
-    if (outcome !== "skipped") {
+    if (outcome !== "skipped" && outcome !== "unchanged") {
       this.status.reconciles++;
       metrics.reconcileDuration.observe({ result: outcome }, seconds);
     }

@@ -101,6 +101,13 @@ export interface DaemonStatus {
     result: "ok" | "partial" | "error" | "skipped";
   };
   lastSuccessAt?: string;
+  /**
+   * With watches: the ticks skipped since the last reconcile because nothing changed (same revision, no watch
+   * change, the last reconcile clean), and the time of the first; `lastReconcile.at` stays the last that ran.
+   */
+  unchanged?: { since: string; ticks: number };
+  /** With watches: every tick skipped as unchanged since start (absent until the first). */
+  unchangedTicks?: number;
   /** The reconcile in progress, if any. */
   reconciling?: ReconcileInProgress;
   clusters: ClusterStatus[];

@@ -35,16 +35,25 @@ export class WatchBoard {
       const access = factory(topology);
       const cached: CachedClusterClient[] = [];
       const clients = new Map<string, ClusterClient>();
+      let unwatched = false;
+      // Every change the watches of these clients brought: events, relists, a watch going down or up again.
+      let generation = 0;
       for (const [name, client] of access.clients) {
         if (!isWatchable(client)) {
+          unwatched = true;
           clients.set(name, client);
           continue;
         }
         const c = new CachedClusterClient(
           client,
           {
-            onChange: () => this.changed(),
-            onState: (s, stopped) => this.record(s, stopped),
+            onChange: () => {
+              generation++;
+              this.changed();
+            },
+            onState: (s, stopped) => {
+              if (this.record(s, stopped)) generation++;
+            },
             onRecovered: (cluster) => this.onRecovered(cluster),
           },
           opts,
@@ -55,6 +64,7 @@ export class WatchBoard {
       return {
         ...access,
         clients,
+        watchGeneration: () => (unwatched || !cached.every((c) => c.watchesUp()) ? undefined : generation),
         close: () => {
           for (const c of cached) c.close();
           access.close();
@@ -84,17 +94,23 @@ export class WatchBoard {
     this.timer.unref();
   }
 
-  private record(s: WatchState, stopped: boolean): void {
+  /**
+   * Records a watch's state; true when it moved in a way a reconcile must see: released, down, up again after
+   * being down, or relisted (not the first open of a new watch: its LIST was read by the reconcile that made it).
+   */
+  private record(s: WatchState, stopped: boolean): boolean {
     const key = watchKey(s);
     const labels = watchLabels(s);
+    const prev = this.states.get(key);
     if (stopped) {
       this.states.delete(key);
       this.restarts.delete(key);
       this.relists.delete(key);
       this.metrics.watchUp.remove(labels);
       this.metrics.watchObjects.remove(labels);
-      return;
+      return true;
     }
+    const moved = prev ? prev.up !== s.up || prev.relists !== s.relists : !s.up;
     this.states.set(key, { ...s });
     this.metrics.watchUp.set(labels, s.up ? 1 : 0);
     this.metrics.watchObjects.set(labels, s.objects);
@@ -104,6 +120,7 @@ export class WatchBoard {
     const relisted = s.relists - (this.relists.get(key) ?? 0);
     if (relisted > 0) this.metrics.watchRelists.inc({ cluster: s.cluster, kind: s.kind }, relisted);
     this.relists.set(key, s.relists);
+    return moved;
   }
 }
 

@@ -30,6 +30,10 @@ import { ObjectStore, scopeKey, slimObject, type SlimPolicy, type StoreScope } f
 import { DeadlineError, abortText, sleep } from "../util/abort.js";
 import { errorMessage } from "../util/concurrency.js";
 import { EXPORT_LABELS } from "../extensions/export-modes.js";
+import { MANAGED_BY } from "../names/index.js";
+
+/** The service mirror's annotations on the Services it makes (federated members: plan's orphan-mirror rule). */
+const MULTICLUSTER_ANNOTATION_PREFIX = "multicluster.linkerd.io/";
 
 /** A client that can LIST with a version and WATCH from it (HttpClusterClient). */
 export interface WatchableClient extends ClusterClient {
@@ -102,10 +106,15 @@ export const STALE_AFTER_MS = 2_000;
 /** A stream that stayed open this long resets the backoff when it breaks. */
 const HEALTHY_STREAM_MS = 10_000;
 
-/** The default slimming: crosslink's own managers keep their fields; others keep only the export labels. */
+/**
+ * The default slimming: crosslink's own managers keep their fields; others keep only the export labels; a
+ * Service without crosslink's managed-by label is projected to what observe and plan read of it.
+ */
 export const DEFAULT_SLIM: SlimPolicy = {
   fullFieldsOf: (m) => m === FIELD_MANAGER || m.startsWith(`${FIELD_MANAGER}-`),
   keepLabels: EXPORT_LABELS,
+  foreignService: (svc) => svc.metadata.labels?.[MANAGED_BY] !== "crosslink",
+  keepAnnotationPrefixes: [MULTICLUSTER_ANNOTATION_PREFIX],
 };
 
 /** One LIST+WATCH and the store it keeps current. */
@@ -283,6 +292,12 @@ export class CachedClusterClient implements ClusterClient {
   }
   get counters() {
     return this.inner.counters;
+  }
+
+  /** Whether every watch this client holds is open (none down, none still opening). */
+  watchesUp(): boolean {
+    for (const r of this.reflectors.values()) if (!r.state.up || r.downSince !== undefined) return false;
+    return true;
   }
 
   /** The state of every watch this client holds. */

@@ -5,7 +5,7 @@
  * that would have listed it; and the slimming of cached objects to what
  * crosslink reads. No I/O, no timers: watch-cache.ts drives it.
  */
-import { groupOf, type KubeObject } from "./object.js";
+import { groupOf, type KubeObject, type ManagedFieldsEntry } from "./object.js";
 import type { WatchEvent } from "./port.js";
 
 /** One term of an equality-based selector: `k=v`, `k==v`, `k!=v`, `k` (exists), `!k` (absent). */
@@ -105,6 +105,13 @@ export interface SlimPolicy {
   fullFieldsOf: (manager: string) => boolean;
   /** Labels whose ownership other managers keep (the export labels plan's adoption looks for). */
   keepLabels: readonly string[];
+  /**
+   * Whether a Service is someone else's (a user's exported or split Service, a mirror): it is then kept as
+   * `projectForeignService` says. Absent: every Service is only slimmed.
+   */
+  foreignService?: (svc: KubeObject) => boolean;
+  /** Annotations of a foreign Service kept, by prefix (the service mirror's federated members). */
+  keepAnnotationPrefixes?: readonly string[];
 }
 
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
@@ -137,11 +144,90 @@ export function slimObject(obj: KubeObject, policy: SlimPolicy): KubeObject {
     };
   }
   let out: KubeObject = metadata === meta ? obj : { ...obj, metadata };
-  if (obj.kind === "Service" && obj.status !== undefined && meta.name !== "linkerd-gateway") {
-    const { status: _status, ...rest } = out;
-    out = rest as KubeObject;
+  if (obj.kind === "Service" && meta.name !== GATEWAY_SERVICE) {
+    if (policy.foreignService?.(obj)) return projectForeignService(out, policy);
+    if (obj.status !== undefined) {
+      const { status: _status, ...rest } = out;
+      out = rest as KubeObject;
+    }
   }
   return out;
+}
+
+/** The multicluster gateway's Service: observe reads it whole (ports, annotations, load-balancer status). */
+const GATEWAY_SERVICE = "linkerd-gateway";
+
+/**
+ * What observe, render and plan read of a Service crosslink does not own (pure; `obj` already slimmed):
+ * name, namespace and resourceVersion (the store's key and version); every label (ownership, the export and
+ * mirror labels, selectors matched on writes); the annotations of the kept prefixes and those crosslink
+ * manages; crosslink's managedFields entries (manager, operation, subresource, fields: plan's removals and
+ * `ownsExportLabel`) and others' entries holding a kept label (manager and those labels: adoption); the port
+ * numbers (a split's route parent). The rest (uid, timestamps, clusterIPs, selector, other managers' entries,
+ * status) is dropped.
+ */
+export function projectForeignService(obj: KubeObject, policy: SlimPolicy): KubeObject {
+  const meta = obj.metadata;
+  const metadata: KubeObject["metadata"] = { name: meta.name };
+  if (meta.namespace !== undefined) metadata.namespace = meta.namespace;
+  if (meta.resourceVersion !== undefined) metadata.resourceVersion = meta.resourceVersion;
+  if (meta.labels) metadata.labels = meta.labels;
+  const own = (meta.managedFields ?? []).filter((m) => m.manager && policy.fullFieldsOf(m.manager));
+  const managed = new Set(
+    own.flatMap((m) =>
+      Object.keys(
+        ((m.fieldsV1?.["f:metadata"] as Record<string, unknown> | undefined)?.["f:annotations"] ?? {}) as object,
+      ),
+    ),
+  );
+  const prefixes = policy.keepAnnotationPrefixes ?? [];
+  const annotations = Object.entries(meta.annotations ?? {}).filter(
+    ([k]) => managed.has(`f:${k}`) || prefixes.some((p) => k.startsWith(p)),
+  );
+  if (annotations.length) metadata.annotations = Object.fromEntries(annotations);
+  const fields = (meta.managedFields ?? []).flatMap((m): ManagedFieldsEntry[] => {
+    if (!m.manager) return [];
+    if (policy.fullFieldsOf(m.manager))
+      return [
+        {
+          manager: m.manager,
+          ...(m.operation !== undefined ? { operation: m.operation } : {}),
+          ...(m.subresource !== undefined ? { subresource: m.subresource } : {}),
+          ...(m.fieldsV1 !== undefined ? { fieldsV1: m.fieldsV1 } : {}),
+        },
+      ];
+    return m.fieldsV1 ? [{ manager: m.manager, fieldsV1: m.fieldsV1 }] : [];
+  });
+  if (fields.length) metadata.managedFields = shared(fields);
+  const out: KubeObject = { apiVersion: obj.apiVersion, kind: obj.kind, metadata };
+  const ports = (obj.spec as { ports?: { port?: unknown }[] } | undefined)?.ports;
+  if (Array.isArray(ports)) out.spec = shared({ ports: ports.map((p) => ({ port: p.port })) });
+  return out;
+}
+
+/** Projected parts held once for every Service with the same (by JSON), frozen: readers never write them. */
+const sharedParts = new Map<string, unknown>();
+/** More distinct parts than this: the table starts again (a bound, not a size any fleet is expected to reach). */
+const SHARED_PARTS_MAX = 10_000;
+
+/** The one frozen copy of `value` held for every equal value (crosslink's managedFields entries, port lists). */
+function shared<T>(value: T): T {
+  const key = JSON.stringify(value);
+  const held = sharedParts.get(key);
+  if (held !== undefined) return held as T;
+  if (sharedParts.size >= SHARED_PARTS_MAX) sharedParts.clear();
+  // A copy: `value` may hold parts of an object a write returned to its caller.
+  const copy = deepFreeze(structuredClone(value));
+  sharedParts.set(key, copy);
+  return copy;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** The objects of one scope, as of `resourceVersion`. */

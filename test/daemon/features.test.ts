@@ -111,14 +111,18 @@ async function until<T>(
 }
 const cluster = (s: DaemonStatus, name: string): ClusterStatus | undefined => s.clusters.find((c) => c.name === name);
 
-/** Waits until `n` more reconciles (not skipped ticks) have run; returns the status then. */
+/**
+ * Waits until `n` more ticks have reconciled or found nothing changed (watches: skipped as unchanged), not
+ * ticks skipped for other reasons; returns the status then.
+ */
 async function reconciles(d: Daemon, n: number, timeoutMs = 10_000): Promise<DaemonStatus> {
-  const base = (await status(d)).reconciles;
+  const ticks = (s: DaemonStatus) => s.reconciles + (s.unchangedTicks ?? 0);
+  const base = ticks(await status(d));
   return waitFor(
     `${n} more reconciles`,
     async () => {
       const s = await status(d);
-      return s.reconciles >= base + n ? s : undefined;
+      return ticks(s) >= base + n ? s : undefined;
     },
     timeoutMs,
     100,

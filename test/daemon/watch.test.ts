@@ -1,7 +1,9 @@
 /**
  * The daemon observes through LIST+WATCH (the default `--observe watch`),
- * against two harness clusters: after convergence a tick makes no API
- * request; a hand edit and a deletion of an owned object are repaired from
+ * against two harness clusters: after convergence a tick is skipped as
+ * unchanged (no observation, no plan, no API request) until the resync
+ * ceiling, when it observes every cluster from the caches, still without an
+ * API request; a hand edit and a deletion of an owned object are repaired from
  * the watch event in under 1 s with one write each; a watch cut by a loopback
  * TCP proxy in front of one API server is re-established with backoff, shown
  * in /status and /metrics, and the drift made meanwhile is repaired after.
@@ -11,6 +13,7 @@ import { after, before, test } from "node:test";
 import { createDaemon, type Daemon } from "../../src/daemon/daemon.js";
 import { createLogger } from "../../src/daemon/log.js";
 import type { DaemonStatus } from "../../src/daemon/status.js";
+import { UNCHANGED_CEILING_MS } from "../../src/daemon/loop.js";
 import type { ClusterAccess } from "../../src/kube/access.js";
 import type { FaultProxy } from "../support/tcp-proxy.js";
 import {
@@ -63,7 +66,7 @@ async function timeUntil(what: string, fn: () => Promise<boolean>, t0: number, t
   return performance.now() - t0;
 }
 
-test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in < 1 s with 1 write; a cut watch comes back with backoff", async () => {
+test("watch: idle ticks skipped as unchanged (0 plans, 0 requests) up to the resync ceiling; a hand edit and a deletion repaired in < 1 s with 1 write; a cut watch comes back with backoff", async () => {
   // The flags of the other daemon tests, but workload1 reached through the proxy (the last --kubeconfig wins).
   const cfg = runConfig([
     ...daemonArgs(env, "cache"),
@@ -82,7 +85,10 @@ test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in 
     for (const c of a.clients.values()) c.watchLiveness = LIVENESS;
     return a;
   };
-  d = await createDaemon(cfg, { log: createLogger("silent"), clients });
+  // A clock the test can move forward, to reach the resync ceiling of unchanged ticks.
+  let skewMs = 0;
+  const clock = { now: () => new Date(Date.now() + skewMs) };
+  d = await createDaemon(cfg, { log: createLogger("silent"), clients, clock });
   await d.start();
   await waitFor("converged", () => d.loop.status.revision.applied === env.repo.first, 60_000, 50);
   // Let the echoes of the first apply's writes settle into one last (empty) reconcile.
@@ -90,25 +96,50 @@ test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in 
   await new Promise((r) => setTimeout(r, 300));
   await waitFor("idle", () => !d.loop.busy, 10_000, 20);
 
-  // (a) Steady state: N drift ticks, each observing every cluster, make no API request; the watches' HTTP/2
-  // sessions are health-checked with PINGs meanwhile (not requests), and stay up.
+  // (a) Steady state: N ticks with nothing changed are skipped: no observation, no plan, no API request. At the
+  // resync ceiling one observes every cluster (from the caches: still no request) and plans nothing; the
+  // watches' HTTP/2 sessions are health-checked with PINGs meanwhile (not requests), and stay up. A first tick
+  // checks the last writes of the convergence (a reconcile that wrote is no base for a skip).
+  await d.loop.tick("schedule");
   const r0 = requests();
   const w0 = writes();
   const p0 = pings();
   const t00 = performance.now();
   const N = 20;
+  const reconciles0 = d.loop.status.reconciles;
+  const last0 = d.loop.status.lastReconcile?.at;
+  const unchangedMetric = async () =>
+    Number(/crosslink_reconciles_total\{result="unchanged",trigger="schedule"\} (\d+)/.exec(await metrics())?.[1] ?? 0);
+  const u0 = d.loop.status.unchangedTicks ?? 0;
+  const m0 = await unchangedMetric();
+  let plans = 0;
   for (let i = 0; i < N; i++) {
     const r = await d.loop.tick("schedule");
-    assert.equal(r.reconciled, true, "each tick observed and planned");
-    assert.equal(
-      r.plan?.clusters.every((c) => c.actions.length === 0),
-      true,
-    );
+    if (r.plan) plans++;
+    assert.equal(r.skipped, "unchanged", `tick ${i}: skipped as unchanged`);
+    assert.equal(r.reconciled, false);
   }
+  assert.equal(plans, 0, "no tick planned");
+  assert.equal(d.loop.status.reconciles, reconciles0, "no reconcile counted");
+  assert.equal(d.loop.status.lastReconcile?.at, last0, "the last reconcile shown is the last that ran");
+  assert.equal((d.loop.status.unchangedTicks ?? 0) - u0, N, "status counts the unchanged ticks");
+  assert.ok((d.loop.status.unchanged?.ticks ?? 0) >= N);
+  assert.equal((await unchangedMetric()) - m0, N, "so does crosslink_reconciles_total{result=unchanged}");
+  skewMs = UNCHANGED_CEILING_MS;
+  const resync = await d.loop.tick("schedule");
+  assert.equal(resync.reconciled, true, "at the ceiling the tick observes and plans");
+  assert.equal(
+    resync.plan?.clusters.every((c) => c.actions.length === 0),
+    true,
+  );
+  assert.equal(d.loop.status.reconciles, reconciles0 + 1);
+  assert.equal(d.loop.status.unchanged, undefined);
+  assert.equal((await d.loop.tick("schedule")).skipped, "unchanged", "then skipped again");
   // At least one idle period more, so the PINGs are seen whatever the ticks' speed.
   await new Promise((r) => setTimeout(r, 3 * LIVENESS.readIdleMs));
   console.log(
-    `steady state: ${N} drift ticks made ${requests() - r0} API request(s), ${writes() - w0} write(s); ` +
+    `steady state: ${N} unchanged ticks made ${plans} plan(s), then 1 resync tick and 1 unchanged; ` +
+      `${requests() - r0} API request(s), ${writes() - w0} write(s); ` +
       `${pings() - p0} PING(s) in ${(performance.now() - t00).toFixed(0)} ms at ${LIVENESS.readIdleMs} ms read-idle`,
   );
   assert.equal(requests() - r0, 0);
@@ -129,6 +160,14 @@ test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in 
   console.log(`hand edit repaired in ${editMs.toFixed(0)} ms with ${writes() - before} write(s)`);
   assert.ok(editMs < 1000, `hand edit repaired in ${editMs.toFixed(0)} ms`);
   assert.equal(writes() - before, 1);
+  // The repair wrote: the next tick checks the result (observes, plans nothing), the one after is unchanged.
+  const check = await d.loop.tick("schedule");
+  assert.equal(check.reconciled, true, "a reconcile that wrote is not the base of a skip");
+  assert.equal(
+    check.plan?.clusters.every((c) => c.actions.length === 0),
+    true,
+  );
+  assert.equal((await d.loop.tick("schedule")).skipped, "unchanged");
 
   // A deletion of an owned object: recreated from the DELETED event, with one write.
   before = writes();
@@ -175,6 +214,9 @@ test("watch: 0 requests per steady tick; a hand edit and a deletion repaired in 
   assert.match(cs.find((c) => c.name === "workload1")?.error ?? "", /watch .* down for/);
   assert.equal(cs.find((c) => c.name === "workload2")?.state, "ok");
   assert.deepEqual(await weights(), [70, 30], "nothing repairs it while the watches are down");
+  const again = await d.loop.tick("schedule");
+  assert.equal(again.skipped, undefined, "a failed cluster is retried (here: backed off), never skipped as unchanged");
+  assert.equal(again.reconciled, true);
   t0 = performance.now();
   await proxy.listen(port);
   const backMs = await timeUntil(

@@ -112,13 +112,14 @@ test("resource versions compare as integers", () => {
   assert.equal(newerVersion("5", undefined), true);
 });
 
-test("slimming keeps crosslink's fields, others' export labels, the gateway's status; drops last-applied", () => {
+test("slimming of an owned Service keeps crosslink's fields, others' export labels, the gateway's status; drops last-applied", () => {
   const live: KubeObject = {
     apiVersion: "v1",
     kind: "Service",
     metadata: {
       name: "web",
       namespace: "app",
+      labels: owned,
       annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{...}", keep: "1" },
       managedFields: [
         { manager: "crosslink", operation: "Apply", fieldsV1: { "f:spec": { "f:ports": {} } } },
