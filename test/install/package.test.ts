@@ -23,6 +23,7 @@ import { parse } from "yaml";
 import type { DaemonStatus } from "../../src/daemon/status.js";
 import { startClusters, type StartedClusters } from "../harness/driver.js";
 import { createRepo, git, ROOT, TOPOLOGY_PATH, waitFor } from "../daemon/support.js";
+import { imageSpec } from "../support/dockerfile.js";
 import { startGitServer } from "../support/git-server.js";
 
 const run = promisify(execFile);
@@ -172,32 +173,8 @@ test("installed with production dependencies only: --version, validate, and diff
   assert.match(diff.stdout, /west/);
 });
 
-/** The Dockerfile's instructions of its last stage. */
-async function imageSpec(): Promise<{
-  from: string;
-  run: string;
-  env: Record<string, string>;
-  user: string;
-  entry: string[];
-  cmd: string[];
-}> {
-  const text = (await readFile(path.join(ROOT, "Dockerfile"), "utf8")).replace(/\\\n\s*/g, " ");
-  const stage = text.slice(text.lastIndexOf("\nFROM "));
-  const one = (kw: string) => new RegExp(`^${kw} (.+)$`, "m").exec(stage)?.[1]?.trim() ?? "";
-  const env: Record<string, string> = {};
-  for (const m of one("ENV").matchAll(/(\w+)=(\S+)/g)) env[m[1]!] = m[2]!;
-  return {
-    from: one("FROM"),
-    run: one("RUN"),
-    env,
-    user: one("USER"),
-    entry: JSON.parse(one("ENTRYPOINT")) as string[],
-    cmd: JSON.parse(one("CMD")) as string[],
-  };
-}
-
 test("the image's steps without Docker: its entry point as its non-root user converges the clusters and writes nothing into the installation", async () => {
-  const image = await imageSpec();
+  const image = await imageSpec(ROOT);
   assert.match(image.from, /^node:(\d*[02468])-slim$/, "a Node LTS (even major) slim base");
   assert.match(
     image.run,
