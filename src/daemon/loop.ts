@@ -169,7 +169,7 @@ export class ReconcileLoop {
   /** Writes sent to each cluster since start (every client the loop has used). */
   private readonly writesTotal = new Map<string, number>();
   /** Set when the last reconcile ended clean (no error, no retry pending, nothing planned nor written): what it saw. */
-  private quiet?: { generation: number; revision: string; owned?: string; atMs: number };
+  private quiet?: { generation: number; revision: string; owned?: string; term?: AbortSignal; atMs: number };
 
   constructor(
     private readonly deps: LoopDeps,
@@ -294,14 +294,16 @@ export class ReconcileLoop {
   }
 
   /**
-   * Whether nothing changed since the last reconcile, which ended clean: same revision and owned clusters, the
-   * same clients (not stale), every watch open and no watch change since it began, no cluster left running,
+   * Whether nothing changed since the last reconcile, which ended clean: same revision, owned clusters and Lease
+   * term, the same clients (not stale), every watch open and no watch change since it began, no cluster left running,
    * writes suspended or not as then, and less than the ceiling since it ran.
    */
   private async unchanged(revision: string, owned: string | undefined): Promise<boolean> {
     const q = this.quiet;
     const ceiling = this.opts.unchangedCeilingMs ?? UNCHANGED_CEILING_MS;
     if (!q || ceiling <= 0 || q.revision !== revision || q.owned !== owned || this.inflight.size) return false;
+    // A new Lease term (leadership lost and won again): another replica may have written meanwhile.
+    if (this.deps.writeSignal?.() !== q.term) return false;
     const elapsed = this.deps.clock.now().getTime() - q.atMs;
     if (elapsed < 0 || elapsed >= ceiling) return false; // the clock moved back, or the ceiling is reached
     const access = this.access?.access;
@@ -567,6 +569,7 @@ export class ReconcileLoop {
         generation,
         revision: good.revision,
         ...(this.ownedKey !== undefined ? { owned: this.ownedKey } : {}),
+        ...(term ? { term } : {}),
         atMs: nowMs,
       };
     this.status.lastReconcile = {
