@@ -20,6 +20,8 @@ export const ENGINE_CODES = {
   XL607: "credentials renewed for an external controller: restart it",
   XL608:
     "a managed controller's image is unknown: the source's `linkerd-config` has no readable `linkerdVersion` (or it is not an image tag) and the link sets no `controllerImage`; the controller's objects are left as they are",
+  XL609:
+    "this machine's clock is more than a minute off a link target's API server: token expiry is judged by the target's clock",
   XL611: "an exported Service does not exist (yet)",
   XL621: "no split API is served (or not the one `api` asks for)",
   XL622: "the split's Service does not exist (yet)",

@@ -48,6 +48,11 @@ export interface ClusterFacts {
   /** API server URL and CA, from the kubeconfig (for credentials other clusters use). */
   server: string;
   caPem?: string;
+  /**
+   * The API server's clock minus this machine's, ms, from the `Date` header of its answers while observed (to
+   * about a second); absent when none carried one. Tokens this server issues expire by its clock.
+   */
+  clockOffsetMs?: number;
   linkerd?: LinkerdConfigFacts;
   /** `linkerd-identity-trust-roots` ca-bundle.crt, and the ConfigMap. */
   trustRoots?: { pem: string; configMap: KubeObject };

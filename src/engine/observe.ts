@@ -178,6 +178,8 @@ export async function observeCluster(
     kindsRecord: record,
   };
   if (client.caPem) facts.caPem = client.caPem;
+  const clockOffsetMs = client.clockOffsetMs?.();
+  if (clockOffsetMs !== undefined) facts.clockOffsetMs = clockOffsetMs;
   const linkerd = config && parseLinkerdConfig(config);
   if (linkerd) facts.linkerd = linkerd;
   const rootsPem = (roots?.data as Record<string, string> | undefined)?.["ca-bundle.crt"];

@@ -100,6 +100,7 @@ export class HttpClusterClient implements ClusterClient {
   private optionsAt = 0;
   private optionsStamp?: string;
   private discovered?: { at: number; groups: Promise<Record<string, string[]>> };
+  private serverClockOffsetMs?: number;
   /** How long a discovery answer is reused (0: never). */
   discoveryTtlMs = DISCOVERY_TTL_MS;
   /** Where discovery answers are kept between processes (the CLI's disk cache); none by default. */
@@ -298,6 +299,16 @@ export class HttpClusterClient implements ClusterClient {
   private watchesOverH2(url: URL): boolean {
     if (!this.http2Watches || url.protocol !== "https:" || this.sessions.refused) return false;
     return !this.proxyUrl();
+  }
+
+  /** The server's clock minus this process's, from the `Date` header of its last answer (see ClusterClient). */
+  clockOffsetMs(): number | undefined {
+    return this.serverClockOffsetMs;
+  }
+
+  private noteServerDate(date: string | undefined): void {
+    const offset = date === undefined ? undefined : serverClockOffsetMs(date, Date.now());
+    if (offset !== undefined) this.serverClockOffsetMs = offset;
   }
 
   /** The kubeconfig cluster's proxy-url, if any. */
@@ -546,6 +557,7 @@ export class HttpClusterClient implements ClusterClient {
         headers["Content-Length"] = payload.length;
       }
       const req = https.request(url, { ...base, method, headers, agent, timeout: this.retry.timeoutMs }, (res) => {
+        this.noteServerDate(res.headers.date);
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", (e) => reject(new KubeError("KUBE_UNREACHABLE", `${o.what}: ${e.message}`, this.cluster)));
@@ -630,6 +642,15 @@ export class HttpClusterClient implements ClusterClient {
     }
     return new KubeError("KUBE_HTTP", text, this.cluster, status, retryAfterMs);
   }
+}
+
+/**
+ * The server's clock minus the local one, in ms, from an answer's `Date` header (whole seconds, so the server's
+ * time lies in [date, date + 1 s): its middle is taken); undefined when the header does not parse.
+ */
+export function serverClockOffsetMs(date: string, localMs: number): number | undefined {
+  const at = Date.parse(date);
+  return Number.isNaN(at) ? undefined : at + 500 - localMs;
 }
 
 /** An answer's body: its JSON when it parses, else its text; undefined when empty. */

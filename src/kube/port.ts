@@ -135,6 +135,12 @@ export interface ClusterClient {
    * answer for a while.
    */
   discovery(opts?: CallOptions): Promise<Record<string, string[]>>;
+  /**
+   * The API server's clock minus this process's (`Date.now()`), in ms, as the `Date` header of the server's last
+   * answer showed it (to about a second); undefined before any answer carried one. Optional so other
+   * implementations stay valid.
+   */
+  clockOffsetMs?(): number | undefined;
 }
 
 /** A view of a client whose every call carries `scope` (merged with the call's own options). */
@@ -149,6 +155,7 @@ export function scopedClient(client: ClusterClient, scope: CallOptions): Cluster
   };
   const update = client.update?.bind(client);
   const reviewAccess = client.reviewAccess?.bind(client);
+  const clockOffsetMs = client.clockOffsetMs?.bind(client);
   return {
     cluster: client.cluster,
     server: client.server,
@@ -164,5 +171,6 @@ export function scopedClient(client: ClusterClient, scope: CallOptions): Cluster
     servedVersions: (group, opts) => client.servedVersions(group, o(opts)),
     ...(reviewAccess ? { reviewAccess: (q: AccessQuestion, opts?: CallOptions) => reviewAccess(q, o(opts)) } : {}),
     discovery: (opts) => client.discovery(o(opts)),
+    ...(clockOffsetMs ? { clockOffsetMs } : {}),
   };
 }

@@ -293,6 +293,10 @@ export class CachedClusterClient implements ClusterClient {
   get counters() {
     return this.inner.counters;
   }
+  /** The server's clock offset as the inner client last saw it (watch events carry no `Date`). */
+  clockOffsetMs(): number | undefined {
+    return this.inner.clockOffsetMs?.();
+  }
 
   /** Whether every watch this client holds is open (none down, none still opening). */
   watchesUp(): boolean {

@@ -61,6 +61,32 @@ test("a bounded token is renewed once less than half its TTL is left", async () 
   assert.equal((await applyOnce(topology, fx.acc)).writes, 0);
 });
 
+test("a local clock 90 min ahead of the API servers keeps a good token (judged by the target's clock) and says so (XL609)", async () => {
+  const topology = await exampleTopology("east-west", fx.clusters.trustAnchorPem, (d) =>
+    d.setIn(["spec", "links", 0, "credentials"], { mode: "token-request", ttl: "2h" }),
+  );
+  assert.ok((await applyOnce(topology, fx.acc)).changes.clusters.every((c) => c.converged));
+  const t1 = token(await secret("linkerd-multicluster"));
+  // This process's clock jumps 90 min ahead: by it the fresh 2 h token has 30 min left, under half its TTL.
+  const realNow = Date.now;
+  Date.now = () => realNow() + 90 * 60_000;
+  try {
+    const skewed = await applyOnce(topology, fx.acc, { now: () => new Date(Date.now()) });
+    const west = skewed.plan.clusters.find((c) => c.cluster === "west")!;
+    assert.deepEqual(
+      west.actions.map((a) => a.type),
+      [],
+      "nothing renewed: east's Date header shows the token has about 2 h left",
+    );
+    assert.equal(skewed.writes, 0);
+    const xl609 = west.findings.find((f) => f.code === "XL609");
+    assert.match(xl609?.message ?? JSON.stringify(west.findings), /clock is 1h30m ahead of east's API server/);
+  } finally {
+    Date.now = realNow;
+  }
+  assert.equal(token(await secret("linkerd-multicluster")), t1);
+});
+
 test("service-account-token mode uses the token controller's Secret", async () => {
   const topology = await exampleTopology("east-west", fx.clusters.trustAnchorPem, (d) =>
     d.setIn(["spec", "links", 0, "credentials"], { mode: "service-account-token" }),

@@ -4,8 +4,9 @@
  * Secrets of `link-gen` (multicluster namespace, and Linkerd namespace with the
  * label and annotations the destination controller requires).
  *
- * A live credential whose token is still good (more than half its TTL left)
- * and whose server, CA and account match is kept, byte for byte, so a no-op
+ * A live credential whose token is still good (more than half its TTL left,
+ * by the target API server's clock: a skewed local clock neither renews on
+ * every run nor lets a token expire) and whose server, CA and account match is kept, byte for byte, so a no-op
  * run writes nothing and credentials Linkerd's CLI made are adopted as they
  * are; otherwise (or when rotation is asked for) the credentials are
  * (re)issued at apply time.
@@ -144,7 +145,9 @@ export function renderCredentials(
     : "";
   const live = summariseKubeconfig(liveText);
 
-  const reason = rotate ? "rotation requested (--rotate-credentials)" : whyIssue(live, kc, link, now);
+  // The token expires by the target's clock, which may differ from this machine's (XL609).
+  const targetNow = new Date(now.getTime() + (toFacts.clockOffsetMs ?? 0));
+  const reason = rotate ? "rotation requested (--rotate-credentials)" : whyIssue(live, kc, link, targetNow);
   if (!reason && live.token) {
     // Kept as written (crosslink's own text is what credentialsKubeconfig renders; link-gen's differs in form only).
     return { objects: credentialSecrets(topology, link, from, to, toFacts, liveText) };

@@ -10,13 +10,13 @@
 import { objectKey, refOf } from "../../kube/object.js";
 import type { Cluster, Link, Topology } from "../../topology/types.js";
 import { CONTROLLER_SHARED_CLUSTER_ROLE, LINK_LABEL, linkNames } from "../names.js";
-import { renderCredentials } from "./credentials.js";
+import { formatSeconds, renderCredentials } from "./credentials.js";
 import { renderExports } from "./exports.js";
 import { controllerSharedRole, renderController, renderLink } from "./source.js";
 import { renderSplits } from "./splits.js";
 import { renderTargetAccess } from "./target.js";
 import { renderTrust } from "./trust.js";
-import type { DesiredCluster, RenderInput } from "./desired.js";
+import type { DesiredCluster, Finding, RenderInput } from "./desired.js";
 import type { ClusterFacts } from "../facts.js";
 
 /** Renders the desired state of every observed cluster. */
@@ -76,6 +76,8 @@ export function renderCluster(input: RenderInput, name: string): DesiredCluster 
     d.findings.push(...rendered.findings);
     if (rendered.object) d.objects.push(rendered.object);
     else keepLinkObjects(d, own, link, new Set(["Link"]));
+    const skew = clockSkewFinding(link, toFacts);
+    if (skew) d.findings.push(skew);
     const creds = renderCredentials(topology.name, link, from, to, own, toFacts, now, rotateCredentials);
     d.objects.push(...creds.objects);
     if (creds.issue) {
@@ -111,6 +113,23 @@ export function renderCluster(input: RenderInput, name: string): DesiredCluster 
   d.objects.push(...splits.objects);
   d.findings.push(...splits.findings);
   return d;
+}
+
+/** How far this machine's clock may be from a link target's API server before XL609 says so. */
+export const CLOCK_SKEW_WARNING_MS = 60_000;
+
+/** XL609 when this machine's clock is more than a minute off the link target's API server's. */
+function clockSkewFinding(link: Link, toFacts: ClusterFacts): Finding | undefined {
+  const offset = toFacts.clockOffsetMs;
+  if (offset === undefined || Math.abs(offset) <= CLOCK_SKEW_WARNING_MS) return undefined;
+  const by = formatSeconds(Math.round(Math.abs(offset) / 1000));
+  return {
+    severity: "warning",
+    code: "XL609",
+    cluster: link.from,
+    message: `link ${link.from}→${link.to}: this machine's clock is ${by} ${offset < 0 ? "ahead of" : "behind"} ${link.to}'s API server; the link's token expiry is judged by ${link.to}'s clock`,
+    hint: "sync this machine's clock (NTP); crosslink's own timers and certificate expiry warnings use it",
+  };
 }
 
 /** Kinds of a managed controller's objects (the Services among them: its probe Service). */

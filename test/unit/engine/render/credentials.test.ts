@@ -81,6 +81,31 @@ test("credentials are issued again, with the reason, when the token runs low or 
   assert.match(reasons[3]!, /no expiry/);
 });
 
+test("token expiry is judged by the target API server's clock: a skewed local clock neither renews early nor late (XL609)", async () => {
+  const topology = await eastWest();
+  const HOUR = 3600_000;
+  const renderWith = async (token: string, clockOffsetMs: number | undefined) => {
+    const east = await healthy({ cluster: "east", services: ["emojivoto/web-svc"] });
+    if (clockOffsetMs !== undefined) east.clockOffsetMs = clockOffsetMs;
+    return renderFacts(topology, [east, await westWithCredentials(topology, token)]).get("west")!;
+  };
+  // 60% of a day left by east's clock; this machine runs 3 h ahead (east's clock is 3 h behind it).
+  const ahead = await renderWith(testToken(new Date(NOW.getTime() - 3 * HOUR), DAY * 0.6), -3 * HOUR);
+  assert.equal(ahead.credentials.length, 0, "kept: by east's clock more than half the TTL is left");
+  const xl609 = ahead.findings.find((f) => f.code === "XL609");
+  assert.equal(xl609?.severity, "warning");
+  assert.match(xl609!.message, /clock is 3h ahead of east's API server/);
+  // Only 40% left by east's clock; this machine runs 3 h behind: renewed, though its own clock sees 52% left.
+  const behind = await renderWith(testToken(new Date(NOW.getTime() + 3 * HOUR), DAY * 0.4), 3 * HOUR);
+  assert.equal(behind.credentials.length, 1);
+  assert.match(behind.credentials[0]!.reason, /9h36m left, under half its TTL/);
+  assert.match(behind.findings.find((f) => f.code === "XL609")!.message, /3h behind east's API server/);
+  // Within a minute: no finding, and the offset still counts.
+  const close = await renderWith(testToken(NOW, DAY * 0.6), 59_000);
+  assert.equal(close.findings.filter((f) => f.code === "XL609").length, 0);
+  assert.equal(close.credentials.length, 0);
+});
+
 test("a rotation restarts the managed controller; an external one gets XL607 instead", async () => {
   const deployment: KubeObject = {
     apiVersion: "apps/v1",
