@@ -6,7 +6,7 @@
  * auth-provider names them. What is re-implemented here is the glue of
  * client-node's `KubeConfig` (dist/config.js), with the same behaviour: lookup
  * by name, relative paths, the default load order and the TLS and auth options
- * it sets on a request. `proxyUrl` stays on the cluster for the caller to read;
+ * it sets on a request. `proxyUrl()` hands the cluster's proxy-url to the caller;
  * no agent is made here (the HTTP client brings its own).
  */
 import fs from "node:fs";
@@ -26,6 +26,7 @@ import {
 import { ExecAuth } from "@kubernetes/client-node/dist/exec_auth.js";
 import { FileAuth } from "@kubernetes/client-node/dist/file_auth.js";
 import { CrosslinkError } from "../errors.js";
+import type { RequestAuth } from "./http-client.js";
 import { SERVICEACCOUNT_DIR } from "./in-cluster.js";
 
 export type { Cluster, Context, User };
@@ -66,7 +67,7 @@ const LAZY_AUTHENTICATORS: Record<LazyProvider, () => Promise<Authenticator>> = 
  * and the request options of that context. Each instance keeps its own
  * authenticators (an exec plugin's credential is cached per instance).
  */
-export class Kubeconfig {
+export class Kubeconfig implements RequestAuth {
   clusters: Cluster[] = [];
   users: User[] = [];
   contexts: Context[] = [];
@@ -119,6 +120,11 @@ export class Kubeconfig {
   getCurrentCluster(): Cluster | null {
     const ctx = this.getContextObject(this.currentContext);
     return ctx ? this.getCluster(ctx.cluster) : null;
+  }
+
+  /** The current context's cluster's `proxy-url`, if it names one. */
+  proxyUrl(): string | undefined {
+    return this.getCurrentCluster()?.proxyUrl;
   }
 
   /** The user of the current context, or null. */
