@@ -18,21 +18,10 @@ import { createLogger } from "../src/daemon/log.js";
 import { UNCHANGED_CEILING_MS } from "../src/daemon/loop.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../src/kube/access.js";
 import type { KubeObject } from "../src/kube/object.js";
-import { sleep } from "../src/util/abort.js";
+import { waitFor } from "../test/support/wait.js";
 import { fleetNames, fleetTopology } from "./fleet.js";
 
 const MiB = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
-
-/** Polls `fn` every `intervalMs` until it returns a truthy value; throws after `timeoutMs`. */
-async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs: number, intervalMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
 
 /** What one daemon run measured. */
 export interface RunFigures {

@@ -40,12 +40,15 @@ import type {
 export const FIELD_MANAGER = "crosslink";
 
 /**
- * How requests are authenticated: a Kubeconfig (certificates, tokens, exec
- * plugins) or a ServiceAccount's token files. `stamp`, when present, changes
- * whenever the credentials did, so they are applied again at once.
+ * How requests are authenticated and routed: a Kubeconfig (certificates,
+ * tokens, exec plugins, its cluster's proxy-url) or a ServiceAccount's token
+ * files. `stamp`, when present, changes whenever the credentials did, so they
+ * are applied again at once.
  */
 export interface RequestAuth {
   applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
+  /** The proxy requests go through (a kubeconfig cluster's `proxy-url`); undefined: straight to the API server. */
+  proxyUrl(): string | undefined;
   stamp?(): string;
 }
 
@@ -298,7 +301,7 @@ export class HttpClusterClient implements ClusterClient {
    */
   private watchesOverH2(url: URL): boolean {
     if (!this.http2Watches || url.protocol !== "https:" || this.sessions.refused) return false;
-    return !this.proxyUrl();
+    return !this.auth.proxyUrl();
   }
 
   /** The server's clock minus this process's, from the `Date` header of its last answer (see ClusterClient). */
@@ -311,20 +314,15 @@ export class HttpClusterClient implements ClusterClient {
     if (offset !== undefined) this.serverClockOffsetMs = offset;
   }
 
-  /** The kubeconfig cluster's proxy-url, if any. */
-  private proxyUrl(): string | undefined {
-    return (this.auth as { getCurrentCluster?(): { proxyUrl?: string } | null }).getCurrentCluster?.()?.proxyUrl;
-  }
-
   /** ` through proxy URL` when the kubeconfig names a proxy (its password left out), else nothing: for messages. */
   private via(): string {
-    const proxy = this.proxyUrl();
+    const proxy = this.auth.proxyUrl();
     return proxy ? ` through proxy ${redactUrl(proxy)}` : "";
   }
 
   /** The agents of this client (made once; a proxy-url crosslink cannot use fails every request with KUBE_INVALID). */
   private agentsOf(): Promise<ClusterAgents> {
-    return (this.agents ??= clusterAgents(this.cluster, this.proxyUrl()));
+    return (this.agents ??= clusterAgents(this.cluster, this.auth.proxyUrl()));
   }
 
   /** The error of a watch whose version the server no longer has (410 Gone). */

@@ -76,6 +76,11 @@ export class ServiceAccountAuth implements RequestAuth {
       .join("|");
   }
 
+  /** None: a pod reaches its API server directly. */
+  proxyUrl(): undefined {
+    return undefined;
+  }
+
   /** The CA the API server's certificate is verified with (undefined: the system's). */
   caPem(): string | undefined {
     try {

@@ -6,7 +6,9 @@
  * auth-provider names them. What is re-implemented here is the glue of
  * client-node's `KubeConfig` (dist/config.js), with the same behaviour: lookup
  * by name, relative paths, the default load order and the TLS and auth options
- * it sets on a request. `proxyUrl` stays on the cluster for the caller to read;
+ * it sets on a request. One difference: several KUBECONFIG files merge as
+ * kubectl merges them (the first file that sets a value wins), not as
+ * client-node does (the last current-context wins, a repeated name throws). `proxyUrl()` hands the cluster's proxy-url to the caller;
  * no agent is made here (the HTTP client brings its own).
  */
 import fs from "node:fs";
@@ -26,6 +28,7 @@ import {
 import { ExecAuth } from "@kubernetes/client-node/dist/exec_auth.js";
 import { FileAuth } from "@kubernetes/client-node/dist/file_auth.js";
 import { CrosslinkError } from "../errors.js";
+import type { RequestAuth } from "./http-client.js";
 import { SERVICEACCOUNT_DIR } from "./in-cluster.js";
 
 export type { Cluster, Context, User };
@@ -66,7 +69,7 @@ const LAZY_AUTHENTICATORS: Record<LazyProvider, () => Promise<Authenticator>> = 
  * and the request options of that context. Each instance keeps its own
  * authenticators (an exec plugin's credential is cached per instance).
  */
-export class Kubeconfig {
+export class Kubeconfig implements RequestAuth {
   clusters: Cluster[] = [];
   users: User[] = [];
   contexts: Context[] = [];
@@ -121,6 +124,11 @@ export class Kubeconfig {
     return ctx ? this.getCluster(ctx.cluster) : null;
   }
 
+  /** The current context's cluster's `proxy-url`, if it names one. */
+  proxyUrl(): string | undefined {
+    return this.getCurrentCluster()?.proxyUrl;
+  }
+
   /** The user of the current context, or null. */
   getCurrentUser(): User | null {
     const ctx = this.getContextObject(this.currentContext);
@@ -166,10 +174,13 @@ export class Kubeconfig {
   }
 
   /**
-   * client-node's default: every file of KUBECONFIG merged in order (a name
-   * defined twice is an error; the last file naming a current-context wins),
-   * else ~/.kube/config, else the pod's ServiceAccount, else
-   * http://localhost:8080 with no credentials.
+   * The default load order: every file of KUBECONFIG merged in order, else
+   * ~/.kube/config, else the pod's ServiceAccount, else http://localhost:8080
+   * with no credentials. Files merge by kubectl's rule: the first file that
+   * sets a value wins, for the current-context and for each cluster, user and
+   * context by name (a later file's entry of the same name is ignored).
+   * client-node differs: there the last current-context wins and a repeated
+   * name throws.
    */
   loadFromDefault(env: NodeJS.ProcessEnv = process.env): void {
     const files = (env.KUBECONFIG ?? "").split(path.delimiter).filter((f) => f);
@@ -265,12 +276,16 @@ export class Kubeconfig {
     return out;
   }
 
-  /** Adds another kubeconfig's entries (a duplicate name throws) and takes its current context when it has one. */
-  private merge(other: Kubeconfig): void {
-    if (other.currentContext) this.currentContext = other.currentContext;
-    addUnique(this.clusters, other.clusters, "cluster");
-    addUnique(this.users, other.users, "user");
-    addUnique(this.contexts, other.contexts, "context");
+  /**
+   * Adds a later KUBECONFIG file's entries as kubectl does: a name already
+   * present keeps its first definition, and its current context is taken only
+   * when none is set yet.
+   */
+  private merge(later: Kubeconfig): void {
+    this.currentContext ||= later.currentContext;
+    addNew(this.clusters, later.clusters);
+    addNew(this.users, later.users);
+    addNew(this.contexts, later.contexts);
   }
 
   /** client-node's choice of authenticator, in its order: azure, gcp, exec, token file, oidc. */
@@ -294,11 +309,9 @@ function byName<T extends { name: string }>(list: readonly T[], name: string | u
   return list.find((o) => o.name === name) ?? null;
 }
 
-function addUnique<T extends { name: string }>(into: T[], from: readonly T[], kind: string): void {
-  for (const o of from) {
-    if (into.some((x) => x.name === o.name)) throw new KubeconfigError(`Duplicate ${kind}: ${o.name}`);
-    into.push(o);
-  }
+/** Appends the entries of `from` whose name `into` does not hold yet (the first definition wins). */
+function addNew<T extends { name: string }>(into: T[], from: readonly T[]): void {
+  for (const o of from) if (!into.some((x) => x.name === o.name)) into.push(o);
 }
 
 function absolute(root: string, file: string): string {

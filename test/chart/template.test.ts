@@ -75,6 +75,7 @@ test(
       "webhook-secret-file",
       "trusted-keys",
       "suspend",
+      "resync-interval",
     ])
       assert.equal(flag(c.args, off), undefined, `--${off} is off by default`);
     assert.equal(c.args.filter((a) => a.startsWith("--listen")).length, 0, "no shared --listen");
@@ -191,6 +192,7 @@ test("full values: every option reaches the objects, each Secret as files", { sk
     "status-detail": true,
     drift: "report",
     "drift-interval": "5m",
+    "resync-interval": "10m",
     "backoff-max": "2m",
     "shutdown-timeout": "15s",
     suspend: true,
@@ -347,6 +349,7 @@ test(
     };
     await refused([], /source\.repo is required/);
     await refused(["-f", valuesFile("default"), "--set", "reconcile.drift=fix"], /drift/);
+    await refused(["-f", valuesFile("default"), "--set", "reconcile.resyncInterval=hourly"], /resyncInterval/);
     await refused(
       ["-f", valuesFile("default"), "--set", "source.repo=https://user:pw@git.example.com/mesh.git"],
       /repo/,

@@ -14,6 +14,8 @@ import { startGitServer, type GitServer } from "../support/git-server.js";
 import { FaultProxy } from "../support/tcp-proxy.js";
 import type { ClusterClient } from "../../src/kube/port.js";
 
+export { waitFor } from "../support/wait.js";
+
 /** The repository root (tests run from dist/test/daemon). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -89,27 +91,6 @@ export function createRepo(
     },
   };
   return { ...repo, first: repo.commit("initial mesh") };
-}
-
-/** Waits until `fn` returns a truthy value; bounded in time; polls every `everyMs`. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T> | T,
-  timeoutMs = 30_000,
-  everyMs = 100,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 /**

@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { createRepo, ROOT, type TestRepo } from "../daemon/support.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
+import { waitFor } from "../support/wait.js";
 
 /** A bare repository `mesh.git` with examples/podinfo-split under `mesh/`, served over smart HTTP on loopback. */
 export interface ServedRepo {
@@ -124,20 +125,8 @@ export async function startDaemonChild(args: string[], env: NodeJS.ProcessEnv): 
 }
 
 /** Polls `fn` every 200 ms until it returns a truthy value; bounded by `timeoutMs`. */
-export async function until<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(last)}`);
+export function until<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<NonNullable<T>> {
+  return waitFor(what, fn, timeoutMs, 200);
 }
 
 /** A kubeconfig with no contexts: the daemon runs its source side and reports every cluster unreachable. */

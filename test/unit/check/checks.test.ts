@@ -16,7 +16,7 @@ import type { KubeObject } from "../../../src/kube/object.js";
 import type { Topology } from "../../../src/topology/types.js";
 import { createIssuer, createTrustAnchor } from "../../harness/pki.js";
 import { service } from "../../support/facts.js";
-import { clusterPlan, converge, eastWest, healthy, NOW, planFacts, testPki } from "../engine/mesh.js";
+import { clusterPlan, converge, eastWest, healthy, NOW, planFacts, testPki, WEB_SPLIT } from "../engine/mesh.js";
 
 const DAY = 86_400_000;
 
@@ -275,17 +275,7 @@ test("remote-discovery and federated exports: mirrors named as Linkerd names the
 
 test("a split whose remote backend has no mirror: XL951", async () => {
   const m = await mesh({
-    splits: [
-      {
-        cluster: "west",
-        namespace: "emojivoto",
-        service: "web-svc",
-        backends: [
-          { service: "web-svc", weight: 50 },
-          { service: "web-svc", cluster: "east", weight: 50 },
-        ],
-      },
-    ],
+    splits: [WEB_SPLIT],
   });
   assert.deepEqual(problems(runChecks(m.facts)), []);
   m.west.mirrors = [];

@@ -9,7 +9,7 @@ import {
   renderableKinds,
 } from "../../../src/engine/kinds-record.js";
 import { MANAGED_KINDS } from "../../../src/kube/kinds.js";
-import { actionIds, clusterPlan, eastWest, healthy, planFacts } from "./mesh.js";
+import { actionIds, clusterPlan, eastWest, healthy, planFacts, WEB_SPLIT } from "./mesh.js";
 
 const SERVED = { "gateway.networking.k8s.io": ["v1"], "policy.linkerd.io": ["v1beta3"] };
 const clusterOf = (t: Awaited<ReturnType<typeof eastWest>>, name: string) => t.clusters.find((c) => c.name === name)!;
@@ -17,17 +17,7 @@ const clusterOf = (t: Awaited<ReturnType<typeof eastWest>>, name: string) => t.c
 test("renderable kinds: a target's remote access, a source's managed controller, each split's API", async () => {
   const t = await eastWest({
     links: [{ from: "west", to: "east", controller: "managed" }],
-    splits: [
-      {
-        cluster: "west",
-        namespace: "emojivoto",
-        service: "web-svc",
-        backends: [
-          { service: "web-svc", weight: 50 },
-          { service: "web-svc", cluster: "east", weight: 50 },
-        ],
-      },
-    ],
+    splits: [WEB_SPLIT],
   });
   const east = [...renderableKinds(t, clusterOf(t, "east"), SERVED, false)].sort();
   assert.deepEqual(east, [

@@ -55,6 +55,22 @@ export async function eastWest(spec: Record<string, unknown> = {}, name = "mesh"
   );
 }
 
+/** West's split of `emojivoto/web-svc` between its own web-svc and east's mirror, by weight. */
+export function webSplit(westWeight = 50, eastWeight = 50) {
+  return {
+    cluster: "west",
+    namespace: "emojivoto",
+    service: "web-svc",
+    backends: [
+      { service: "web-svc", weight: westWeight },
+      { service: "web-svc", cluster: "east", weight: eastWeight },
+    ],
+  };
+}
+
+/** The east-west example's web-svc split, 50/50. */
+export const WEB_SPLIT = webSplit();
+
 /** Facts of a healthy cluster holding the test anchor and an issuer under it, plus `spec`. */
 export async function healthy(spec: FactsSpec): Promise<ClusterFacts> {
   const { anchor, issuer } = await testPki();

@@ -40,6 +40,13 @@ function kubeconfigText(opts: {
   });
 }
 
+/** Writes `kubeconfigText(opts)` to DIR/NAME.yaml; returns the file's path. */
+async function writeKubeconfig(dir: string, name: string, opts: Parameters<typeof kubeconfigText>[0]): Promise<string> {
+  const file = path.join(dir, `${name}.yaml`);
+  await writeFile(file, kubeconfigText(opts));
+  return file;
+}
+
 function parsed(text: string): Kubeconfig {
   const kc = new Kubeconfig();
   kc.loadFromString(text);
@@ -96,7 +103,7 @@ test("a missing context: no context object, no client, no options; a text that i
   assert.throws(() => parsed(kubeconfigText({ clusters: [{ name: "c", cluster: {} }] })), /server is missing/);
 });
 
-test("KUBECONFIG lists files merged in order; the last current-context wins; a duplicate name throws", async () => {
+test("KUBECONFIG lists files merged in order; the first current-context set wins; a missing file throws", async () => {
   await withDir(async (dir) => {
     // File x names cluster cx, user ux and context xx; a and b name their context current, c none.
     const [a, b, c] = await Promise.all(
@@ -115,6 +122,7 @@ test("KUBECONFIG lists files merged in order; the last current-context wins; a d
         return file;
       }),
     );
+    await writeFile(path.join(dir, "ca.crt"), "CA of a");
     const kc = new Kubeconfig();
     kc.loadFromDefault({ KUBECONFIG: [a, "", b, c].join(path.delimiter), HOME: dir });
     assert.deepEqual(
@@ -125,18 +133,79 @@ test("KUBECONFIG lists files merged in order; the last current-context wins; a d
       kc.getClusters().map((x) => x.server),
       ["https://a", "https://b", "https://c"],
     );
-    assert.equal(kc.getCurrentContext(), "xb");
+    assert.equal(kc.getCurrentContext(), "xa");
     assert.equal(kc.getCluster("ca")?.caFile, path.join(dir, "ca.crt"), "relative paths are per file");
-    assert.equal(authorization(await requestOptions(kc)), "Bearer tb");
+    const opts = await requestOptions(kc);
+    assert.equal(authorization(opts), "Bearer ta");
+    assert.equal(String(opts.ca), "CA of a");
 
-    const dup = new Kubeconfig();
-    assert.throws(
-      () => dup.loadFromDefault({ KUBECONFIG: [a!, a!].join(path.delimiter) }),
-      (e: unknown) => e instanceof KubeconfigError && /Duplicate cluster: ca/.test(e.message),
+    const unset = new Kubeconfig();
+    unset.loadFromDefault({ KUBECONFIG: [c, b, a].join(path.delimiter) });
+    assert.equal(unset.getCurrentContext(), "xb", "a file without current-context sets nothing");
+
+    const twice = new Kubeconfig();
+    twice.loadFromDefault({ KUBECONFIG: [a!, a!].join(path.delimiter) });
+    assert.deepEqual(
+      [twice.getClusters().length, twice.getUsers().length, twice.getContexts().length],
+      [1, 1, 1],
+      "a file listed twice adds nothing the second time",
     );
     assert.throws(
       () => new Kubeconfig().loadFromDefault({ KUBECONFIG: path.join(dir, "none.yaml") }),
       (e: unknown) => e instanceof KubeconfigError && e.message.includes("none.yaml: ENOENT"),
+    );
+  });
+});
+
+test("KUBECONFIG files that define the same names: the first file's current-context, context, cluster and user win, as in kubectl", async () => {
+  await withDir(async (dir) => {
+    // Both files set current-context and define context `shared`, cluster `c` and user `u`, each its own way.
+    const one = await writeKubeconfig(dir, "one", {
+      clusters: [{ name: "c", cluster: { server: "https://one" } }],
+      users: [{ name: "u", user: { token: "t-one" } }],
+      contexts: [{ name: "shared", context: { cluster: "c", user: "u", namespace: "one" } }],
+      current: "shared",
+    });
+    const two = await writeKubeconfig(dir, "two", {
+      clusters: [
+        { name: "c", cluster: { server: "https://two" } },
+        { name: "c2", cluster: { server: "https://two-b" } },
+      ],
+      users: [
+        { name: "u", user: { token: "t-two" } },
+        { name: "u2", user: { token: "t-two-b" } },
+      ],
+      contexts: [
+        { name: "shared", context: { cluster: "c2", user: "u2", namespace: "two" } },
+        { name: "only-two", context: { cluster: "c2", user: "u2" } },
+      ],
+      current: "only-two",
+    });
+    const merged = (files: string[]) => {
+      const kc = new Kubeconfig();
+      kc.loadFromDefault({ KUBECONFIG: files.join(path.delimiter) });
+      return kc;
+    };
+    const summary = async (kc: Kubeconfig) => ({
+      current: kc.getCurrentContext(),
+      contexts: kc.getContexts().map((x) => `${x.name}:${x.cluster}/${x.user}/${x.namespace}`),
+      clusters: kc.getClusters().map((x) => `${x.name}:${x.server}`),
+      users: kc.getUsers().map((x) => `${x.name}:${x.token}`),
+      authorization: authorization(await requestOptions(kc)),
+    });
+
+    assert.deepEqual(await summary(merged([one, two])), {
+      current: "shared",
+      contexts: ["shared:c/u/one", "only-two:c2/u2/undefined"],
+      clusters: ["c:https://one", "c2:https://two-b"],
+      users: ["u:t-one", "u2:t-two-b"],
+      authorization: "Bearer t-one",
+    });
+    // The other order: file two's definitions win instead.
+    const r = await summary(merged([two, one]));
+    assert.deepEqual(
+      [r.current, r.contexts[0], r.clusters[0], r.users[0], r.authorization],
+      ["only-two", "shared:c2/u2/two", "c:https://two", "u:t-two", "Bearer t-two-b"],
     );
   });
 });

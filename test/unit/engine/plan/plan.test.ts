@@ -15,17 +15,18 @@ import { formatPath } from "../../../../src/kube/field-path.js";
 import type { KubeObject } from "../../../../src/kube/object.js";
 import type { Topology } from "../../../../src/topology/types.js";
 import { service, serverSideApply } from "../../../support/facts.js";
-import { actionIds, clusterPlan, converge, eastWest, healthy, NOW, planFacts, testPki } from "../mesh.js";
-
-const SPLIT = {
-  cluster: "west",
-  namespace: "emojivoto",
-  service: "web-svc",
-  backends: [
-    { service: "web-svc", weight: 50 },
-    { service: "web-svc", cluster: "east", weight: 50 },
-  ],
-};
+import {
+  actionIds,
+  clusterPlan,
+  converge,
+  eastWest,
+  healthy,
+  NOW,
+  planFacts,
+  testPki,
+  WEB_SPLIT,
+  webSplit,
+} from "../mesh.js";
 
 async function freshMesh(): Promise<ClusterFacts[]> {
   return [
@@ -42,7 +43,7 @@ function applyAll(topology: Topology, facts: ClusterFacts[]): ClusterFacts[] {
 }
 
 test("an empty cluster: creates in the kind table's order, credentials and the export label; applied, the next plan is a no-op", async () => {
-  const topology = await eastWest({ splits: [SPLIT] });
+  const topology = await eastWest({ splits: [WEB_SPLIT] });
   const facts = await freshMesh();
   const first = planFacts(topology, facts);
   assert.deepEqual(actionIds(clusterPlan(first, "east")), [
@@ -76,20 +77,11 @@ test("an empty cluster: creates in the kind table's order, credentials and the e
 
 for (const row of SPLIT_APIS) {
   test(`split api ${row.api}: created, then a no-op, then a weight change is an update of exactly the weights`, async () => {
-    const topology = await eastWest({ splits: [{ ...SPLIT, api: row.api }] });
+    const topology = await eastWest({ splits: [{ ...WEB_SPLIT, api: row.api }] });
     const converged = applyAll(topology, await freshMesh());
     assert.equal(hasChanges(planFacts(topology, converged)), false);
     const moved = await eastWest({
-      splits: [
-        {
-          ...SPLIT,
-          api: row.api,
-          backends: [
-            { service: "web-svc", weight: 90 },
-            { service: "web-svc", cluster: "east", weight: 10 },
-          ],
-        },
-      ],
+      splits: [{ ...webSplit(90, 10), api: row.api }],
     });
     const west = clusterPlan(planFacts(moved, converged), "west");
     assert.deepEqual(actionIds(west), [`update ${row.kind} emojivoto/web-svc-split`]);

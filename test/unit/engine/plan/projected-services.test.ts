@@ -15,7 +15,7 @@ import { DEFAULT_SLIM } from "../../../../src/kube/watch-cache.js";
 import { slimObject } from "../../../../src/kube/watch-store.js";
 import type { Topology } from "../../../../src/topology/types.js";
 import { service } from "../../../support/facts.js";
-import { actionIds, clusterPlan, converge, eastWest, healthy, planFacts } from "../mesh.js";
+import { actionIds, clusterPlan, converge, eastWest, healthy, planFacts, WEB_SPLIT } from "../mesh.js";
 
 /** The facts as observe reads them from the watch cache: every Service and mirror slimmed by the default policy. */
 function projected(facts: readonly ClusterFacts[]): ClusterFacts[] {
@@ -38,16 +38,6 @@ function samePlan(
   assert.deepEqual(slim.clusters, whole.clusters);
   return whole;
 }
-
-const SPLIT = {
-  cluster: "west",
-  namespace: "emojivoto",
-  service: "web-svc",
-  backends: [
-    { service: "web-svc", weight: 50 },
-    { service: "web-svc", cluster: "east", weight: 50 },
-  ],
-};
 
 /** A user's Service as the API server returns it: server-set fields, a selector, another manager's entry. */
 function userService(namespace: string, name: string, labels: Record<string, string> = { app: name }): KubeObject {
@@ -124,7 +114,7 @@ test("projection: a user's Service keeps labels, crosslink's managed entry, the 
 });
 
 test("plans from projected Services equal plans from whole ones: export, split, converged, unexport", async () => {
-  const topology = await eastWest({ splits: [SPLIT] });
+  const topology = await eastWest({ splits: [WEB_SPLIT] });
   const facts = [
     await healthy({ cluster: "east", services: [userService("emojivoto", "web-svc")] }),
     await healthy({ cluster: "west", services: [userService("emojivoto", "web-svc")] }),

@@ -4,18 +4,9 @@ import test from "node:test";
 import { SPLIT_APIS } from "../../../../src/extensions/split-apis.js";
 import type { Topology } from "../../../../src/topology/types.js";
 import { allServed, type FactsSpec } from "../../../support/facts.js";
-import { eastWest, healthy, renderFacts } from "../mesh.js";
+import { eastWest, healthy, renderFacts, webSplit } from "../mesh.js";
 
-const split = (extra: Record<string, unknown> = {}) => ({
-  cluster: "west",
-  namespace: "emojivoto",
-  service: "web-svc",
-  backends: [
-    { service: "web-svc", weight: 75 },
-    { service: "web-svc", cluster: "east", weight: 25 },
-  ],
-  ...extra,
-});
+const split = (extra: Record<string, unknown> = {}) => ({ ...webSplit(75, 25), ...extra });
 
 /** West's desired state, with east observed as a healthy cluster exporting web-svc. */
 async function renderWest(topology: Topology, west: FactsSpec) {
