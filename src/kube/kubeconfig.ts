@@ -178,14 +178,19 @@ export class Kubeconfig implements RequestAuth {
    * ~/.kube/config, else the pod's ServiceAccount, else http://localhost:8080
    * with no credentials. Files merge by kubectl's rule: the first file that
    * sets a value wins, for the current-context and for each cluster, user and
-   * context by name (a later file's entry of the same name is ignored).
+   * context by name (a later file's entry of the same name is ignored); a
+   * listed file that does not exist is skipped (KUBECONFIG_INVALID when none does).
    * client-node differs: there the last current-context wins and a repeated
    * name throws.
    */
   loadFromDefault(env: NodeJS.ProcessEnv = process.env): void {
-    const files = (env.KUBECONFIG ?? "").split(path.delimiter).filter((f) => f);
+    const listed = (env.KUBECONFIG ?? "").split(path.delimiter).filter((f) => f);
     if (env.KUBECONFIG) {
-      this.loadFromFile(files[0] ?? "");
+      // As kubectl: a listed file that does not exist is skipped; unlike kubectl, none existing is an error.
+      const files = listed.filter((f) => !missing(f));
+      if (!files.length)
+        throw new KubeconfigError(`KUBECONFIG names no file that exists: ${listed.join(path.delimiter) || "(empty)"}`);
+      this.loadFromFile(files[0]!);
       for (const file of files.slice(1)) {
         const next = new Kubeconfig();
         next.loadFromFile(file);
@@ -322,6 +327,16 @@ function fileOrData(file: string | undefined | null, data: string | undefined | 
   if (file) return fs.readFileSync(file);
   if (data) return Buffer.from(data, "base64");
   return undefined;
+}
+
+/** Whether a file is absent (ENOENT); a file that exists but cannot be read is not missing. */
+function missing(file: string): boolean {
+  try {
+    fs.statSync(file);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT";
+  }
 }
 
 function exists(file: string): boolean {

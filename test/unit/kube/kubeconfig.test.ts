@@ -150,9 +150,22 @@ test("KUBECONFIG lists files merged in order; the first current-context set wins
       [1, 1, 1],
       "a file listed twice adds nothing the second time",
     );
+    const skipped = new Kubeconfig();
+    skipped.loadFromDefault({ KUBECONFIG: [path.join(dir, "none.yaml"), b, c].join(path.delimiter) });
+    assert.equal(skipped.getCurrentContext(), "xb", "a listed file that does not exist is skipped, as kubectl does");
+    assert.deepEqual(
+      skipped.getContexts().map((x) => x.name),
+      ["xb", "xc"],
+    );
     assert.throws(
-      () => new Kubeconfig().loadFromDefault({ KUBECONFIG: path.join(dir, "none.yaml") }),
-      (e: unknown) => e instanceof KubeconfigError && e.message.includes("none.yaml: ENOENT"),
+      () =>
+        new Kubeconfig().loadFromDefault({
+          KUBECONFIG: [path.join(dir, "none.yaml"), path.join(dir, "gone.yaml")].join(path.delimiter),
+        }),
+      (e: unknown) =>
+        e instanceof KubeconfigError &&
+        e.message.includes("KUBECONFIG names no file that exists") &&
+        /gone\.yaml/.test(e.message),
     );
   });
 });
