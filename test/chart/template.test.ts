@@ -68,6 +68,7 @@ test(
     assert.equal(flag(c.args, "metrics-listen"), "0.0.0.0:9090");
     assert.equal(flag(c.args, "leader-elect"), true);
     assert.equal(flag(c.args, "lease-name"), "crosslink");
+    assert.equal(flag(c.args, "observe"), "watch", "clusters are watched by default");
     for (const off of [
       "status-detail",
       "local-cluster",
@@ -191,6 +192,7 @@ test("full values: every option reaches the objects, each Secret as files", { sk
     "metrics-listen": "0.0.0.0:9090",
     "status-detail": true,
     drift: "report",
+    observe: "watch",
     "drift-interval": "5m",
     "resync-interval": "10m",
     "backoff-max": "2m",
@@ -333,6 +335,10 @@ test(
     assert.equal(flag(pinned.args, "commit"), commit);
     assert.equal(flag(pinned.args, "branch"), undefined);
     assert.equal(flag(pinned.args, "tag"), undefined);
+    const poll = container(
+      await renderChart(helm!, { values: [valuesFile("default")], set: ["reconcile.observe=poll"] }),
+    );
+    assert.equal(flag(poll.args, "observe"), "poll");
 
     const noLease = await renderChart(helm!, {
       values: [valuesFile("default")],
@@ -350,6 +356,7 @@ test(
     await refused([], /source\.repo is required/);
     await refused(["-f", valuesFile("default"), "--set", "reconcile.drift=fix"], /drift/);
     await refused(["-f", valuesFile("default"), "--set", "reconcile.resyncInterval=hourly"], /resyncInterval/);
+    await refused(["-f", valuesFile("default"), "--set", "reconcile.observe=sometimes"], /observe/);
     await refused(
       ["-f", valuesFile("default"), "--set", "source.repo=https://user:pw@git.example.com/mesh.git"],
       /repo/,
