@@ -135,6 +135,22 @@ export interface TickResult {
   error?: string;
 }
 
+/**
+ * Whether a tick re-observes for drift (pure): the first one; a watch event (drift seen, checked at once whatever
+ * the interval); once the drift interval has passed since the last reconcile; and when the clock moved back
+ * before it (else drift would go unchecked until the clock caught up again).
+ */
+export function driftDue(
+  trigger: string,
+  lastReconcileAt: number | undefined,
+  nowMs: number,
+  intervalMs: number,
+): boolean {
+  if (lastReconcileAt === undefined || trigger.split("+").includes(WATCH_TRIGGER)) return true;
+  const elapsed = nowMs - lastReconcileAt;
+  return elapsed < 0 || elapsed >= intervalMs;
+}
+
 /** The serialized reconcile loop. */
 export class ReconcileLoop {
   readonly status: DaemonStatus;
@@ -262,12 +278,8 @@ export class ReconcileLoop {
       gate?.track(good.topology.clusters.map((c) => c.name));
       const owned = gate && ownedKey(good.topology, gate);
       const newRevision = good.revision !== this.appliedRevision || owned !== this.ownedKey;
-      // A watch event is drift seen: it is checked at once, whatever the interval.
-      const driftDue =
-        this.lastReconcileAt === undefined ||
-        trigger.split("+").includes(WATCH_TRIGGER) ||
-        clock.now().getTime() - this.lastReconcileAt >= this.opts.driftIntervalMs;
-      if (!newRevision && !driftDue) return this.finish(result, t0, "skipped");
+      const due = driftDue(trigger, this.lastReconcileAt, clock.now().getTime(), this.opts.driftIntervalMs);
+      if (!newRevision && !due) return this.finish(result, t0, "skipped");
       if (!this.deps.canWrite()) {
         this.status.role = "follower";
         this.quiet = undefined;

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { ClusterBackoff } from "../../src/util/backoff.js";
 import { ConfigError, parseRunConfig } from "../../src/daemon/config.js";
 import { createLogger } from "../../src/daemon/log.js";
-import { ReconcileLoop } from "../../src/daemon/loop.js";
+import { ReconcileLoop, driftDue } from "../../src/daemon/loop.js";
 import { DaemonMetrics } from "../../src/daemon/metrics.js";
 import { DeliveryLog, refMatches, signWebhook, verifyWebhook } from "../../src/daemon/webhook.js";
 import { redactUrl } from "../../src/source/errors.js";
@@ -119,6 +119,17 @@ test("loop: never two reconciles at once; triggers during a run coalesce into on
   await loop.stop();
   await loop.trigger("after-stop");
   assert.equal(syncs, 2, "no reconcile after stop");
+});
+
+test("drift is due on the first tick, on a watch event, once the interval passed, and when the clock moved back", () => {
+  const last = Date.parse("2026-11-23T12:00:00Z");
+  const MIN = 60_000;
+  assert.equal(driftDue("schedule", undefined, last, 5 * MIN), true, "first tick");
+  assert.equal(driftDue("schedule", last, last + 4 * MIN, 5 * MIN), false, "inside the interval");
+  assert.equal(driftDue("schedule+watch", last, last + 1000, 5 * MIN), true, "a watch event");
+  assert.equal(driftDue("schedule", last, last + 5 * MIN, 5 * MIN), true, "the interval passed");
+  assert.equal(driftDue("schedule", last, last - 60 * MIN, 5 * MIN), true, "the clock stepped back an hour");
+  assert.equal(driftDue("schedule", last, last + 1000, 0), true, "interval 0: every tick");
 });
 
 test("webhook delivery ids: the seen set is bounded: capacity, ten-minute expiry, fixed-size keys", () => {
