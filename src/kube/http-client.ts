@@ -14,7 +14,7 @@ import { KubeError, isRetryable } from "./errors.js";
 import type { DiscoveryStore } from "./discovery-cache.js";
 import { WATCH_LIVENESS, WatchSessions, type LivenessOptions } from "./h2-session.js";
 import { ForbiddenLists } from "./forbidden-lists.js";
-import { clusterAgents, type ClusterAgents } from "./proxy-agent.js";
+import { IDLE_SOCKET_MS, clusterAgents, type ClusterAgents } from "./proxy-agent.js";
 import { redactUrl } from "../util/redact-url.js";
 import { resourcePath } from "./kinds.js";
 import { watchLineReader } from "./watch-events.js";
@@ -106,6 +106,8 @@ export class HttpClusterClient implements ClusterClient {
   private serverClockOffsetMs?: number;
   /** How long a discovery answer is reused (0: never). */
   discoveryTtlMs = DISCOVERY_TTL_MS;
+  /** How long a kept-alive request socket may sit unused before it is closed; read when the first request is made. */
+  idleSocketMs = IDLE_SOCKET_MS;
   /** Where discovery answers are kept between processes (the CLI's disk cache); none by default. */
   discoveryStore?: DiscoveryStore;
 
@@ -322,7 +324,7 @@ export class HttpClusterClient implements ClusterClient {
 
   /** The agents of this client (made once; a proxy-url crosslink cannot use fails every request with KUBE_INVALID). */
   private agentsOf(): Promise<ClusterAgents> {
-    return (this.agents ??= clusterAgents(this.cluster, this.auth.proxyUrl()));
+    return (this.agents ??= clusterAgents(this.cluster, this.auth.proxyUrl(), this.idleSocketMs));
   }
 
   /** The error of a watch whose version the server no longer has (410 Gone). */

@@ -10,22 +10,32 @@ import https from "node:https";
 import { KubeError } from "./errors.js";
 import { redactUrl } from "../util/redact-url.js";
 
+/** How long a kept-alive request socket may sit idle before it is closed (client-go closes its idle ones after 90 s). */
+export const IDLE_SOCKET_MS = 60_000;
+
 /** The two agents of a client: keep-alive for requests, one socket per HTTP/1.1 watch. */
 export interface ClusterAgents {
-  /** Requests: kept-alive sockets, at most 16 at a time. */
+  /** Requests: kept-alive sockets, at most 16 at a time, each closed after `idleSocketMs` unused. */
   unary: https.Agent;
   /** Watches over HTTP/1.1 hold their socket for minutes: no keep-alive, so they never queue other requests. */
   watch: https.Agent;
 }
 
-const UNARY: https.AgentOptions = { keepAlive: true, maxSockets: 16 };
 const WATCH: https.AgentOptions = { keepAlive: false };
 
 /** The schemes a `proxy-url` may have. */
 export const PROXY_SCHEMES = ["http:", "https:", "socks4:", "socks4a:", "socks5:", "socks5h:"] as const;
 
-/** The agents for a cluster reached directly (no `proxyUrl`) or through `proxyUrl`; KUBE_INVALID for a proxy URL crosslink cannot use. */
-export async function clusterAgents(cluster: string, proxyUrl?: string): Promise<ClusterAgents> {
+/**
+ * The agents for a cluster reached directly (no `proxyUrl`) or through `proxyUrl`; KUBE_INVALID for a proxy URL
+ * crosslink cannot use. A request's own timeout governs its socket while it runs; the agent's, once it is idle.
+ */
+export async function clusterAgents(
+  cluster: string,
+  proxyUrl?: string,
+  idleSocketMs = IDLE_SOCKET_MS,
+): Promise<ClusterAgents> {
+  const UNARY: https.AgentOptions = { keepAlive: true, maxSockets: 16, timeout: idleSocketMs };
   if (!proxyUrl) return { unary: new https.Agent(UNARY), watch: new https.Agent(WATCH) };
   let scheme: string;
   try {

@@ -17,6 +17,7 @@ import { KubeError } from "../../src/kube/errors.js";
 import type { HttpClusterClient } from "../../src/kube/http-client.js";
 import type { WatchEvent } from "../../src/kube/port.js";
 import { startConnectProxy, startSocks5Proxy, type ForwardProxy } from "../support/forward-proxies.js";
+import { waitFor } from "../support/wait.js";
 import { useClusters } from "./support.js";
 
 const fx = useClusters(["solo"], "east-west", () => ({ seed: false }));
@@ -113,6 +114,25 @@ test("proxy-url socks5://: requests, writes and watches go through the SOCKS5 se
   try {
     await throughProxy(proxy);
   } finally {
+    await proxy.stop();
+  }
+});
+
+test("kept-alive sockets left idle are closed after idleSocketMs (seen as the proxy's open connections)", async () => {
+  const proxy = await startConnectProxy();
+  const client = await clientVia(proxy.url);
+  client.idleSocketMs = 300;
+  try {
+    await Promise.all(Array.from({ length: 4 }, () => client.list("v1", "Namespace")));
+    const busy = proxy.open();
+    assert.ok(busy >= 1, `connections open after the burst: ${busy}`);
+    const t0 = Date.now();
+    await waitFor("idle sockets closed", () => proxy.open() === 0, 5_000, 20);
+    console.log(`${busy} kept-alive connection(s) closed ${Date.now() - t0} ms after the burst (idleSocketMs 300)`);
+    await client.list("v1", "Namespace");
+    assert.equal(proxy.open(), 1, "the next request opens a new one");
+  } finally {
+    client.close();
     await proxy.stop();
   }
 });

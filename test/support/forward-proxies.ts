@@ -13,6 +13,8 @@ export interface ForwardProxy {
   url: string;
   /** Every target (`host:port`) a tunnel was opened to, in order. */
   tunnels: string[];
+  /** How many client connections are open now. */
+  open(): number;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ async function listening(server: net.Server, scheme: string, tunnels: string[]):
   return {
     url: `${scheme}://127.0.0.1:${port}`,
     tunnels,
+    open: () => sockets.size,
     stop: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
