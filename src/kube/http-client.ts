@@ -103,7 +103,8 @@ export class HttpClusterClient implements ClusterClient {
   private optionsAt = 0;
   private optionsStamp?: string;
   private discovered?: { at: number; groups: Promise<Record<string, string[]>> };
-  private serverClockOffsetMs?: number;
+  /** The server's time by the `Date` header of its last answer, and `performance.now()` when it came. */
+  private serverClock?: { serverMs: number; monoMs: number };
   /** How long a discovery answer is reused (0: never). */
   discoveryTtlMs = DISCOVERY_TTL_MS;
   /** How long a kept-alive request socket may sit unused before it is closed; read when the first request is made. */
@@ -306,14 +307,18 @@ export class HttpClusterClient implements ClusterClient {
     return !this.auth.proxyUrl();
   }
 
-  /** The server's clock minus this process's, from the `Date` header of its last answer (see ClusterClient). */
+  /**
+   * The server's clock minus this process's (see ClusterClient): the server's time from the `Date` header of its
+   * last answer, moved on by the monotonic time since, so a step of the local clock meanwhile counts.
+   */
   clockOffsetMs(): number | undefined {
-    return this.serverClockOffsetMs;
+    const c = this.serverClock;
+    return c && c.serverMs + (performance.now() - c.monoMs) - Date.now();
   }
 
   private noteServerDate(date: string | undefined): void {
-    const offset = date === undefined ? undefined : serverClockOffsetMs(date, Date.now());
-    if (offset !== undefined) this.serverClockOffsetMs = offset;
+    const serverMs = date === undefined ? undefined : serverTimeOfDate(date);
+    if (serverMs !== undefined) this.serverClock = { serverMs, monoMs: performance.now() };
   }
 
   /** ` through proxy URL` when the kubeconfig names a proxy (its password left out), else nothing: for messages. */
@@ -645,12 +650,12 @@ export class HttpClusterClient implements ClusterClient {
 }
 
 /**
- * The server's clock minus the local one, in ms, from an answer's `Date` header (whole seconds, so the server's
- * time lies in [date, date + 1 s): its middle is taken); undefined when the header does not parse.
+ * The server's time (epoch ms) by an answer's `Date` header: whole seconds, so the server's time lies in
+ * [date, date + 1 s) and its middle is taken; undefined when the header does not parse.
  */
-export function serverClockOffsetMs(date: string, localMs: number): number | undefined {
+export function serverTimeOfDate(date: string): number | undefined {
   const at = Date.parse(date);
-  return Number.isNaN(at) ? undefined : at + 500 - localMs;
+  return Number.isNaN(at) ? undefined : at + 500;
 }
 
 /** An answer's body: its JSON when it parses, else its text; undefined when empty. */

@@ -71,6 +71,9 @@ test("a local clock 90 min ahead of the API servers keeps a good token (judged b
   const realNow = Date.now;
   Date.now = () => realNow() + 90 * 60_000;
   try {
+    // Before any new answer: the server's last Date header, moved on by monotonic time, shows the step.
+    const offset = fx.acc.clients.get("east")!.clockOffsetMs()!;
+    assert.ok(Math.abs(offset + 90 * 60_000) < 2_000, `offset ${offset} ms, about -90 min`);
     const skewed = await applyOnce(topology, fx.acc, { now: () => new Date(Date.now()) });
     const west = skewed.plan.clusters.find((c) => c.cluster === "west")!;
     assert.deepEqual(

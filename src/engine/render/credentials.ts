@@ -6,10 +6,10 @@
  *
  * A live credential whose token is still good (more than half its TTL left,
  * by the target API server's clock: a skewed local clock neither renews on
- * every run nor lets a token expire) and whose server, CA and account match is kept, byte for byte, so a no-op
- * run writes nothing and credentials Linkerd's CLI made are adopted as they
- * are; otherwise (or when rotation is asked for) the credentials are
- * (re)issued at apply time.
+ * every run nor lets a token expire) and whose server, CA and account match
+ * is kept, byte for byte, so a no-op run writes nothing and credentials
+ * Linkerd's CLI made are adopted as they are; otherwise (or when rotation is
+ * asked for) the credentials are (re)issued at apply time.
  */
 import yaml from "js-yaml";
 import type { KubeObject } from "../../kube/object.js";

@@ -116,7 +116,7 @@ export function renderCluster(input: RenderInput, name: string): DesiredCluster 
 }
 
 /** How far this machine's clock may be from a link target's API server before XL609 says so. */
-export const CLOCK_SKEW_WARNING_MS = 60_000;
+const CLOCK_SKEW_WARNING_MS = 60_000;
 
 /** XL609 when this machine's clock is more than a minute off the link target's API server's. */
 function clockSkewFinding(link: Link, toFacts: ClusterFacts): Finding | undefined {
