@@ -59,8 +59,9 @@ export interface ClusterAccessLike {
   stale?(): boolean;
   /**
    * With watch caches: how many changes the watches of these clients have brought (events, relists, a watch
-   * down or up again); undefined while a cluster is read without a watch or a watch is not open. Absent
-   * (poll): every reconcile reads the clusters, no tick is skipped as unchanged.
+   * down or up again); undefined while a cluster or a name (its LIST refused: plain GETs) is read without a
+   * watch or a watch is not open. Absent (poll): every reconcile reads the clusters, no tick is skipped as
+   * unchanged.
    */
   watchGeneration?(): number | undefined;
 }

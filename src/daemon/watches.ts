@@ -1,7 +1,9 @@
 /**
  * The daemon's side of the watch cache: wraps a topology's cluster clients in
  * `CachedClusterClient`s, turns store changes into one debounced reconcile
- * trigger, and keeps every watch's state for /status and /metrics.
+ * trigger, and keeps every watch's state for /status and /metrics. A name a
+ * client reads by plain GET because RBAC refused its LIST (`readBy`) is listed
+ * in /status, has no watch gauges, and makes every tick reconcile.
  */
 import { CachedClusterClient, isWatchable, type CacheOptions, type WatchState } from "../kube/watch-cache.js";
 import type { ClusterClient } from "../kube/port.js";
@@ -64,7 +66,11 @@ export class WatchBoard {
       return {
         ...access,
         clients,
-        watchGeneration: () => (unwatched || !cached.every((c) => c.watchesUp()) ? undefined : generation),
+        // Undefined (no tick skipped as unchanged) while a cluster or a name is read without a watch.
+        watchGeneration: () =>
+          unwatched || cached.some((c) => c.readsByGet()) || !cached.every((c) => c.watchesUp())
+            ? undefined
+            : generation,
         close: () => {
           for (const c of cached) c.close();
           access.close();
@@ -112,6 +118,8 @@ export class WatchBoard {
     }
     const moved = prev ? prev.up !== s.up || prev.relists !== s.relists : !s.up;
     this.states.set(key, { ...s });
+    // A name read by plain GET (its LIST refused) has no watch: in /status only, no watch gauges.
+    if (s.readBy) return moved;
     this.metrics.watchUp.set(labels, s.up ? 1 : 0);
     this.metrics.watchObjects.set(labels, s.objects);
     const restarted = s.restarts - (this.restarts.get(key) ?? 0);

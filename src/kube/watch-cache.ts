@@ -4,7 +4,13 @@
  * from the list's resourceVersion, started on first use for exactly the
  * request's kind, namespace and selectors (a GET by name watches that one
  * name through `fieldSelector=metadata.name=NAME`, which RBAC authorizes by
- * resourceNames). Bookmarks move the version; 410 Gone relists; a broken
+ * resourceNames if the Role grants list+watch on the name). Where that LIST is
+ * refused (403: RBAC grants only `get` on the name), the name is read by a
+ * plain GET of the wrapped client, then and at every later read while the
+ * client lives (the LIST is not asked again); such a name is not watched, so
+ * `readsByGet()` says so (the daemon then skips no tick as unchanged) and its
+ * state carries `readBy: "get (list refused)"`. A GET refused too is an error.
+ * Bookmarks move the version; 410 Gone relists; a broken
  * stream is re-opened from the last version with backoff. Writes pass
  * through and put the object the server returned into the stores of its kind
  * (a newer resourceVersion wins; delete removes), so the next plan does not
@@ -70,7 +76,15 @@ export interface WatchState {
   lastError?: string;
   /** ISO time of the next attempt while backing off. */
   retryAt?: string;
+  /**
+   * Set when the scope is not watched: its name-scoped LIST was refused (403), every read of it is a plain GET
+   * (`up` stays false; `objects` and `resourceVersion` are those of the last GET).
+   */
+  readBy?: typeof READ_BY_GET;
 }
+
+/** `WatchState.readBy` of a name read by plain GET because RBAC refused its LIST. */
+export const READ_BY_GET = "get (list refused)";
 
 /** What the cache reports. */
 export interface CacheHooks {
@@ -265,6 +279,8 @@ export class CachedClusterClient implements ClusterClient {
   private readonly reflectors = new Map<string, Reflector>();
   /** The LIST scopes refused (403) that callers asked to remember: no reflector is started for them again. */
   private readonly forbiddenLists = new ForbiddenLists(() => this.cluster);
+  /** The names whose LIST+WATCH was refused (403), by scope key: read by plain GET from then on. */
+  private readonly readByGet = new Map<string, WatchState>();
   private readonly slim?: (o: KubeObject) => KubeObject;
   private readonly settings: Required<Pick<CacheOptions, "backoff" | "minWatchSeconds">>;
   private closed = false;
@@ -304,11 +320,18 @@ export class CachedClusterClient implements ClusterClient {
     return true;
   }
 
-  /** The state of every watch this client holds. */
-  watches(): WatchState[] {
-    return [...this.reflectors.values()].map((r) => ({ ...r.state }));
+  /** Whether a read was answered by plain GET because its LIST was refused (that name is not watched). */
+  readsByGet(): boolean {
+    return this.readByGet.size > 0;
   }
 
+  /** The state of every watch this client holds, and of every name it reads by plain GET instead. */
+  watches(): WatchState[] {
+    const states = [...[...this.reflectors.values()].map((r) => r.state), ...this.readByGet.values()];
+    return states.map((s) => ({ ...s }));
+  }
+
+  /** From the watch of the name; by plain GET where that LIST was refused (403), then and from then on. */
   async get(ref: ObjectRef, opts: CallOptions = {}): Promise<KubeObject | undefined> {
     const scope: StoreScope = {
       apiVersion: ref.apiVersion,
@@ -316,8 +339,18 @@ export class CachedClusterClient implements ClusterClient {
       ...(ref.namespace !== undefined ? { namespace: ref.namespace } : {}),
       fieldSelector: `metadata.name=${ref.name}`,
     };
-    const r = await this.ready(scope, opts.signal);
-    return r.store.get(ref.namespace, ref.name);
+    const key = scopeKey(scope);
+    if (!this.readByGet.has(key))
+      try {
+        const r = await this.ready(scope, opts.signal);
+        return r.store.get(ref.namespace, ref.name);
+      } catch (err) {
+        if (!(err instanceof KubeError && err.code === "KUBE_FORBIDDEN")) throw err;
+        this.refusedList(key, scope);
+      }
+    const obj = await this.inner.get(ref, opts);
+    this.gotByGet(key, obj);
+    return obj;
   }
 
   async list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<KubeObject[]> {
@@ -382,7 +415,40 @@ export class CachedClusterClient implements ClusterClient {
     this.closed = true;
     for (const r of this.reflectors.values()) r.stop();
     this.reflectors.clear();
+    for (const s of this.readByGet.values()) this.hooks.onState?.(s, true);
+    this.readByGet.clear();
     this.inner.close?.();
+  }
+
+  /** Remembers a name whose LIST+WATCH was refused: it is read by plain GET while this client lives. */
+  private refusedList(key: string, scope: StoreScope): void {
+    if (this.readByGet.has(key) || this.closed) return;
+    const state: WatchState = {
+      cluster: this.cluster,
+      apiVersion: scope.apiVersion,
+      kind: scope.kind,
+      ...(scope.namespace !== undefined ? { namespace: scope.namespace } : {}),
+      ...(scope.fieldSelector ? { fieldSelector: scope.fieldSelector } : {}),
+      up: false,
+      restarts: 0,
+      relists: 0,
+      objects: 0,
+      resourceVersion: "",
+      readBy: READ_BY_GET,
+    };
+    this.readByGet.set(key, state);
+    this.hooks.onState?.(state, false);
+  }
+
+  /** Keeps what the last plain GET of a name found in its state (reported when it moved). */
+  private gotByGet(key: string, obj: KubeObject | undefined): void {
+    const state = this.readByGet.get(key);
+    if (!state) return;
+    const objects = obj ? 1 : 0;
+    const resourceVersion = obj?.metadata.resourceVersion ?? "";
+    if (state.objects === objects && state.resourceVersion === resourceVersion) return;
+    Object.assign(state, { objects, resourceVersion });
+    this.hooks.onState?.(state, false);
   }
 
   /** Puts what a write returned into the stores of its kind. */
