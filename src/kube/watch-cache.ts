@@ -131,6 +131,23 @@ export const DEFAULT_SLIM: SlimPolicy = {
   keepAnnotationPrefixes: [MULTICLUSTER_ANNOTATION_PREFIX],
 };
 
+/** The state of a scope before anything was read of it: down, empty. */
+function initialState(cluster: string, scope: StoreScope): WatchState {
+  return {
+    cluster,
+    apiVersion: scope.apiVersion,
+    kind: scope.kind,
+    ...(scope.namespace !== undefined ? { namespace: scope.namespace } : {}),
+    ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
+    ...(scope.fieldSelector ? { fieldSelector: scope.fieldSelector } : {}),
+    up: false,
+    restarts: 0,
+    relists: 0,
+    objects: 0,
+    resourceVersion: "",
+  };
+}
+
 /** One LIST+WATCH and the store it keeps current. */
 class Reflector {
   readonly store: ObjectStore;
@@ -152,19 +169,7 @@ class Reflector {
   ) {
     this.store = new ObjectStore(scope, slim);
     this.backoff = new ClusterBackoff(opts.backoff);
-    this.state = {
-      cluster: client.cluster,
-      apiVersion: scope.apiVersion,
-      kind: scope.kind,
-      ...(scope.namespace !== undefined ? { namespace: scope.namespace } : {}),
-      ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
-      ...(scope.fieldSelector ? { fieldSelector: scope.fieldSelector } : {}),
-      up: false,
-      restarts: 0,
-      relists: 0,
-      objects: 0,
-      resourceVersion: "",
-    };
+    this.state = initialState(client.cluster, scope);
     const first = signal ? AbortSignal.any([this.stopper.signal, signal]) : this.stopper.signal;
     this.ready = this.list(first).then(() => {
       void this.run();
@@ -423,19 +428,7 @@ export class CachedClusterClient implements ClusterClient {
   /** Remembers a name whose LIST+WATCH was refused: it is read by plain GET while this client lives. */
   private refusedList(key: string, scope: StoreScope): void {
     if (this.readByGet.has(key) || this.closed) return;
-    const state: WatchState = {
-      cluster: this.cluster,
-      apiVersion: scope.apiVersion,
-      kind: scope.kind,
-      ...(scope.namespace !== undefined ? { namespace: scope.namespace } : {}),
-      ...(scope.fieldSelector ? { fieldSelector: scope.fieldSelector } : {}),
-      up: false,
-      restarts: 0,
-      relists: 0,
-      objects: 0,
-      resourceVersion: "",
-      readBy: READ_BY_GET,
-    };
+    const state: WatchState = { ...initialState(this.cluster, scope), readBy: READ_BY_GET };
     this.readByGet.set(key, state);
     this.hooks.onState?.(state, false);
   }

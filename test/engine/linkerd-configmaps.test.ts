@@ -3,7 +3,8 @@
  * Linkerd namespace's ConfigMaps where RBAC allows it; where RBAC names only the
  * two ConfigMaps (the least privilege of earlier charts), the refused LIST falls
  * back to a GET of each, the same objects, and the client does not try the LIST again; a client built anew
- * does, once. The same through the watch cache (`--observe watch`).
+ * does, once. The same through the watch cache (`--observe watch`): with list+watch granted on the names, a watch of
+ * each; with only `get`, each name's refused LIST then a GET of each (the LISTs not asked again).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -117,6 +118,35 @@ test("one LIST answers both ConfigMaps; with only their names granted, a GET of 
       assert.deepEqual(again.config?.data, listed.value.config?.data);
     } finally {
       cached.close();
+    }
+
+    // Through the watch cache with only `get` granted on the two names: each name's LIST (for its watch) is refused
+    // too, so each is read by a plain GET, then and at every later read; no LIST is sent again.
+    const getOnly = new CachedClusterClient(restrictedClient());
+    try {
+      const requests = () => getOnly.counters.requests;
+      const before = requests();
+      const first = await readLinkerdConfigMaps(getOnly, "linkerd");
+      assert.equal(requests() - before, 5, "the refused namespace LIST, each name's refused LIST, a GET of each");
+      assert.deepEqual(first.config?.data, listed.value.config?.data);
+      assert.deepEqual(first.roots?.data, listed.value.roots?.data);
+      assert.equal(getOnly.readsByGet(), true);
+      assert.deepEqual(
+        getOnly
+          .watches()
+          .map((w) => `${w.fieldSelector} ${w.readBy ?? "watched"}`)
+          .sort(),
+        [
+          "metadata.name=linkerd-config get (list refused)",
+          "metadata.name=linkerd-identity-trust-roots get (list refused)",
+        ],
+      );
+      const again = await readLinkerdConfigMaps(getOnly, "linkerd");
+      assert.equal(requests() - before, 7, "a GET of each only");
+      assert.deepEqual(again.roots?.data, listed.value.roots?.data);
+      assert.equal(getOnly.counters.byVerb.GET, 7, "all seven are GET requests (LISTs included)");
+    } finally {
+      getOnly.close();
     }
   } finally {
     admin.close();

@@ -124,3 +124,64 @@ test("a broken stream: re-watched from the last version seen, after a backoff, r
   );
   cache.close();
 });
+
+test("a name whose LIST is refused (403) is read by GET, the LIST not asked again; a GET refused too fails", async () => {
+  const client = scripted([{ items: [], resourceVersion: "1" }], []);
+  const asked = { lists: [] as string[], gets: [] as string[] };
+  const forbidden = (what: string) => new KubeError("KUBE_FORBIDDEN", `${what}: forbidden`, "c", 403);
+  client.listVersioned = async (_a, _k, o) => {
+    asked.lists.push(o?.fieldSelector ?? "");
+    throw forbidden("list ConfigMap");
+  };
+  client.get = async (ref) => {
+    asked.gets.push(ref.name);
+    if (ref.name === "denied") throw forbidden("get ConfigMap");
+    return cm(ref.name, "5");
+  };
+  const states: [WatchState, boolean][] = [];
+  const cache = new CachedClusterClient(client, { onState: (s, stopped) => states.push([{ ...s }, stopped]) });
+  const ref = (name: string) => ({ apiVersion: "v1", kind: "ConfigMap", namespace: "ns", name });
+  assert.equal(cache.readsByGet(), false);
+
+  assert.equal((await cache.get(ref("a")))?.metadata.resourceVersion, "5");
+  assert.deepEqual(asked, { lists: ["metadata.name=a"], gets: ["a"] }, "the refused LIST, then a GET");
+  assert.equal(cache.readsByGet(), true);
+  const [w] = cache.watches();
+  assert.equal(w?.readBy, "get (list refused)");
+  assert.equal(w?.fieldSelector, "metadata.name=a");
+  assert.equal(w?.up, false);
+  assert.equal(w?.objects, 1);
+  assert.equal(w?.resourceVersion, "5");
+
+  assert.equal((await cache.get(ref("a")))?.metadata.name, "a");
+  assert.deepEqual(asked, { lists: ["metadata.name=a"], gets: ["a", "a"] }, "a GET only");
+
+  await assert.rejects(cache.get(ref("denied")), (e: unknown) => e instanceof KubeError && e.code === "KUBE_FORBIDDEN");
+  assert.deepEqual(asked.lists, ["metadata.name=a", "metadata.name=denied"]);
+  assert.deepEqual(asked.gets, ["a", "a", "denied"]);
+
+  cache.close();
+  const released = states.filter(([s, stopped]) => stopped && s.readBy).map(([s]) => s.fieldSelector);
+  assert.deepEqual(released.sort(), ["metadata.name=a", "metadata.name=denied"], "close() releases their states");
+  assert.equal(cache.readsByGet(), false);
+});
+
+test("a LIST that fails otherwise than 403 stays an error: no GET", async () => {
+  const client = scripted([{ items: [], resourceVersion: "1" }], []);
+  let gets = 0;
+  client.listVersioned = async () => {
+    throw new KubeError("KUBE_UNREACHABLE", "list ConfigMap: connection refused", "c");
+  };
+  client.get = async () => {
+    gets++;
+    return undefined;
+  };
+  const cache = new CachedClusterClient(client);
+  await assert.rejects(
+    cache.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "ns", name: "a" }),
+    (e: unknown) => e instanceof KubeError && e.code === "KUBE_UNREACHABLE",
+  );
+  assert.equal(gets, 0);
+  assert.equal(cache.readsByGet(), false);
+  cache.close();
+});
