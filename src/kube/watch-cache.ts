@@ -9,7 +9,9 @@
  * through and put the object the server returned into the stores of its kind
  * (a newer resourceVersion wins; delete removes), so the next plan does not
  * write it again. Every change an event brings is reported to `onChange`
- * (the daemon reconciles on it); each watch's state to `onState`.
+ * (the daemon reconciles on it); each watch's state to `onState`. A watch
+ * lives until close(), or until releaseUnread() finds that no read used it
+ * since markReads() (the daemon's topology no longer reads that scope).
  */
 import { ClusterBackoff } from "../util/backoff.js";
 import { FIELD_MANAGER } from "./http-client.js";
@@ -78,8 +80,11 @@ export interface CacheHooks {
   onChange?(cluster: string, scope: StoreScope): void;
   /** A watch that had failed is open again (its cluster can be read again). */
   onRecovered?(cluster: string): void;
-  /** A watch's state changed; `stopped` when it was released (close, rebuild). */
-  onState?(state: WatchState, stopped: boolean): void;
+  /**
+   * A watch's state changed; `stopped` when it was released: `closed` (close, rebuild) or `unused` (no read used
+   * it since markReads: nothing a reconcile reads was in it).
+   */
+  onState?(state: WatchState, stopped: false | "closed" | "unused"): void;
 }
 
 /** Settings of the cache. */
@@ -127,6 +132,8 @@ class Reflector {
   private stopped = false;
   /** Since when (ms) the watch has been down after a failure; undefined while it is up or re-opened normally. */
   downSince?: number;
+  /** The read epoch (CachedClusterClient.markReads) of the last read of this store. */
+  readIn = 0;
 
   constructor(
     private readonly client: WatchableClient,
@@ -157,13 +164,13 @@ class Reflector {
     });
   }
 
-  /** Stops the watch: the stream is aborted, no timer stays. */
-  stop(): void {
+  /** Stops the watch: the stream is aborted, no timer stays; `why` is reported to onState. */
+  stop(why: "closed" | "unused" = "closed"): void {
     if (this.stopped) return;
     this.stopped = true;
     this.stopper.abort(new Error("watch released"));
     this.state.up = false;
-    this.hooks.onState?.(this.state, true);
+    this.hooks.onState?.(this.state, why);
   }
 
   private async list(signal: AbortSignal): Promise<boolean> {
@@ -268,6 +275,8 @@ export class CachedClusterClient implements ClusterClient {
   private readonly slim?: (o: KubeObject) => KubeObject;
   private readonly settings: Required<Pick<CacheOptions, "backoff" | "minWatchSeconds">>;
   private closed = false;
+  /** The read epoch: markReads() starts a new one, every read marks its store with it. */
+  private epoch = 0;
 
   constructor(
     private readonly inner: WatchableClient,
@@ -298,6 +307,31 @@ export class CachedClusterClient implements ClusterClient {
   watchesUp(): boolean {
     for (const r of this.reflectors.values()) if (!r.state.up || r.downSince !== undefined) return false;
     return true;
+  }
+
+  /** Starts a read epoch: the watches read from now on are the ones releaseUnread() keeps. */
+  markReads(): void {
+    this.epoch++;
+  }
+
+  /**
+   * Releases the watches no read used since the last markReads() (their streams aborted, their stores dropped);
+   * returns how many. A later read of such a scope starts its watch again (one LIST).
+   */
+  releaseUnread(): number {
+    let released = 0;
+    for (const [key, r] of this.reflectors)
+      if (r.readIn !== this.epoch) {
+        this.reflectors.delete(key);
+        r.stop("unused");
+        released++;
+      }
+    return released;
+  }
+
+  /** The client this cache reads through and writes to. */
+  get wrapped(): WatchableClient {
+    return this.inner;
   }
 
   /** The state of every watch this client holds. */
@@ -403,6 +437,7 @@ export class CachedClusterClient implements ClusterClient {
         made.stop();
       });
     }
+    r.readIn = this.epoch;
     if (!signal) {
       await r.ready;
       return this.fresh(r);

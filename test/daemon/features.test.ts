@@ -30,6 +30,7 @@ import {
   SPLIT_ROUTE,
   splitWeights,
   testClients,
+  clientTotals,
   type TestRepo,
   waitFor,
 } from "./support.js";
@@ -80,8 +81,8 @@ async function daemon(extra: string[], tweak: (c: DaemonConfig) => void = () => 
   running.push(d);
   await d.start();
   return Object.assign(d, {
-    writes: () => accesses.reduce((n, a) => n + a.totals().writes, 0),
-    requests: (cluster: string) => accesses.reduce((n, a) => n + (a.clients.get(cluster)?.counters.requests ?? 0), 0),
+    writes: () => clientTotals(accesses).writes,
+    requests: (cluster: string) => clientTotals(accesses, cluster).requests,
   });
 }
 
