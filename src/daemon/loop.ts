@@ -157,7 +157,11 @@ export class ReconcileLoop {
   private appliedDeclarations?: Declarations;
   private lastReconcileAt?: number;
   private access?: { topology: Topology; access: ClusterAccessLike };
-  /** Clusters whose client was kept for a new topology and whose watches the scopes it reads have not sorted yet. */
+  /**
+   * Clusters whose watches have not yet been sorted by the topology in force: those its reads do not use (the
+   * previous topology's, the first reconcile's reads of a cluster it had not converged) are released after the
+   * first run that finds the cluster converged under it.
+   */
   private readonly unsorted = new Set<string>();
   private readonly backoff: ClusterBackoff;
   private readonly listeners: ((r: TickResult) => void)[] = [];
@@ -437,10 +441,10 @@ export class ReconcileLoop {
     this.unsorted.clear();
     const access = this.deps.clients(topology, previous);
     const held = new Set(access.clients.values());
+    for (const n of access.clients.keys()) this.unsorted.add(n);
     if (previous) {
       previous.close(held);
-      const kept = [...access.clients].filter(([name, c]) => previous.clients.get(name) === c).map(([n]) => n);
-      for (const n of kept) this.unsorted.add(n);
+      const kept = [...access.clients].filter(([name, c]) => previous.clients.get(name) === c);
       this.deps.log.info(
         {
           kept: kept.length,
@@ -457,11 +461,14 @@ export class ReconcileLoop {
   }
 
   /**
-   * After a run that observed these clusters in full under the topology in force (nothing left running, not
-   * aborted, no error): releases the watches of the kept clients none of its reads used.
+   * After a run that observed these clusters in full under the topology in force and found them converged
+   * (nothing left running, not aborted; no error, nothing blocked nor planned): releases their watches none of
+   * its reads used (reads of what is converged are what every later run reads).
    */
   private releaseUnread(access: ClusterAccessLike, marked: readonly string[], plan: Plan): void {
-    const clean = marked.filter((n) => plan.clusters.some((cp) => cp.cluster === n && !cp.error));
+    const clean = marked.filter((n) =>
+      plan.clusters.some((cp) => cp.cluster === n && !cp.error && !cp.blocked && !cp.actions.length),
+    );
     if (!clean.length) return;
     const released = access.releaseUnread?.(clean) ?? 0;
     for (const n of clean) this.unsorted.delete(n);
@@ -501,7 +508,7 @@ export class ReconcileLoop {
       else if (this.backoff.active(c.name, nowMs)) backedOff.add(c.name);
       else clients.set(c.name, client);
     }
-    // Kept clients' watches: this run's reads (of clusters it plans) say which scopes the topology still reads.
+    // This run's reads (of the clusters it plans) say which watches the topology in force uses.
     const marked = [...this.unsorted].filter((n) => clients.has(n) && (!only || only.has(n)));
     if (marked.length) access.markReads?.(marked);
     // The prune guard: before = the last applied revision; allowed by the flag or the trailer on the revision in force.
