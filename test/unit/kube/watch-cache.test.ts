@@ -124,3 +124,26 @@ test("a broken stream: re-watched from the last version seen, after a backoff, r
   );
   cache.close();
 });
+
+test("releaseUnread: the watches no read used since markReads are released (reported `unused`), the others kept; a released scope read again LISTs again", async () => {
+  const client = scripted([{ items: [cm("a", "1")], resourceVersion: "1" }], []);
+  const stopped: (string | false)[] = [];
+  const cache = new CachedClusterClient(client, { onState: (s, why) => why && stopped.push(`${s.namespace}:${why}`) });
+  await cache.list("v1", "ConfigMap", { namespace: "ns" });
+  await cache.list("v1", "ConfigMap", { namespace: "other" });
+  assert.equal(client.lists, 2);
+  assert.equal(cache.releaseUnread(), 0, "no markReads yet: every watch was read in the current epoch");
+  cache.markReads();
+  await cache.list("v1", "ConfigMap", { namespace: "ns" });
+  assert.equal(client.lists, 2, "read from the store");
+  assert.equal(cache.releaseUnread(), 1);
+  assert.deepEqual(stopped, ["other:unused"]);
+  assert.deepEqual(
+    cache.watches().map((w) => w.namespace),
+    ["ns"],
+  );
+  await cache.list("v1", "ConfigMap", { namespace: "other" });
+  assert.equal(client.lists, 3, "the released scope starts again with a LIST");
+  cache.close();
+  assert.deepEqual(stopped, ["other:unused", "ns:closed", "other:closed"]);
+});
