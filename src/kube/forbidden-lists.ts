@@ -1,8 +1,9 @@
 /**
  * The LIST scopes a client was refused (403) and was asked to remember
  * (`ListOptions.rememberForbidden`): such a LIST is refused again without a
- * request for as long as the client lives. A client built anew (a new commit,
- * a new process) asks again, so an RBAC change is seen then.
+ * request for as long as the client lives. A client built anew (a new process,
+ * a rotated kubeconfig, a cluster re-pointed; the daemon keeps a cluster's
+ * client across commits otherwise) asks again, so an RBAC change is seen then.
  */
 import { KubeError } from "./errors.js";
 
