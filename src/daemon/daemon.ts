@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { schedule, type ScheduledTask } from "node-cron";
-import { clientForContext, clusterAccess, type LocalCluster } from "../kube/access.js";
+import { clientForContext, clusterAccess, type ClusterAccess, type LocalCluster } from "../kube/access.js";
 import type { HttpClusterClient } from "../kube/http-client.js";
 import { inClusterClient } from "../kube/in-cluster.js";
 import { KubeconfigFiles, type KubeconfigPaths } from "../kube/kubeconfig-files.js";
@@ -23,7 +23,7 @@ import { isRemote, type DaemonConfig } from "./config.js";
 import { LeaseElector, SUSPEND_ANNOTATION, leaseTimings, type LeaseClient } from "./lease.js";
 import { ShardCoordinator, ShardTerms, type ShardLeaseClient } from "./shards.js";
 import { createLogger, type Logger } from "./log.js";
-import { ReconcileLoop, WATCH_TRIGGER, type ClientsFactory } from "./loop.js";
+import { ReconcileLoop, WATCH_TRIGGER, type ClientsFactory, type ClusterAccessLike } from "./loop.js";
 import { DaemonMetrics } from "./metrics.js";
 import { startServer, type DaemonServer } from "./server.js";
 import { WatchBoard } from "./watches.js";
@@ -122,11 +122,16 @@ export async function createDaemon(cfg: DaemonConfig, ports: DaemonPorts = {}): 
     kubeconfigError = r.error;
     return kubeconfigs!.generation !== generation;
   };
+  // A cluster reached the same way (same kubeconfig load, context or local cluster) keeps its client.
+  const built = new WeakMap<ClusterAccessLike, ClusterAccess>();
   const direct: ClientsFactory =
     ports.clients ??
-    ((t) => {
+    ((t, previous) => {
       const generation = kubeconfigs!.generation;
-      return { ...clusterAccess(t, kubeconfigs!.current, undefined, local), stale: () => refreshed(generation) };
+      const access = clusterAccess(t, kubeconfigs!.current, undefined, local, previous && built.get(previous));
+      const like = { ...access, stale: () => refreshed(generation) };
+      built.set(like, access);
+      return like;
     });
   // Watches: reads come from LIST+WATCH caches; a change one brings triggers a reconcile (debounced).
   let fireWatch = () => {};

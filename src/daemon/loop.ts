@@ -54,7 +54,8 @@ import { validateSnapshot } from "./validate.js";
 export interface ClusterAccessLike {
   clients: ReadonlyMap<string, ClusterClient>;
   diagnostics: Diagnostic[];
-  close(): void;
+  /** Releases the clients (and their watches), but those of `keep`: the access of a newer topology holds them. */
+  close(keep?: ReadonlySet<ClusterClient>): void;
   /** True when the credentials these clients were built from changed (rotated kubeconfig files): build anew. */
   stale?(): boolean;
   /**
@@ -64,10 +65,18 @@ export interface ClusterAccessLike {
    * unchanged.
    */
   watchGeneration?(): number | undefined;
+  /** With watch caches: the watches these clusters' reads use from now on are the ones releaseUnread keeps. */
+  markReads?(clusters: readonly string[]): void;
+  /** With watch caches: releases the watches of these clusters no read used since markReads; returns how many. */
+  releaseUnread?(clusters: readonly string[]): number;
 }
 
-/** Builds the cluster clients of a topology (the kube edge). */
-export type ClientsFactory = (topology: Topology) => ClusterAccessLike;
+/**
+ * Builds the cluster clients of a topology (the kube edge). `previous`: the access in use (not stale), whose
+ * client a cluster reached the same way keeps (with its watch cache); the loop then closes `previous` but for
+ * the clients the new access holds.
+ */
+export type ClientsFactory = (topology: Topology, previous?: ClusterAccessLike) => ClusterAccessLike;
 
 /** The ports the loop runs through. */
 export interface LoopDeps {
@@ -165,6 +174,12 @@ export class ReconcileLoop {
   private appliedDeclarations?: Declarations;
   private lastReconcileAt?: number;
   private access?: { topology: Topology; access: ClusterAccessLike };
+  /**
+   * Clusters whose watches have not yet been sorted by the topology in force: those its reads do not use (the
+   * previous topology's, the first reconcile's reads of a cluster it had not converged) are released after the
+   * first run that finds the cluster converged under it.
+   */
+  private readonly unsorted = new Set<string>();
   private readonly backoff: ClusterBackoff;
   private readonly listeners: ((r: TickResult) => void)[] = [];
   /** Clusters a finished run left observing (hung, or waiting for one that is) or applying, with since when. */
@@ -425,15 +440,52 @@ export class ReconcileLoop {
     this.deps.metrics.setRevision("rejected", revision);
   }
 
+  /**
+   * The clients of a topology: those in use while it is the same and their credentials did not change. For a
+   * new topology, a cluster reached the same way keeps its client and watches (the factory decides); the
+   * others' clients are built, those of clusters that left are closed. Rotated credentials: all built anew.
+   */
   private clientsFor(topology: Topology): ClusterAccessLike {
-    if (this.access?.topology !== topology || this.access.access.stale?.()) {
-      this.access?.access.close();
-      const access = this.deps.clients(topology);
-      for (const d of access.diagnostics)
-        pushError(this.status, this.deps.clock.now(), `${d.file}:${d.line}:${d.col}: ${d.code}: ${d.message}`);
-      this.access = { topology, access };
+    const current = this.access;
+    const stale = current?.access.stale?.() === true;
+    if (current && current.topology === topology && !stale) return current.access;
+    const previous = stale ? undefined : current?.access;
+    if (stale) current?.access.close();
+    this.unsorted.clear();
+    const access = this.deps.clients(topology, previous);
+    const held = new Set(access.clients.values());
+    for (const n of access.clients.keys()) this.unsorted.add(n);
+    if (previous) {
+      previous.close(held);
+      const kept = [...access.clients].filter(([name, c]) => previous.clients.get(name) === c);
+      this.deps.log.info(
+        {
+          kept: kept.length,
+          built: access.clients.size - kept.length,
+          closed: [...previous.clients.values()].filter((c) => !held.has(c)).length,
+        },
+        "cluster clients for the new topology",
+      );
     }
-    return this.access.access;
+    for (const d of access.diagnostics)
+      pushError(this.status, this.deps.clock.now(), `${d.file}:${d.line}:${d.col}: ${d.code}: ${d.message}`);
+    this.access = { topology, access };
+    return access;
+  }
+
+  /**
+   * After a run that observed these clusters in full under the topology in force and found them converged
+   * (nothing left running, not aborted; no error, nothing blocked nor planned): releases their watches none of
+   * its reads used (reads of what is converged are what every later run reads).
+   */
+  private releaseUnread(access: ClusterAccessLike, marked: readonly string[], plan: Plan): void {
+    const clean = marked.filter((n) =>
+      plan.clusters.some((cp) => cp.cluster === n && !cp.error && !cp.blocked && !cp.actions.length),
+    );
+    if (!clean.length) return;
+    const released = access.releaseUnread?.(clean) ?? 0;
+    for (const n of clean) this.unsorted.delete(n);
+    if (released) this.deps.log.info({ clusters: clean, released }, "watches the topology no longer reads released");
   }
 
   private async reconcile(
@@ -469,6 +521,9 @@ export class ReconcileLoop {
       else if (this.backoff.active(c.name, nowMs)) backedOff.add(c.name);
       else clients.set(c.name, client);
     }
+    // This run's reads (of the clusters it plans) say which watches the topology in force uses.
+    const marked = [...this.unsorted].filter((n) => clients.has(n) && (!only || only.has(n)));
+    if (marked.length) access.markReads?.(marked);
     // The prune guard: before = the last applied revision; allowed by the flag or the trailer on the revision in force.
     const allowedBy = this.opts.engine.allowMassPrune
       ? "--allow-mass-prune"
@@ -533,6 +588,7 @@ export class ReconcileLoop {
     if (remaining.length) this.detach(good, each.done, remaining, applying, backedOff);
     const { plan } = run;
     result.plan = plan;
+    if (marked.length && !remaining.length && !signal.aborted) this.releaseUnread(access, marked, plan);
     this.certificates(good.topology, run.observations);
     result.reconciled = true;
     this.lastReconcileAt = clock.now().getTime();

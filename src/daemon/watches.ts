@@ -3,11 +3,13 @@
  * `CachedClusterClient`s, turns store changes into one debounced reconcile
  * trigger, and keeps every watch's state for /status and /metrics. A name a
  * client reads by plain GET because RBAC refused its LIST (`readBy`) is listed
- * in /status, has no watch gauges, and makes every tick reconcile.
+ * in /status, has no watch gauges, and makes every tick reconcile. A cluster
+ * whose client the factory kept for a new topology keeps its cache (watches
+ * and stores); a closed cache's watches leave /status and /metrics.
  */
 import { CachedClusterClient, isWatchable, type CacheOptions, type WatchState } from "../kube/watch-cache.js";
 import type { ClusterClient } from "../kube/port.js";
-import type { ClientsFactory } from "./loop.js";
+import type { ClientsFactory, ClusterAccessLike } from "./loop.js";
 import type { DaemonMetrics } from "./metrics.js";
 import type { WatchStatus } from "./status.js";
 
@@ -31,19 +33,31 @@ export class WatchBoard {
     private readonly debounceMs = WATCH_DEBOUNCE_MS,
   ) {}
 
-  /** Wraps the clients a factory builds in watch caches; clients that cannot watch are left as they are. */
+  /**
+   * Wraps the clients a factory builds in watch caches; clients that cannot watch are left as they are. Given
+   * the access in use, the factory is given the one it built; a client it kept keeps its cache.
+   */
   wrap(factory: ClientsFactory, opts: CacheOptions = {}): ClientsFactory {
-    return (topology) => {
-      const access = factory(topology);
-      const cached: CachedClusterClient[] = [];
+    // Every change the watches brought: events, relists, a watch going down or up again (a kept cache counts on).
+    let generation = 0;
+    const built = new WeakMap<ClusterAccessLike, ClusterAccessLike>();
+    return (topology, previous) => {
+      const access = factory(topology, previous && built.get(previous));
+      const cacheOf = new Map<ClusterClient, CachedClusterClient>();
+      for (const c of previous?.clients.values() ?? []) if (c instanceof CachedClusterClient) cacheOf.set(c.wrapped, c);
+      const cached = new Map<string, CachedClusterClient>();
       const clients = new Map<string, ClusterClient>();
       let unwatched = false;
-      // Every change the watches of these clients brought: events, relists, a watch going down or up again.
-      let generation = 0;
       for (const [name, client] of access.clients) {
         if (!isWatchable(client)) {
           unwatched = true;
           clients.set(name, client);
+          continue;
+        }
+        const kept = cacheOf.get(client);
+        if (kept) {
+          cached.set(name, kept);
+          clients.set(name, kept);
           continue;
         }
         const c = new CachedClusterClient(
@@ -60,22 +74,33 @@ export class WatchBoard {
           },
           opts,
         );
-        cached.push(c);
+        cached.set(name, c);
         clients.set(name, c);
       }
-      return {
+      const wrapped: ClusterAccessLike = {
         ...access,
         clients,
         // Undefined (no tick skipped as unchanged) while a cluster or a name is read without a watch.
-        watchGeneration: () =>
-          unwatched || cached.some((c) => c.readsByGet()) || !cached.every((c) => c.watchesUp())
+        watchGeneration: () => {
+          const all = [...cached.values()];
+          return unwatched || all.some((c) => c.readsByGet()) || !all.every((c) => c.watchesUp())
             ? undefined
-            : generation,
-        close: () => {
-          for (const c of cached) c.close();
-          access.close();
+            : generation;
+        },
+        markReads: (names) => {
+          for (const n of names) cached.get(n)?.markReads();
+        },
+        releaseUnread: (names) => names.reduce((n, name) => n + (cached.get(name)?.releaseUnread() ?? 0), 0),
+        close: (keep) => {
+          const inner = new Set<ClusterClient>(keep);
+          for (const c of cached.values())
+            if (keep?.has(c)) inner.add(c.wrapped);
+            else c.close();
+          access.close(inner);
         },
       };
+      built.set(wrapped, access);
+      return wrapped;
     };
   }
 
@@ -101,10 +126,11 @@ export class WatchBoard {
   }
 
   /**
-   * Records a watch's state; true when it moved in a way a reconcile must see: released, down, up again after
-   * being down, or relisted (not the first open of a new watch: its LIST was read by the reconcile that made it).
+   * Records a watch's state; true when it moved in a way a reconcile must see: closed, down, up again after
+   * being down, or relisted (not the first open of a new watch: its LIST was read by the reconcile that made it;
+   * not the release of an unused one: no reconcile read it).
    */
-  private record(s: WatchState, stopped: boolean): boolean {
+  private record(s: WatchState, stopped: false | "closed" | "unused"): boolean {
     const key = watchKey(s);
     const labels = watchLabels(s);
     const prev = this.states.get(key);
@@ -114,7 +140,7 @@ export class WatchBoard {
       this.relists.delete(key);
       this.metrics.watchUp.remove(labels);
       this.metrics.watchObjects.remove(labels);
-      return true;
+      return stopped === "closed";
     }
     const moved = prev ? prev.up !== s.up || prev.relists !== s.relists : !s.up;
     this.states.set(key, { ...s });

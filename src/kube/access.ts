@@ -2,6 +2,9 @@
  * Cluster access: one `ClusterClient` per topology cluster, from the
  * kubeconfig (`--kubeconfig`, then `KUBECONFIG`, then ~/.kube/config), by the
  * cluster's `context`. A context that is missing is a located diagnostic.
+ * Built again for a new topology with the access in use, a cluster keeps its
+ * client when it is reached the same way (same kubeconfig, same context or
+ * the same local cluster, same name): its sockets and discovery stay.
  */
 import type { EngineCode } from "../codes.js";
 import type { Diagnostic } from "../diagnostics.js";
@@ -15,8 +18,12 @@ export interface ClusterAccess {
   diagnostics: Diagnostic[];
   /** Requests and writes of every client, added up. */
   totals(): { requests: number; writes: number };
-  /** Closes every client's sockets. */
-  close(): void;
+  /** Each cluster's connection: what its client is built from (see connectionOf). */
+  connections: ReadonlyMap<string, string>;
+  /** The kubeconfig the clients were built from (another one: nothing is reused). */
+  kubeconfig: Kubeconfig;
+  /** Closes every client's sockets, but those of `keep` (clients a newer access took over). */
+  close(keep?: ReadonlySet<unknown>): void;
 }
 
 /** Loads a kubeconfig: the given file, else KUBECONFIG, else ~/.kube/config, else the pod's ServiceAccount. */
@@ -34,22 +41,39 @@ export interface LocalCluster {
   connect(name: string, retry?: RetryPolicy): HttpClusterClient;
 }
 
-/** Builds one client per cluster of the topology from a kubeconfig (and `local` for the pod's own cluster). */
+/** What a cluster's client is built from, within one kubeconfig: its name and context, or the local cluster. */
+export function connectionOf(cluster: { name: string; context: string }, local?: LocalCluster): string {
+  return local?.name === cluster.name ? `local\0${cluster.name}` : `context\0${cluster.name}\0${cluster.context}`;
+}
+
+/**
+ * Builds one client per cluster of the topology from a kubeconfig (and `local` for the pod's own cluster).
+ * With `previous` (the access in use, built from the same kubeconfig), a cluster whose connection is unchanged
+ * keeps its client; closing `previous` with the new clients kept is then the caller's part.
+ */
 export function clusterAccess(
   topology: Topology,
   kc: Kubeconfig,
   retry?: RetryPolicy,
   local?: LocalCluster,
+  previous?: ClusterAccess,
 ): ClusterAccess {
   const clients = new Map<string, HttpClusterClient>();
+  const connections = new Map<string, string>();
   const diagnostics: Diagnostic[] = [];
+  const reusable = previous?.kubeconfig === kc ? previous : undefined;
   topology.clusters.forEach((cluster, i) => {
+    const connection = connectionOf(cluster, local);
+    const kept =
+      reusable?.connections.get(cluster.name) === connection ? reusable.clients.get(cluster.name) : undefined;
     const client =
-      local?.name === cluster.name
+      kept ??
+      (local?.name === cluster.name
         ? local.connect(cluster.name, retry)
-        : clientForContext(kc, cluster.context, cluster.name, retry);
+        : clientForContext(kc, cluster.context, cluster.name, retry));
     if (client) {
       clients.set(cluster.name, client);
+      connections.set(cluster.name, connection);
       return;
     }
     const pos = topology.positions(`/spec/clusters/${i}/context`) ??
@@ -77,7 +101,16 @@ export function clusterAccess(
     }
     return { requests, writes };
   };
-  return { clients, diagnostics, totals, close: () => clients.forEach((c) => c.close()) };
+  return {
+    clients,
+    connections,
+    kubeconfig: kc,
+    diagnostics,
+    totals,
+    close: (keep) => {
+      for (const c of clients.values()) if (!keep?.has(c)) c.close();
+    },
+  };
 }
 
 /** A client for one context of a kubeconfig, or undefined when the context does not exist. */

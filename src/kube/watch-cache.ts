@@ -15,7 +15,9 @@
  * through and put the object the server returned into the stores of its kind
  * (a newer resourceVersion wins; delete removes), so the next plan does not
  * write it again. Every change an event brings is reported to `onChange`
- * (the daemon reconciles on it); each watch's state to `onState`.
+ * (the daemon reconciles on it); each watch's state to `onState`. A watch
+ * lives until close(), or until releaseUnread() finds that no read used it
+ * since markReads() (the daemon's topology no longer reads that scope).
  */
 import { ClusterBackoff } from "../util/backoff.js";
 import { FIELD_MANAGER } from "./http-client.js";
@@ -31,7 +33,7 @@ import type {
   WatchOptions,
   WriteOptions,
 } from "./port.js";
-import { ForbiddenLists } from "./forbidden-lists.js";
+import { ForbiddenLists, REFUSAL_MEMORY_MS } from "./forbidden-lists.js";
 import { ObjectStore, scopeKey, slimObject, type SlimPolicy, type StoreScope } from "./watch-store.js";
 import { DeadlineError, abortText, sleep } from "../util/abort.js";
 import { errorMessage } from "../util/concurrency.js";
@@ -92,8 +94,11 @@ export interface CacheHooks {
   onChange?(cluster: string, scope: StoreScope): void;
   /** A watch that had failed is open again (its cluster can be read again). */
   onRecovered?(cluster: string): void;
-  /** A watch's state changed; `stopped` when it was released (close, rebuild). */
-  onState?(state: WatchState, stopped: boolean): void;
+  /**
+   * A watch's state changed; `stopped` when it was released: `closed` (close, rebuild) or `unused` (no read used
+   * it since markReads: nothing a reconcile reads was in it).
+   */
+  onState?(state: WatchState, stopped: false | "closed" | "unused"): void;
 }
 
 /** Settings of the cache. */
@@ -106,6 +111,8 @@ export interface CacheOptions {
   slim?: SlimPolicy | false;
   /** How long a discovery answer is reused (the watches make no other periodic request). */
   discoveryTtlMs?: number;
+  /** The monotonic clock (ms) refusals are timed by; default `performance.now()`. */
+  now?: () => number;
 }
 
 /** Default backoff of a broken watch: 250 ms doubling to 30 s. */
@@ -158,6 +165,8 @@ class Reflector {
   private stopped = false;
   /** Since when (ms) the watch has been down after a failure; undefined while it is up or re-opened normally. */
   downSince?: number;
+  /** The read epoch (CachedClusterClient.markReads) of the last read of this store. */
+  readIn = 0;
 
   constructor(
     private readonly client: WatchableClient,
@@ -176,13 +185,13 @@ class Reflector {
     });
   }
 
-  /** Stops the watch: the stream is aborted, no timer stays. */
-  stop(): void {
+  /** Stops the watch: the stream is aborted, no timer stays; `why` is reported to onState. */
+  stop(why: "closed" | "unused" = "closed"): void {
     if (this.stopped) return;
     this.stopped = true;
     this.stopper.abort(new Error("watch released"));
     this.state.up = false;
-    this.hooks.onState?.(this.state, true);
+    this.hooks.onState?.(this.state, why);
   }
 
   private async list(signal: AbortSignal): Promise<boolean> {
@@ -283,12 +292,18 @@ class Reflector {
 export class CachedClusterClient implements ClusterClient {
   private readonly reflectors = new Map<string, Reflector>();
   /** The LIST scopes refused (403) that callers asked to remember: no reflector is started for them again. */
-  private readonly forbiddenLists = new ForbiddenLists(() => this.cluster);
-  /** The names whose LIST+WATCH was refused (403), by scope key: read by plain GET from then on. */
-  private readonly readByGet = new Map<string, WatchState>();
+  private readonly forbiddenLists: ForbiddenLists;
+  private readonly now: () => number;
+  /**
+   * The names whose LIST+WATCH was refused (403), by scope key: read by plain GET until the LIST is asked again
+   * (REFUSAL_MEMORY_MS after the refusal: RBAC may have changed), with the read epoch of their last read.
+   */
+  private readonly readByGet = new Map<string, { state: WatchState; refusedAt: number; readIn: number }>();
   private readonly slim?: (o: KubeObject) => KubeObject;
   private readonly settings: Required<Pick<CacheOptions, "backoff" | "minWatchSeconds">>;
   private closed = false;
+  /** The read epoch: markReads() starts a new one, every read marks its store with it. */
+  private epoch = 0;
 
   constructor(
     private readonly inner: WatchableClient,
@@ -298,6 +313,8 @@ export class CachedClusterClient implements ClusterClient {
     const policy = opts.slim === undefined ? DEFAULT_SLIM : opts.slim;
     if (policy) this.slim = (o) => slimObject(o, policy);
     this.settings = { backoff: opts.backoff ?? WATCH_BACKOFF, minWatchSeconds: opts.minWatchSeconds ?? 300 };
+    this.now = opts.now ?? (() => performance.now());
+    this.forbiddenLists = new ForbiddenLists(() => this.cluster, this.now);
     if (opts.discoveryTtlMs !== undefined && inner.discoveryTtlMs !== undefined)
       inner.discoveryTtlMs = opts.discoveryTtlMs;
   }
@@ -330,9 +347,43 @@ export class CachedClusterClient implements ClusterClient {
     return this.readByGet.size > 0;
   }
 
+  /** Starts a read epoch: the watches read from now on are the ones releaseUnread() keeps. */
+  markReads(): void {
+    this.epoch++;
+  }
+
+  /**
+   * Releases the watches no read used since the last markReads() (their streams aborted, their stores dropped);
+   * returns how many. A later read of such a scope starts its watch again (one LIST).
+   */
+  releaseUnread(): number {
+    let released = 0;
+    for (const [key, r] of this.reflectors)
+      if (r.readIn !== this.epoch) {
+        this.reflectors.delete(key);
+        r.stop("unused");
+        released++;
+      }
+    for (const [key, g] of this.readByGet)
+      if (g.readIn !== this.epoch) {
+        this.readByGet.delete(key);
+        this.hooks.onState?.(g.state, "unused");
+        released++;
+      }
+    return released;
+  }
+
+  /** The client this cache reads through and writes to. */
+  get wrapped(): WatchableClient {
+    return this.inner;
+  }
+
   /** The state of every watch this client holds, and of every name it reads by plain GET instead. */
   watches(): WatchState[] {
-    const states = [...[...this.reflectors.values()].map((r) => r.state), ...this.readByGet.values()];
+    const states = [
+      ...[...this.reflectors.values()].map((r) => r.state),
+      ...[...this.readByGet.values()].map((g) => g.state),
+    ];
     return states.map((s) => ({ ...s }));
   }
 
@@ -345,9 +396,11 @@ export class CachedClusterClient implements ClusterClient {
       fieldSelector: `metadata.name=${ref.name}`,
     };
     const key = scopeKey(scope);
-    if (!this.readByGet.has(key))
+    const byGet = this.readByGet.get(key);
+    if (!byGet || this.now() - byGet.refusedAt >= REFUSAL_MEMORY_MS)
       try {
         const r = await this.ready(scope, opts.signal);
+        if (byGet) this.watchedAgain(key);
         return r.store.get(ref.namespace, ref.name);
       } catch (err) {
         if (!(err instanceof KubeError && err.code === "KUBE_FORBIDDEN")) throw err;
@@ -420,23 +473,38 @@ export class CachedClusterClient implements ClusterClient {
     this.closed = true;
     for (const r of this.reflectors.values()) r.stop();
     this.reflectors.clear();
-    for (const s of this.readByGet.values()) this.hooks.onState?.(s, true);
+    for (const g of this.readByGet.values()) this.hooks.onState?.(g.state, "closed");
     this.readByGet.clear();
     this.inner.close?.();
   }
 
-  /** Remembers a name whose LIST+WATCH was refused: it is read by plain GET while this client lives. */
+  /** Remembers a name whose LIST+WATCH was refused (again): it is read by plain GET for REFUSAL_MEMORY_MS. */
   private refusedList(key: string, scope: StoreScope): void {
-    if (this.readByGet.has(key) || this.closed) return;
+    if (this.closed) return;
+    const known = this.readByGet.get(key);
+    if (known) {
+      known.refusedAt = this.now();
+      return;
+    }
     const state: WatchState = { ...initialState(this.cluster, scope), readBy: READ_BY_GET };
-    this.readByGet.set(key, state);
+    this.readByGet.set(key, { state, refusedAt: this.now(), readIn: this.epoch });
     this.hooks.onState?.(state, false);
   }
 
-  /** Keeps what the last plain GET of a name found in its state (reported when it moved). */
+  /** A name read by GET whose LIST is granted now: its watch takes over (reported closed: a change to reconcile). */
+  private watchedAgain(key: string): void {
+    const g = this.readByGet.get(key);
+    if (!g) return;
+    this.readByGet.delete(key);
+    this.hooks.onState?.(g.state, "closed");
+  }
+
+  /** Keeps what the last plain GET of a name found in its state (reported when it moved), and the read epoch. */
   private gotByGet(key: string, obj: KubeObject | undefined): void {
-    const state = this.readByGet.get(key);
-    if (!state) return;
+    const g = this.readByGet.get(key);
+    if (!g) return;
+    g.readIn = this.epoch;
+    const state = g.state;
     const objects = obj ? 1 : 0;
     const resourceVersion = obj?.metadata.resourceVersion ?? "";
     if (state.objects === objects && state.resourceVersion === resourceVersion) return;
@@ -466,6 +534,7 @@ export class CachedClusterClient implements ClusterClient {
         made.stop();
       });
     }
+    r.readIn = this.epoch;
     if (!signal) {
       await r.ready;
       return this.fresh(r);

@@ -29,6 +29,7 @@ import {
   runConfig,
   setupDaemonEnv,
   testClients,
+  clientTotals,
   type TestRepo,
   TOPOLOGY_PATH,
   waitFor,
@@ -78,7 +79,7 @@ async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   });
   running.push(d);
   await d.start();
-  return Object.assign(d, { writes: () => accesses.reduce((n, a) => n + a.totals().writes, 0) });
+  return Object.assign(d, { writes: () => clientTotals(accesses).writes });
 }
 
 /** Reconciles so far by the trigger that started them, from /metrics. */

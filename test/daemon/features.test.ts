@@ -30,6 +30,8 @@ import {
   SPLIT_ROUTE,
   splitWeights,
   testClients,
+  clientTotals,
+  distinctClients,
   type TestRepo,
   waitFor,
 } from "./support.js";
@@ -66,7 +68,11 @@ function config(extra: string[]): DaemonConfig {
   return cfg;
 }
 
-type Counted = Daemon & { writes(): number; requests(cluster: string): number };
+/**
+ * `requests`: those the reconciles send to a cluster (a watch cache's re-opening of its streams, on its own
+ * backoff, is how a cluster that comes back is noticed: not counted); `watchOpens`: those re-openings.
+ */
+type Counted = Daemon & { writes(): number; requests(cluster: string): number; watchOpens(cluster: string): number };
 
 /** A started daemon whose cluster requests and writes are counted. */
 async function daemon(extra: string[], tweak: (c: DaemonConfig) => void = () => {}): Promise<Counted> {
@@ -77,11 +83,14 @@ async function daemon(extra: string[], tweak: (c: DaemonConfig) => void = () => 
     log: createLogger("silent"),
     clients: testClients(clusters.kubeconfigPath, accesses, 3_000),
   });
+  const watchOpens = (cluster: string) =>
+    [...distinctClients(accesses, cluster)].reduce((n, c) => n + (c.counters.byVerb.watch ?? 0), 0);
   running.push(d);
   await d.start();
   return Object.assign(d, {
-    writes: () => accesses.reduce((n, a) => n + a.totals().writes, 0),
-    requests: (cluster: string) => accesses.reduce((n, a) => n + (a.clients.get(cluster)?.counters.requests ?? 0), 0),
+    writes: () => clientTotals(accesses).writes,
+    requests: (cluster: string) => clientTotals(accesses, cluster).requests - watchOpens(cluster),
+    watchOpens,
   });
 }
 
@@ -449,6 +458,7 @@ test("per-cluster backoff: a dead cluster is skipped while backed off, the other
   await until(d, "workload1 applies the commit", async () => hasWeights(25, 75), 10_000, 100);
   assert.equal(cluster(await status(d), "workload1")!.state, "ok");
   const requestsAtFirst = d.requests("workload2");
+  const opensAtFirst = d.watchOpens("workload2");
 
   // The next attempt after the backoff: one more failure, a doubled backoff.
   const second = await until(
@@ -464,7 +474,14 @@ test("per-cluster backoff: a dead cluster is skipped while backed off, the other
   assert.equal(second.failures, 2);
   const gap = Date.parse(second.backoffUntil!) - Date.parse(first.backoffUntil!);
   assert.ok(gap >= base, `the backoff grew: ${gap} ms`);
-  assert.ok(d.requests("workload2") > requestsAtFirst, "re-observed after the backoff");
+  // Re-observed: workload2's client was kept across the commit, its watches are down, so its cache answers
+  // "stale" without a request (watch-cache.ts STALE_AFTER_MS) while they keep trying to re-open.
+  console.log(
+    `after the backoff: ${d.requests("workload2") - requestsAtFirst} request(s) from reconciles, ` +
+      `${d.watchOpens("workload2") - opensAtFirst} watch re-open(s); second error: ${second.error}`,
+  );
+  assert.match(second.error ?? "", /down for \d+ s, the cache is stale/, "re-observed after the backoff");
+  assert.ok(d.watchOpens("workload2") > opensAtFirst, "the watches keep trying workload2");
   const s = await skippedWhileBackedOff(2, second.backoffUntil!);
   assert.equal(s.revision.lastGood, commit);
   assert.notEqual(s.revision.applied, commit, "not applied everywhere: workload2 is down");

@@ -204,13 +204,43 @@ export function runConfig(args: string[]): DaemonConfig {
   return cfg;
 }
 
-/** Cluster clients with the tests' short retry policy, each one recorded in `into` when given. */
+/**
+ * Cluster clients with the tests' short retry policy, from the kubeconfig as loaded once: a new topology keeps
+ * the client of a cluster reached the same way (as the daemon's own factory does). Each access is recorded in
+ * `into` when given (a kept client is in several: count with `clientTotals`).
+ */
 export function testClients(kubeconfigPath: string, into?: ClusterAccess[], timeoutMs = 5_000) {
-  return (t: Parameters<typeof clusterAccess>[0]): ClusterAccess => {
-    const a = clusterAccess(t, loadKubeConfig(kubeconfigPath), { attempts: 2, baseDelayMs: 50, timeoutMs });
+  const kc = loadKubeConfig(kubeconfigPath);
+  const mine = new WeakSet<object>();
+  return (t: Parameters<typeof clusterAccess>[0], previous?: object): ClusterAccess => {
+    const reused = previous && mine.has(previous) ? (previous as ClusterAccess) : undefined;
+    const a = clusterAccess(t, kc, { attempts: 2, baseDelayMs: 50, timeoutMs }, undefined, reused);
+    mine.add(a);
     into?.push(a);
     return a;
   };
+}
+
+/** The clients of these accesses, each once (a client kept for a new topology is in several). */
+export function distinctClients(accesses: readonly ClusterAccess[], cluster?: string): Set<ClusterClient> {
+  const out = new Set<ClusterClient>();
+  for (const a of accesses)
+    for (const [name, c] of a.clients) if (cluster === undefined || name === cluster) out.add(c);
+  return out;
+}
+
+/** Requests and writes of every client of these accesses (of one cluster's when given), each client once. */
+export function clientTotals(
+  accesses: readonly ClusterAccess[],
+  cluster?: string,
+): { requests: number; writes: number } {
+  let requests = 0;
+  let writes = 0;
+  for (const c of distinctClients(accesses, cluster)) {
+    requests += c.counters.requests;
+    writes += c.counters.writes;
+  }
+  return { requests, writes };
 }
 
 /** The podinfo example's split in workload1: the HTTPRoute crosslink renders for it. */

@@ -25,6 +25,8 @@ import {
   SPLIT_ROUTE,
   splitWeights,
   testClients,
+  clientTotals,
+  distinctClients,
   waitFor,
   type DaemonEnv,
 } from "./support.js";
@@ -34,12 +36,11 @@ let proxy: FaultProxy;
 let kubeconfig: string;
 let d: Daemon;
 const accesses: ClusterAccess[] = [];
-const requests = () => accesses.reduce((n, a) => n + a.totals().requests, 0);
-const pings = () =>
-  accesses.reduce((n, a) => n + [...a.clients.values()].reduce((m, c) => m + (c.counters.pings ?? 0), 0), 0);
+const requests = () => clientTotals(accesses).requests;
+const pings = () => [...distinctClients(accesses)].reduce((m, c) => m + (c.counters.pings ?? 0), 0);
 /** A short read-idle period, so the steady state below sees the watch sessions' health check at work. */
 const LIVENESS = { readIdleMs: 200, pingTimeoutMs: 5_000 };
-const writes = () => accesses.reduce((n, a) => n + a.totals().writes, 0);
+const writes = () => clientTotals(accesses).writes;
 
 before(async () => {
   env = await setupDaemonEnv("crosslink-watch-");
@@ -80,8 +81,8 @@ test("watch: idle ticks skipped as unchanged (0 plans, 0 requests) up to the res
   assert.equal(cfg.kubeconfig, kubeconfig);
   assert.equal(cfg.observe, "watch", "watching is the default");
   const factory = testClients(kubeconfig, accesses);
-  const clients: typeof factory = (t) => {
-    const a = factory(t);
+  const clients: typeof factory = (t, previous) => {
+    const a = factory(t, previous);
     for (const c of a.clients.values()) c.watchLiveness = LIVENESS;
     return a;
   };

@@ -26,6 +26,7 @@ import {
   signedCommit,
   splitWeights,
   testClients,
+  clientTotals,
   waitFor,
 } from "../daemon/support.js";
 
@@ -57,7 +58,7 @@ async function daemon(extra: string[]): Promise<Daemon & { writes(): number }> {
   });
   running.push(d);
   await d.start();
-  return Object.assign(d, { writes: () => accesses.reduce((n, a) => n + a.totals().writes, 0) });
+  return Object.assign(d, { writes: () => clientTotals(accesses).writes });
 }
 
 const status = async (d: Daemon): Promise<DaemonStatus> =>

@@ -21,7 +21,7 @@ import { isKindsRecordRef } from "../../src/engine/kinds-record.js";
 import { clusterAccess, loadKubeConfig, type ClusterAccess } from "../../src/kube/access.js";
 import { startClusters, type StartedClusters } from "../harness/driver.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
-import { createRepo, daemonArgs, ROOT, runConfig, testClients, waitFor } from "../daemon/support.js";
+import { clientTotals, createRepo, daemonArgs, ROOT, runConfig, testClients, waitFor } from "../daemon/support.js";
 import { exampleTopology } from "../engine/support.js";
 
 const NAMES = ["us-east", "eu-west", "ap-south"];
@@ -204,7 +204,7 @@ test("daemon: a one-link commit is applied; 4 of 6 links dropped is held back un
       clients: testClients(clusters.kubeconfigPath, accesses),
     });
     const daemon = d;
-    const writes = () => accesses.reduce((n, a) => n + a.totals().writes, 0);
+    const writes = () => clientTotals(accesses).writes;
     const status = async (): Promise<DaemonStatus> =>
       (await (await fetch(`${daemon.url()}/status`)).json()) as DaemonStatus;
     await daemon.start();

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 import { KubeError } from "../../../src/kube/errors.js";
-import { ForbiddenLists } from "../../../src/kube/forbidden-lists.js";
+import { ForbiddenLists, REFUSAL_MEMORY_MS } from "../../../src/kube/forbidden-lists.js";
 
 /** A LIST that fails with `code` and counts its calls. */
 function failing(code: "KUBE_FORBIDDEN" | "KUBE_TIMEOUT") {
@@ -42,4 +42,21 @@ test("other failures and successes are not remembered", async () => {
   assert.equal(calls.n, 2);
   assert.deepEqual(await memory.run("ns-a", true, "list ConfigMap", async () => ["x"]), ["x"]);
   assert.deepEqual(await memory.run("ns-a", true, "list ConfigMap", async () => ["y"]), ["y"]);
+});
+
+test("a remembered refusal lasts REFUSAL_MEMORY_MS, then the LIST is asked again (RBAC may have changed)", async () => {
+  let now = 1_000;
+  const memory = new ForbiddenLists(
+    () => "c1",
+    () => now,
+  );
+  const { calls, list } = failing("KUBE_FORBIDDEN");
+  await assert.rejects(memory.run("ns-a", true, "list ConfigMap", list), code("KUBE_FORBIDDEN"));
+  now += REFUSAL_MEMORY_MS - 1;
+  await assert.rejects(memory.run("ns-a", true, "list ConfigMap", list), code("KUBE_FORBIDDEN"));
+  assert.equal(calls.n, 1, "still remembered");
+  now += 1;
+  assert.deepEqual(await memory.run("ns-a", true, "list ConfigMap", async () => ["granted"]), ["granted"]);
+  await assert.rejects(memory.run("ns-a", true, "list ConfigMap", list), code("KUBE_FORBIDDEN"));
+  assert.equal(calls.n, 2, "a success forgets nothing new; the next refusal is asked and remembered again");
 });

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { KubeError } from "../../../src/kube/errors.js";
+import { REFUSAL_MEMORY_MS } from "../../../src/kube/forbidden-lists.js";
 import type { KubeObject } from "../../../src/kube/object.js";
 import type { ListOptions, VersionedList, WatchEvent, WatchOptions } from "../../../src/kube/port.js";
 import { CachedClusterClient, type WatchState, type WatchableClient } from "../../../src/kube/watch-cache.js";
@@ -138,7 +139,7 @@ test("a name whose LIST is refused (403) is read by GET, the LIST not asked agai
     if (ref.name === "denied") throw forbidden("get ConfigMap");
     return cm(ref.name, "5");
   };
-  const states: [WatchState, boolean][] = [];
+  const states: [WatchState, false | "closed" | "unused"][] = [];
   const cache = new CachedClusterClient(client, { onState: (s, stopped) => states.push([{ ...s }, stopped]) });
   const ref = (name: string) => ({ apiVersion: "v1", kind: "ConfigMap", namespace: "ns", name });
   assert.equal(cache.readsByGet(), false);
@@ -183,5 +184,84 @@ test("a LIST that fails otherwise than 403 stays an error: no GET", async () => 
   );
   assert.equal(gets, 0);
   assert.equal(cache.readsByGet(), false);
+  cache.close();
+});
+
+test("releaseUnread: the watches no read used since markReads are released (reported `unused`), the others kept; a released scope read again LISTs again", async () => {
+  const client = scripted([{ items: [cm("a", "1")], resourceVersion: "1" }], []);
+  const stopped: (string | false)[] = [];
+  const cache = new CachedClusterClient(client, { onState: (s, why) => why && stopped.push(`${s.namespace}:${why}`) });
+  await cache.list("v1", "ConfigMap", { namespace: "ns" });
+  await cache.list("v1", "ConfigMap", { namespace: "other" });
+  assert.equal(client.lists, 2);
+  assert.equal(cache.releaseUnread(), 0, "no markReads yet: every watch was read in the current epoch");
+  cache.markReads();
+  await cache.list("v1", "ConfigMap", { namespace: "ns" });
+  assert.equal(client.lists, 2, "read from the store");
+  assert.equal(cache.releaseUnread(), 1);
+  assert.deepEqual(stopped, ["other:unused"]);
+  assert.deepEqual(
+    cache.watches().map((w) => w.namespace),
+    ["ns"],
+  );
+  await cache.list("v1", "ConfigMap", { namespace: "other" });
+  assert.equal(client.lists, 3, "the released scope starts again with a LIST");
+  cache.close();
+  assert.deepEqual(stopped, ["other:unused", "ns:closed", "other:closed"]);
+});
+
+test("a name read by GET asks its LIST again after REFUSAL_MEMORY_MS: granted now, its watch takes over; unread, it is released", async () => {
+  const client = scripted([{ items: [cm("a", "7")], resourceVersion: "7" }], []);
+  let refuse = true;
+  let lists = 0;
+  const listVersioned = client.listVersioned;
+  client.listVersioned = async (a, k, o) => {
+    lists++;
+    if (refuse) throw new KubeError("KUBE_FORBIDDEN", "list ConfigMap: forbidden", "c", 403);
+    return listVersioned(a, k, o);
+  };
+  let gets = 0;
+  client.get = async (ref) => {
+    gets++;
+    return cm(ref.name, "5");
+  };
+  let now = 0;
+  const stops: string[] = [];
+  const cache = new CachedClusterClient(
+    client,
+    { onState: (s, why) => why && stops.push(`${s.fieldSelector}:${s.readBy ?? "watch"}:${why}`) },
+    { now: () => now },
+  );
+  const ref = (name: string) => ({ apiVersion: "v1", kind: "ConfigMap", namespace: "ns", name });
+  await cache.get(ref("a"));
+  now += REFUSAL_MEMORY_MS - 1;
+  await cache.get(ref("a"));
+  assert.deepEqual([lists, gets], [1, 2], "inside the memory: GETs only");
+  now += 1;
+  await cache.get(ref("a"));
+  assert.deepEqual([lists, gets], [2, 3], "asked again, refused again: still a GET");
+  refuse = false;
+  now += REFUSAL_MEMORY_MS;
+  assert.equal((await cache.get(ref("a")))?.metadata.resourceVersion, "7", "answered from the watch");
+  assert.deepEqual([lists, gets], [3, 3]);
+  assert.equal(cache.readsByGet(), false);
+  assert.deepEqual(
+    stops.filter((x) => x.includes("get (list refused)")),
+    ["metadata.name=a:get (list refused):closed"],
+    "the GET entry is reported closed once (each refused LIST's short-lived watch is reported too)",
+  );
+  assert.deepEqual(
+    cache.watches().map((w) => [w.fieldSelector, w.readBy]),
+    [["metadata.name=a", undefined]],
+  );
+
+  // A name read by GET that no read of the epoch used is released like an unused watch.
+  refuse = true;
+  await cache.get(ref("b"));
+  cache.markReads();
+  await cache.get(ref("a"));
+  assert.equal(cache.releaseUnread(), 1);
+  assert.equal(cache.readsByGet(), false);
+  assert.deepEqual(stops.at(-1), "metadata.name=b:get (list refused):unused");
   cache.close();
 });
