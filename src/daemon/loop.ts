@@ -452,6 +452,7 @@ export class ReconcileLoop {
     const previous = stale ? undefined : current?.access;
     if (stale) current?.access.close();
     this.unsorted.clear();
+    this.deps.metrics.forgetClustersBut(new Set(topology.clusters.map((c) => c.name))).catch(() => {});
     const access = this.deps.clients(topology, previous);
     const held = new Set(access.clients.values());
     for (const n of access.clients.keys()) this.unsorted.add(n);

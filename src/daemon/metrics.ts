@@ -149,6 +149,15 @@ export class DaemonMetrics {
     } else this.shown.delete(role);
   }
 
+  /** Drops the per-cluster gauges (reachable, planned changes) of clusters the topology no longer has. */
+  async forgetClustersBut(clusters: ReadonlySet<string>): Promise<void> {
+    for (const gauge of [this.reachable, this.drift])
+      for (const v of (await gauge.get()).values) {
+        const cluster = String(v.labels.cluster ?? "");
+        if (!clusters.has(cluster)) gauge.remove({ cluster });
+      }
+  }
+
   /** Replaces the certificate expiry series with those observed now (a rotated certificate's series disappears). */
   setCertificateExpiries(rows: readonly CertificateExpiry[]): void {
     this.certificateExpiry.reset();

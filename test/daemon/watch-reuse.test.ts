@@ -210,6 +210,12 @@ test("reuse: a weight-only commit makes 0 requests to workload2 and 1 write, bui
   );
   assert.equal(of(watches2, "workload2").length, 0, "no watch of workload2 in /status");
   assert.doesNotMatch(text, /crosslink_watch_(up|objects)\{cluster="workload2"/, "nor in /metrics");
+  assert.doesNotMatch(
+    text,
+    /crosslink_(cluster_reachable|planned_changes)\{cluster="workload2"/,
+    "nor its reachable and planned-changes gauges",
+  );
+  assert.match(text, /crosslink_cluster_reachable\{cluster="workload1"\} 1/);
   assert.ok(of(watches2, "workload1").length > 0, "workload1 still watched");
   const w1before = keys(of(watches1, "workload1"));
   const w1after = keys(of(watches2, "workload1"));
