@@ -6,8 +6,9 @@
  * name through `fieldSelector=metadata.name=NAME`, which RBAC authorizes by
  * resourceNames if the Role grants list+watch on the name). Where that LIST is
  * refused (403: RBAC grants only `get` on the name), the name is read by a
- * plain GET of the wrapped client, then and at every later read while the
- * client lives (the LIST is not asked again); such a name is not watched, so
+ * plain GET of the wrapped client, then and at every later read for
+ * REFUSAL_MEMORY_MS (10 min), when the LIST is asked again and, granted, a
+ * watch takes over; a name read by GET is not watched, so
  * `readsByGet()` says so (the daemon then skips no tick as unchanged) and its
  * state carries `readBy: "get (list refused)"`. A GET refused too is an error.
  * Bookmarks move the version; 410 Gone relists; a broken
@@ -387,7 +388,7 @@ export class CachedClusterClient implements ClusterClient {
     return states.map((s) => ({ ...s }));
   }
 
-  /** From the watch of the name; by plain GET where that LIST was refused (403), then and from then on. */
+  /** From the watch of the name; by plain GET where that LIST was refused (403), for REFUSAL_MEMORY_MS after each refusal. */
   async get(ref: ObjectRef, opts: CallOptions = {}): Promise<KubeObject | undefined> {
     const scope: StoreScope = {
       apiVersion: ref.apiVersion,
