@@ -34,7 +34,7 @@ import type {
   WatchOptions,
   WriteOptions,
 } from "./port.js";
-import { ForbiddenLists, REFUSAL_MEMORY_MS } from "./forbidden-lists.js";
+import { ForbiddenLists } from "./forbidden-lists.js";
 import { ObjectStore, scopeKey, slimObject, type SlimPolicy, type StoreScope } from "./watch-store.js";
 import { DeadlineError, abortText, sleep } from "../util/abort.js";
 import { errorMessage } from "../util/concurrency.js";
@@ -294,12 +294,12 @@ export class CachedClusterClient implements ClusterClient {
   private readonly reflectors = new Map<string, Reflector>();
   /** The LIST scopes refused (403) that callers asked to remember: no reflector is started for them again. */
   private readonly forbiddenLists: ForbiddenLists;
-  private readonly now: () => number;
   /**
-   * The names whose LIST+WATCH was refused (403), by scope key: read by plain GET until the LIST is asked again
-   * (REFUSAL_MEMORY_MS after the refusal: RBAC may have changed), with the read epoch of their last read.
+   * The names whose LIST+WATCH was refused (403), by scope key: read by plain GET until `forbiddenLists` lets the
+   * LIST be asked again (REFUSAL_MEMORY_MS after the refusal: RBAC may have changed), with the read epoch of their
+   * last read.
    */
-  private readonly readByGet = new Map<string, { state: WatchState; refusedAt: number; readIn: number }>();
+  private readonly readByGet = new Map<string, { state: WatchState; readIn: number }>();
   private readonly slim?: (o: KubeObject) => KubeObject;
   private readonly settings: Required<Pick<CacheOptions, "backoff" | "minWatchSeconds">>;
   private closed = false;
@@ -314,8 +314,7 @@ export class CachedClusterClient implements ClusterClient {
     const policy = opts.slim === undefined ? DEFAULT_SLIM : opts.slim;
     if (policy) this.slim = (o) => slimObject(o, policy);
     this.settings = { backoff: opts.backoff ?? WATCH_BACKOFF, minWatchSeconds: opts.minWatchSeconds ?? 300 };
-    this.now = opts.now ?? (() => performance.now());
-    this.forbiddenLists = new ForbiddenLists(() => this.cluster, this.now);
+    this.forbiddenLists = new ForbiddenLists(() => this.cluster, opts.now);
     if (opts.discoveryTtlMs !== undefined && inner.discoveryTtlMs !== undefined)
       inner.discoveryTtlMs = opts.discoveryTtlMs;
   }
@@ -397,16 +396,15 @@ export class CachedClusterClient implements ClusterClient {
       fieldSelector: `metadata.name=${ref.name}`,
     };
     const key = scopeKey(scope);
-    const byGet = this.readByGet.get(key);
-    if (!byGet || this.now() - byGet.refusedAt >= REFUSAL_MEMORY_MS)
-      try {
-        const r = await this.ready(scope, opts.signal);
-        if (byGet) this.watchedAgain(key);
-        return r.store.get(ref.namespace, ref.name);
-      } catch (err) {
-        if (!(err instanceof KubeError && err.code === "KUBE_FORBIDDEN")) throw err;
-        this.refusedList(key, scope);
-      }
+    try {
+      // A refused LIST is remembered (not asked again) for REFUSAL_MEMORY_MS, as list()'s are.
+      const r = await this.forbiddenLists.run(key, true, `list ${ref.kind}`, () => this.ready(scope, opts.signal));
+      this.watchedAgain(key);
+      return r.store.get(ref.namespace, ref.name);
+    } catch (err) {
+      if (!(err instanceof KubeError && err.code === "KUBE_FORBIDDEN")) throw err;
+      this.refusedList(key, scope);
+    }
     const obj = await this.inner.get(ref, opts);
     this.gotByGet(key, obj);
     return obj;
@@ -479,16 +477,11 @@ export class CachedClusterClient implements ClusterClient {
     this.inner.close?.();
   }
 
-  /** Remembers a name whose LIST+WATCH was refused (again): it is read by plain GET for REFUSAL_MEMORY_MS. */
+  /** Lists a name whose LIST+WATCH was refused among those read by plain GET (once). */
   private refusedList(key: string, scope: StoreScope): void {
-    if (this.closed) return;
-    const known = this.readByGet.get(key);
-    if (known) {
-      known.refusedAt = this.now();
-      return;
-    }
+    if (this.readByGet.has(key) || this.closed) return;
     const state: WatchState = { ...initialState(this.cluster, scope), readBy: READ_BY_GET };
-    this.readByGet.set(key, { state, refusedAt: this.now(), readIn: this.epoch });
+    this.readByGet.set(key, { state, readIn: this.epoch });
     this.hooks.onState?.(state, false);
   }
 
