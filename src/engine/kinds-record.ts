@@ -8,8 +8,13 @@
  * always makes; it only grows (recorded ∪ desired ∪ live kinds); plan writes it
  * before any other action of the cluster (rank below every kind), so no object
  * of a kind it lacks can exist unless crosslink wrote it before the record
- * existed, and without a record observe LISTs every kind (what it did before
- * the record), after which the record takes in every kind it found live.
+ * existed. Without a record, a cluster where the first LISTs find something
+ * owned gets every kind listed (what observe did before the record), after
+ * which the record takes in every kind it found live; one where they find
+ * nothing owned is a first contact, with nothing recorded (kindsToList).
+ * The cost: a record deleted by hand in a cluster that holds nothing else of
+ * crosslink's in the kinds listed anyway hides the other kinds from prune, as
+ * a hand edit of the record does (docs/decisions.md §6).
  * Secrets, Services and Links are listed in every observation and are not recorded.
  */
 import type { KindInfo } from "../kube/kinds.js";
@@ -119,7 +124,18 @@ export function renderableKinds(
   return out;
 }
 
-/** Whether observe must LIST a kind: always without a record, else when recorded or renderable. */
+/**
+ * The recorded kinds observe goes by: the record's; none at first contact (no record, and nothing of crosslink's
+ * among the objects observe lists whatever the record says: the record is written before anything else, so such a
+ * cluster holds nothing of crosslink's); undefined, every kind, when there is no record but something owned is there
+ * (the record deleted by hand, or written by a crosslink older than records).
+ */
+export function kindsToList(record: KindsRecordFacts, ownsSomething: boolean): readonly string[] | undefined {
+  if (record.recorded) return record.recorded;
+  return ownsSomething ? undefined : [];
+}
+
+/** Whether observe must LIST a kind: every kind when `recorded` is undefined, else the recorded and renderable ones. */
 export function mustList(
   kind: Pick<KindInfo, "group" | "kind">,
   recorded: readonly string[] | undefined,

@@ -16,7 +16,7 @@ import type { Cluster, Topology } from "../topology/types.js";
 import { errorMessage, mapLimit } from "../util/concurrency.js";
 import type { ClusterFacts, ClusterObservation, GatewayFacts, LinkerdConfigFacts, ServedApis } from "./facts.js";
 import { nsName } from "./facts.js";
-import { kindKey, mustList, readKindsRecord, renderableKinds } from "./kinds-record.js";
+import { kindKey, kindsToList, mustList, readKindsRecord, renderableKinds } from "./kinds-record.js";
 import {
   CONTROLLER_SHARED_CLUSTER_ROLE,
   MIRRORED_SERVICE_LABEL,
@@ -88,7 +88,9 @@ async function observeOne(
  * of a managed link, ClusterRoles are one LIST of them all, which answers both
  * the owned ones and the chart's shared controller role. Only when the owned
  * LISTs do not answer it, a second round LISTs link-credential Secrets by type
- * where an outgoing link's credentials are not crosslink's yet (for adoption).
+ * where an outgoing link's credentials are not crosslink's yet (for adoption;
+ * at first contact only beside a Link under crosslink's name, which is what
+ * `crosslink import` adopts).
  * Throws when the cluster cannot be read; observeAll turns that into a
  * per-cluster error.
  */
@@ -140,10 +142,16 @@ export async function observeCluster(
   const { config, roots } = linkerdMaps;
   const sharedRole = allClusterRoles?.find((r) => r.metadata.name === CONTROLLER_SHARED_CLUSTER_ROLE);
   const ownedClusterRoles = allClusterRoles?.filter((r) => isOwned(r.metadata.labels, topology.name));
-  // Second round: the other kinds the record lists (every kind when there is no record) or the topology can render
-  // here, and, for adoption, credential Secrets (by type) in the namespaces where an outgoing link's credentials are
-  // not crosslink's yet.
+  const picked = pickServices(topology, cluster, allServices);
+  const ownedLinks = links.filter((l) => isOwned(l.metadata.labels, topology.name));
+  // Second round: the other kinds the record lists (every kind when there is no record but something of crosslink's
+  // is here) or the topology can render here, and, for adoption, credential Secrets (by type) in the namespaces where
+  // an outgoing link's credentials are not crosslink's yet (at first contact: only beside an unowned Link to adopt).
   const record = readKindsRecord(topology.name, cluster, ownedSecrets);
+  const ownsSomething =
+    ownedSecrets.length + firstLists.flat().length + (ownedClusterRoles?.length ?? 0) > 0 ||
+    picked.owned.length + ownedLinks.length > 0;
+  const recorded = kindsToList(record, ownsSomething);
   const sharedRoleMine = needsSharedRole && (!sharedRole || isOwned(sharedRole.metadata.labels, topology.name));
   const renderable = renderableKinds(topology, cluster, served, sharedRoleMine);
   const laterKinds = listable.filter(
@@ -151,11 +159,12 @@ export async function observeCluster(
       k !== secretKind &&
       !firstKinds.includes(k) &&
       !(k === clusterRoleKind && ownedClusterRoles) &&
-      mustList(k, record.recorded, renderable),
+      mustList(k, recorded, renderable),
   );
+  const adoptionLinks = recorded?.length === 0 ? linksUnderOwnName(cluster, outgoing, links) : outgoing;
   const [laterLists, credentials] = await Promise.all([
     Promise.all(laterKinds.map(listOwned)),
-    readCredentialSecrets(client, credentialNamespacesToRead(cluster, outgoing, ownedSecrets)),
+    readCredentialSecrets(client, credentialNamespacesToRead(cluster, adoptionLinks, ownedSecrets)),
   ]);
   // The record is plan's bookkeeping, not an object of the topology: never compared, never pruned.
   const ownedObjects = [
@@ -165,12 +174,11 @@ export async function observeCluster(
     ...laterLists.flat(),
   ];
 
-  const picked = pickServices(topology, cluster, allServices);
   const facts: ClusterFacts = {
     cluster: cluster.name,
     server: client.server,
     served,
-    owned: [...ownedObjects, ...picked.owned, ...links.filter((l) => isOwned(l.metadata.labels, topology.name))],
+    owned: [...ownedObjects, ...picked.owned, ...ownedLinks],
     services: picked.services,
     mirrors: picked.mirrors,
     linkNames: links.map((l) => l.metadata.name),
@@ -278,6 +286,18 @@ export function adoptableObjects(
     }
   }
   return out;
+}
+
+/** The outgoing links whose Link exists under crosslink's name (`link-gen`'s) in the cluster's multicluster namespace (pure). */
+export function linksUnderOwnName<L extends { from: string; to: string }>(
+  cluster: Cluster,
+  outgoing: readonly L[],
+  links: readonly KubeObject[],
+): L[] {
+  const names = new Set(
+    links.filter((o) => o.metadata.namespace === cluster.multiclusterNamespace).map((o) => o.metadata.name),
+  );
+  return outgoing.filter((l) => names.has(linkNamesOf(l.from, l.to).link));
 }
 
 /**

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import {
   KINDS_RECORD_ANNOTATION,
   kindsRecordName,
+  kindsToList,
   mustList,
   plannedKindsRecord,
   renderableKinds,
@@ -52,6 +53,18 @@ test("observe lists every kind without a record, else the recorded and renderabl
     "apps/Deployment",
     "multicluster.linkerd.io/Link",
   ]);
+});
+
+test("without a record: nothing recorded at first contact, every kind where something owned was found", () => {
+  const renderable = new Set(["ServiceAccount"]);
+  const listed = (recorded: readonly string[] | undefined) =>
+    MANAGED_KINDS.filter((k) => mustList(k, recorded, renderable)).length;
+  const none = { namespace: "linkerd" };
+  assert.deepEqual(kindsToList(none, false), []);
+  assert.equal(kindsToList(none, true), undefined);
+  assert.equal(listed(kindsToList(none, false)), 4, "Secrets, Services, Links and the renderable ServiceAccounts");
+  assert.equal(listed(kindsToList(none, true)), MANAGED_KINDS.length);
+  assert.deepEqual(kindsToList({ namespace: "linkerd", recorded: ["apps/Deployment"] }, false), ["apps/Deployment"]);
 });
 
 test("the record grows with desired and live kinds, never shrinks, and is not rewritten when unchanged", () => {
