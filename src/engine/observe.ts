@@ -148,10 +148,11 @@ export async function observeCluster(
   // is here) or the topology can render here, and, for adoption, credential Secrets (by type) in the namespaces where
   // an outgoing link's credentials are not crosslink's yet (at first contact: only beside an unowned Link to adopt).
   const record = readKindsRecord(topology.name, cluster, ownedSecrets);
-  const ownsSomething =
-    ownedSecrets.length + firstLists.flat().length + (ownedClusterRoles?.length ?? 0) > 0 ||
-    picked.owned.length + ownedLinks.length > 0;
+  const ownsSomething = [ownedSecrets, ...firstLists, ownedClusterRoles ?? [], picked.owned, ownedLinks].some(
+    (found) => found.length > 0,
+  );
   const recorded = kindsToList(record, ownsSomething);
+  const firstContact = !record.recorded && !ownsSomething;
   const sharedRoleMine = needsSharedRole && (!sharedRole || isOwned(sharedRole.metadata.labels, topology.name));
   const renderable = renderableKinds(topology, cluster, served, sharedRoleMine);
   const laterKinds = listable.filter(
@@ -161,7 +162,7 @@ export async function observeCluster(
       !(k === clusterRoleKind && ownedClusterRoles) &&
       mustList(k, recorded, renderable),
   );
-  const adoptionLinks = recorded?.length === 0 ? linksUnderOwnName(cluster, outgoing, links) : outgoing;
+  const adoptionLinks = firstContact ? linksUnderOwnName(cluster, outgoing, links) : outgoing;
   const [laterLists, credentials] = await Promise.all([
     Promise.all(laterKinds.map(listOwned)),
     readCredentialSecrets(client, credentialNamespacesToRead(cluster, adoptionLinks, ownedSecrets)),
