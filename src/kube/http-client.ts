@@ -10,6 +10,8 @@
  * how long they took in all.
  */
 import https from "node:https";
+import type net from "node:net";
+import tls from "node:tls";
 import { KubeError, isRetryable } from "./errors.js";
 import type { DiscoveryStore } from "./discovery-cache.js";
 import { WATCH_LIVENESS, WatchSessions, type LivenessOptions } from "./h2-session.js";
@@ -597,11 +599,18 @@ export class HttpClusterClient implements ClusterClient {
       req.once("response", () => clearTimeout(firstByte));
       req.once("close", () => clearTimeout(firstByte));
       req.on("timeout", noAnswer);
-      // The fence again once a socket is assigned: a request that waited for one must not go out late.
+      // The fence again when the request can leave at once: a write that waited for a socket, a connection or a TLS
+      // handshake (a process stopped meanwhile, its Lease lost) must not go out late. Nothing is handed to the socket
+      // before: a connecting socket would send it when the handshake ends, past any check.
+      const send = () => {
+        if (payload) req.write(payload);
+        req.end();
+      };
       if (o.write && o.mayWrite) {
         const fence = o.mayWrite;
-        req.once("socket", () => {
-          if (!fence())
+        req.once("socket", (socket) =>
+          whenWritable(socket, () => {
+            if (fence()) return send();
             req.destroy(
               new KubeError(
                 "KUBE_ABORTED",
@@ -609,7 +618,8 @@ export class HttpClusterClient implements ClusterClient {
                 this.cluster,
               ),
             );
-        });
+          }),
+        );
       }
       const onAbort = () => req.destroy(this.aborted(o, 1, Date.now()));
       o.signal?.addEventListener("abort", onAbort, { once: true });
@@ -625,8 +635,7 @@ export class HttpClusterClient implements ClusterClient {
               ),
         ),
       );
-      if (payload) req.write(payload);
-      req.end();
+      if (!(o.write && o.mayWrite)) send();
     });
   }
 
@@ -687,4 +696,11 @@ function writeQuery(opts: WriteOptions): URLSearchParams {
   const q = new URLSearchParams({ fieldManager: opts.fieldManager ?? FIELD_MANAGER });
   if (opts.dryRun) q.set("dryRun", "All");
   return q;
+}
+
+/** Calls `ready` once `socket` can carry bytes at once: connected and, for TLS, past the handshake. */
+export function whenWritable(socket: net.Socket, ready: () => void): void {
+  if (socket instanceof tls.TLSSocket && !socket.getCipher()) socket.once("secureConnect", ready);
+  else if (socket.connecting) socket.once("connect", ready);
+  else ready();
 }

@@ -62,6 +62,11 @@ export class FaultProxy {
     for (const { to, data } of held) if (!to.destroyed) to.write(data);
   }
 
+  /** How many chunks clients sent while held (0 when not holding). */
+  heldChunks(): number {
+    return this.held?.length ?? 0;
+  }
+
   /** Open sockets, both sides counted. */
   connections(): number {
     return this.sockets.size;
