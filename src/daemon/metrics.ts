@@ -1,6 +1,20 @@
 /** Prometheus metrics of the daemon (prom-client), in a registry of its own. */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type LabelValues,
+  type MetricValue,
+} from "prom-client";
 import type { CertificateExpiry } from "../pki/expiry.js";
+
+/** A counter's or gauge's series, as forgetClustersBut reads and removes them. */
+interface PerClusterSeries {
+  get(): Promise<{ values: MetricValue<string>[] }>;
+  remove(labels: LabelValues<string>): void;
+}
 
 /** The daemon's metrics. */
 export class DaemonMetrics {
@@ -149,13 +163,15 @@ export class DaemonMetrics {
     } else this.shown.delete(role);
   }
 
-  /** Drops the per-cluster gauges (reachable, planned changes) of clusters the topology no longer has. */
+  /**
+   * Drops the per-cluster series (reachable, planned changes, applied changes, writes) of clusters the topology no
+   * longer has: a removed cluster's alerts stop, and a daemon whose clusters come and go keeps no series for them.
+   */
   async forgetClustersBut(clusters: ReadonlySet<string>): Promise<void> {
-    for (const gauge of [this.reachable, this.drift])
-      for (const v of (await gauge.get()).values) {
-        const cluster = String(v.labels.cluster ?? "");
-        if (!clusters.has(cluster)) gauge.remove({ cluster });
-      }
+    const perCluster: PerClusterSeries[] = [this.reachable, this.drift, this.appliedChanges, this.clusterWrites];
+    for (const metric of perCluster)
+      for (const v of (await metric.get()).values)
+        if (!clusters.has(String(v.labels.cluster ?? ""))) metric.remove(v.labels);
   }
 
   /** Replaces the certificate expiry series with those observed now (a rotated certificate's series disappears). */
