@@ -4,9 +4,10 @@
  * Their contexts are merged into one Kubeconfig; each file's clusters and
  * users are renamed after the file, so two files that both call their user
  * `admin` do not collide. A context name defined in two files is an error
- * naming both; the current context is the first one a file sets, as in kubectl. `KubeconfigFiles.refresh()` re-reads the files and reloads
- * only when their content changed (a rotated Secret), keeping the last good
- * set when the new one does not load.
+ * naming both; the current context is the first one a file sets, as in
+ * kubectl. `KubeconfigFiles.refresh()` re-reads the files and reloads only
+ * when their content changed (a rotated Secret), keeping the last good set
+ * when the new one does not load.
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
