@@ -289,7 +289,7 @@ export function adoptableObjects(
   return out;
 }
 
-/** The outgoing links whose Link exists under crosslink's name (`link-gen`'s) in the cluster's multicluster namespace (pure). */
+/** The outgoing links whose Link exists under crosslink's name (`link-gen`'s) in the multicluster namespace (pure). */
 export function linksUnderOwnName<L extends { from: string; to: string }>(
   cluster: Cluster,
   outgoing: readonly L[],

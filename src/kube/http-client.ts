@@ -699,7 +699,7 @@ function writeQuery(opts: WriteOptions): URLSearchParams {
 }
 
 /** Calls `ready` once `socket` can carry bytes at once: connected and, for TLS, past the handshake. */
-export function whenWritable(socket: net.Socket, ready: () => void): void {
+function whenWritable(socket: net.Socket, ready: () => void): void {
   if (socket instanceof tls.TLSSocket && !socket.getCipher()) socket.once("secureConnect", ready);
   else if (socket.connecting) socket.once("connect", ready);
   else ready();
