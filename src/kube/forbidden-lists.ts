@@ -10,7 +10,10 @@ import { KubeError } from "./errors.js";
 /** How long a refused LIST is not asked again (the watch cache reads such a name by GET meanwhile). */
 export const REFUSAL_MEMORY_MS = 10 * 60_000;
 
-/** One client's memory of refused LIST scopes (by a key of kind, namespace and selectors), each for REFUSAL_MEMORY_MS. */
+/**
+ * One client's memory of refused LIST scopes (by a key of kind, namespace and selectors), each for
+ * REFUSAL_MEMORY_MS.
+ */
 export class ForbiddenLists {
   /** When each scope was refused, by `now()`. */
   private readonly refused = new Map<string, number>();

@@ -387,7 +387,10 @@ export class CachedClusterClient implements ClusterClient {
     return states.map((s) => ({ ...s }));
   }
 
-  /** From the watch of the name; by plain GET where that LIST was refused (403), for REFUSAL_MEMORY_MS after each refusal. */
+  /**
+   * From the watch of the name; by plain GET where that LIST was refused (403), for REFUSAL_MEMORY_MS after each
+   * refusal.
+   */
   async get(ref: ObjectRef, opts: CallOptions = {}): Promise<KubeObject | undefined> {
     const scope: StoreScope = {
       apiVersion: ref.apiVersion,

@@ -3,8 +3,9 @@
  * harness clusters and a served repository (`--observe watch`): a commit that only moves a split weight makes
  * no request to the other cluster and one write, with no client built nor watch restarted; a commit that
  * removes workload2 closes its client and its watches (gone from /status and /metrics) and keeps workload1's; a
- * commit that adds it back builds one client. Watches no reconcile of the topology in force reads (those of the
- * first reconcile of an unconverged cluster) are released. Requests are the clients' own counters.
+ * commit that adds it back builds one client. Watches no reconcile of the topology in force reads are released
+ * (workload1's whole ClusterRole LIST once workload2 and its managed link are gone); the first reconcile, a first
+ * contact, opens none it does not need. Requests are the clients' own counters.
  */
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
